@@ -1,0 +1,190 @@
+/*
+ * model.h - the single source of truth for what a Linux kernel (and the
+ * middleboxes in front of it) does with a TCP segment in the situations twlab
+ * cares about: a segment hitting a TIME_WAIT (or FIN_WAIT2) mini-socket on the
+ * server, and the answer arriving at a client in SYN_SENT.
+ *
+ * Everything here is pure: inputs in, a decision struct out; no I/O, no
+ * globals that change, no allocation. Every front end (explain, analyze,
+ * trace, lab probe, sim) calls these functions and never re-decides.
+ *
+ * Every rule in the .c files cites the kernel file and function it was taken
+ * from, per profile version.
+ */
+#ifndef TWLAB_MODEL_H
+#define TWLAB_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- u32 sequence/timestamp arithmetic (include/net/tcp.h: before/after) */
+
+/* The kernel's s32 comparisons. At a difference of exactly 2^31 both
+ * seq_before(a,b) and seq_after(a,b) are true -- as in the kernel. */
+static inline int32_t u32_diff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+static inline bool seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_after(uint32_t a, uint32_t b) { return (int32_t)(b - a) < 0; }
+
+/* ---- TCP flag bits (as in the TCP header byte 13) */
+enum {
+	TCPF_FIN = 0x01, TCPF_SYN = 0x02, TCPF_RST = 0x04,
+	TCPF_PSH = 0x08, TCPF_ACK = 0x10, TCPF_URG = 0x20,
+};
+/* "SA" -> TCPF_SYN|TCPF_ACK. Letters F S R P A U, any order, no repeats.
+ * Returns false on anything else. */
+bool tcp_flags_parse(const char *s, uint8_t *out);
+/* Canonical spelling ("S", "SA", "A", "R", "RA", "FA", ...) into buf. */
+const char *tcp_flags_str(uint8_t flags, char buf[8]);
+
+/* ---- kernel profiles */
+
+enum ts_clock {
+	TS_CLOCK_JIFFIES,        /* tcp_time_stamp = jiffies, no offset (3.10) */
+	TS_CLOCK_MS_PAIR_OFFSET, /* ms clock + random offset per (saddr,daddr) */
+};
+
+struct kprofile {
+	const char *name;        /* "3.10", "4.19", "5.10", "6.1", "6.18" */
+	const char *desc;        /* "RHEL/CentOS 7.7 3.10.0-1062" ... */
+	enum ts_clock ts_clock;
+	unsigned ts_hz;          /* timestamp ticks per second (1000) */
+	unsigned hz;             /* CONFIG_HZ assumed for jiffy-based timers */
+	unsigned tw_len_s;       /* TCP_TIMEWAIT_LEN in seconds */
+	bool oow_ratelimit;      /* TIME_WAIT ACKs pass tcp_oow_rate_limited() */
+	unsigned invalid_ratelimit_ms; /* default net.ipv4.tcp_invalid_ratelimit */
+	bool paws_ts_recent_zero_passes; /* tcp_paws_check: !ts_recent passes */
+	bool syn_no_ack_rearm_exempt; /* ACK-less SYN (no PAWS) doesn't re-arm */
+	const char *paws_tw_counter;   /* nstat name of the TW PAWS counter */
+	const char *paws_tw_drop_reason; /* kfree_skb reason, NULL if none */
+	unsigned tw_reuse_default;     /* net.ipv4.tcp_tw_reuse default */
+	/* SYN_SENT: a bad ACK re-arms the SYN timer at TCP_TIMEOUT_MIN when no
+	 * retransmission happened yet (tcp_rcv_synsent_state_process). */
+	bool synsent_fast_retry;
+	unsigned syn_rto_initial_ms;   /* TCP_TIMEOUT_INIT */
+	unsigned syn_retries_default;  /* net.ipv4.tcp_syn_retries */
+	/* Further per-version facts may be added; keep each one cited. */
+};
+
+/* NULL if unknown. */
+const struct kprofile *kprofile_find(const char *name);
+/* The profile that best matches a `uname -r` string ("6.18.44-...",
+ * "3.10.0-1062.el7.x86_64"), never NULL (nearest older profile). */
+const struct kprofile *kprofile_for_release(const char *release);
+/* All profiles, NULL-terminated, oldest first. */
+const struct kprofile *const *kprofile_all(void);
+/* "3.10, 4.19, 5.10, 6.1, 6.18" into buf (for usage errors). */
+const char *kprofile_names(char *buf, size_t len);
+
+/* ---- reasons: human-readable lines with the actual numbers */
+
+#define MODEL_WHY_MAX 12
+#define MODEL_WHY_LEN 160
+struct why {
+	unsigned n;
+	char line[MODEL_WHY_MAX][MODEL_WHY_LEN];
+};
+
+/* ---- TIME_WAIT: net/ipv4/tcp_minisocks.c tcp_timewait_state_process() */
+
+enum tw_substate { TW_TIME_WAIT = 0, TW_FIN_WAIT2 };
+
+struct tw_sock {                 /* what struct tcp_timewait_sock holds */
+	enum tw_substate substate;
+	uint32_t rcv_nxt;            /* tw_rcv_nxt */
+	uint32_t snd_nxt;            /* tw_snd_nxt */
+	uint32_t rcv_wnd;            /* tw_rcv_wnd (FIN_WAIT2 window check) */
+	bool     ts_recent_stamp_set;/* tw_ts_recent_stamp != 0 (TS in use) */
+	uint32_t ts_recent;          /* tw_ts_recent */
+	uint32_t ts_recent_age_s;    /* now - tw_ts_recent_stamp, seconds */
+	uint32_t ts_offset;          /* tw_ts_offset (for tsval/tsecr of replies) */
+	int64_t  last_oow_ack_ms;    /* ms since tw_last_oow_ack_time; <0: never */
+};
+
+struct segment {                 /* an incoming segment, as parsed */
+	uint8_t  flags;              /* TCPF_* */
+	uint32_t seq, ack;
+	uint32_t len;                /* payload bytes (end_seq = seq+syn+fin+len) */
+	bool     has_ts;             /* timestamp option present */
+	uint32_t tsval, tsecr;
+};
+
+struct tcp_env {                 /* sysctls that the decision reads */
+	bool     rfc1337;            /* net.ipv4.tcp_rfc1337 */
+	int      invalid_ratelimit_ms; /* <0: profile default */
+};
+
+enum tw_verdict { TCP_TW_SUCCESS = 0, TCP_TW_RST, TCP_TW_ACK, TCP_TW_SYN };
+const char *tw_verdict_str(enum tw_verdict v); /* "TCP_TW_ACK" ... */
+
+enum tw_cause { TW_CAUSE_NONE = 0, TW_CAUSE_PAWS, TW_CAUSE_SEQ };
+const char *tw_cause_str(enum tw_cause c);     /* "none" "paws" "seq" */
+
+struct reply {                   /* a segment the kernel sends back */
+	bool     sent;
+	uint8_t  flags;
+	uint32_t seq, ack;
+	bool     has_ts;
+	uint32_t tsecr;              /* echoed ts_recent (tsval is clock-based) */
+};
+
+struct tw_decision {
+	enum tw_verdict verdict;
+	bool     paws_reject;
+	enum tw_cause cause;         /* a SYN that did not get TCP_TW_SYN: why */
+	struct reply reply;          /* ACK (TCP_TW_ACK), RST (TCP_TW_RST) */
+	bool     rate_limited;       /* TCP_TW_ACK suppressed by oow rate limit */
+	uint32_t isn;                /* TCP_TW_SYN: tw_snd_nxt + 65535 + 2, !0 */
+	bool     timer_rearmed;      /* inet_twsk_reschedule(TCP_TIMEWAIT_LEN) */
+	bool     tw_killed;          /* inet_twsk_deschedule_put (TW gone) */
+	bool     to_time_wait;       /* FIN_WAIT2 -> TIME_WAIT */
+	struct tw_sock next;         /* the mini-socket after the segment */
+	const char *drop_reason;     /* kfree_skb reason name, or NULL */
+	const char *counters[4];     /* nstat names touched, NULL-terminated */
+	struct why why;
+};
+
+void tw_process(const struct kprofile *k, const struct tcp_env *env,
+		const struct tw_sock *tw, const struct segment *seg,
+		struct tw_decision *out);
+
+/* ---- client SYN_SENT: net/ipv4/tcp_input.c tcp_rcv_synsent_state_process() */
+
+struct synsent_sock {
+	uint32_t snd_una;            /* = ISS while in SYN_SENT */
+	uint32_t snd_nxt;            /* = ISS + 1 */
+	bool     ts_enabled;         /* the SYN carried timestamps */
+	uint32_t ts_sent;            /* tsval of our SYN (for the echo check) */
+	unsigned retransmits;        /* icsk_retransmits so far */
+};
+
+enum synsent_verdict { SYNSENT_ACCEPT, SYNSENT_RESET, SYNSENT_DISCARD, SYNSENT_REFUSED };
+const char *synsent_verdict_str(enum synsent_verdict v); /* "accept" ... */
+
+struct synsent_decision {
+	enum synsent_verdict verdict;
+	struct reply reply;          /* RST with seq = ack_seq, or the final ACK */
+	/* What the client does next: ms until the SYN is sent again (0: not
+	 * retransmitted, e.g. accepted or refused). */
+	unsigned next_syn_ms;
+	bool     fast_retry;         /* TCP_TIMEOUT_MIN re-arm after bad ACK */
+	const char *drop_reason;
+	struct why why;
+};
+
+void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
+		     const struct segment *seg, struct synsent_decision *out);
+
+/* ---- middleboxes (conntrack and firewalls between client and server) */
+
+enum fw_kind {
+	FW_LINUX,   /* netfilter conntrack: a bare ACK in SYN_SENT is ignored, passes */
+	FW_STRICT,  /* hardware-firewall style: only SYN-ACK or RST may answer a SYN */
+};
+/* Does a reply with these flags, to a session that has so far seen only the
+ * client's SYN, pass the firewall? */
+bool fw_reply_passes(enum fw_kind fw, uint8_t reply_flags);
+bool fw_kind_parse(const char *s, enum fw_kind *out);
+const char *fw_kind_str(enum fw_kind fw);
+
+#endif
