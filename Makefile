@@ -71,12 +71,12 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 unit-san:
-	$(MAKE) BUILD=build/san OPT=-O1 \
+	$(MAKE) BUILD=$(BUILD)/san OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
 
 # libFuzzer targets: clang, with the library objects built by clang too.
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 \
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang OPT=-O1 \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-bins
 
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
@@ -89,11 +89,11 @@ FUZZ_SECONDS ?= 15
 fuzz-smoke: fuzz
 	@set -e; for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
 	  echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
-	  mkdir -p build/fuzz/corpus/$$f; \
+	  d=$(BUILD)/fuzz; mkdir -p $$d/corpus/$$f; \
 	  seeds=tests/fuzz/corpus/$$f; [ -d $$seeds ] || seeds=; \
-	  build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$f $$seeds 2>build/fuzz/$$f.log \
-	    || { tail -40 build/fuzz/$$f.log; exit 1; }; \
+	  $$d/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    -artifact_prefix=$$d/ $$d/corpus/$$f $$seeds 2>$$d/$$f.log \
+	    || { tail -40 $$d/$$f.log; exit 1; }; \
 	done
 
 integration: $(BUILD)/twlab
