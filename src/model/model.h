@@ -53,6 +53,10 @@ struct kprofile {
 	unsigned tw_len_s;       /* TCP_TIMEWAIT_LEN in seconds */
 	bool oow_ratelimit;      /* TIME_WAIT ACKs pass tcp_oow_rate_limited() */
 	unsigned invalid_ratelimit_ms; /* default net.ipv4.tcp_invalid_ratelimit */
+	unsigned paws_wrap_s;    /* tcp_paws_check: ts_recent_stamp older than
+				  * this passes (TCP_PAWS_24DAYS, later
+				  * TCP_PAWS_WRAP = INT_MAX/USEC_PER_SEC) */
+	unsigned paws_msl_s;     /* TCP_PAWS_MSL: RST passes after this */
 	bool paws_ts_recent_zero_passes; /* tcp_paws_check: !ts_recent passes */
 	bool syn_no_ack_rearm_exempt; /* ACK-less SYN (no PAWS) doesn't re-arm */
 	const char *paws_tw_counter;   /* nstat name of the TW PAWS counter */
@@ -63,6 +67,7 @@ struct kprofile {
 	bool synsent_fast_retry;
 	unsigned syn_rto_initial_ms;   /* TCP_TIMEOUT_INIT */
 	unsigned syn_retries_default;  /* net.ipv4.tcp_syn_retries */
+	const char *oow_skip_counter;  /* nstat name when a TW ACK is rate-limited */
 	/* Further per-version facts may be added; keep each one cited. */
 };
 
@@ -112,6 +117,8 @@ struct segment {                 /* an incoming segment, as parsed */
 struct tcp_env {                 /* sysctls that the decision reads */
 	bool     rfc1337;            /* net.ipv4.tcp_rfc1337 */
 	int      invalid_ratelimit_ms; /* <0: profile default */
+	bool     timestamps_off;     /* net.ipv4.tcp_timestamps=0: TS option not parsed */
+	bool     no_listener;        /* nobody listens on the port: TCP_TW_SYN becomes an ACK */
 };
 
 enum tw_verdict { TCP_TW_SUCCESS = 0, TCP_TW_RST, TCP_TW_ACK, TCP_TW_SYN };
@@ -154,7 +161,8 @@ struct synsent_sock {
 	uint32_t snd_una;            /* = ISS while in SYN_SENT */
 	uint32_t snd_nxt;            /* = ISS + 1 */
 	bool     ts_enabled;         /* the SYN carried timestamps */
-	uint32_t ts_sent;            /* tsval of our SYN (for the echo check) */
+	uint32_t ts_sent;            /* tsval of our first SYN (retrans_stamp) */
+	uint32_t ts_now;             /* our TS clock now (0: same as ts_sent) */
 	unsigned retransmits;        /* icsk_retransmits so far */
 };
 

@@ -1,0 +1,165 @@
+/*
+ * profile.c - what differs between the kernels twlab models.
+ *
+ * Each fact cites the source it was read from. Mirrors used: 3.10 =
+ * AndreiLux/ref-3.10, 6.18 = 6952350/linux-6.18.y; 4.19/5.10/6.1 follow the
+ * upstream commit that introduced each change (named below).
+ *
+ * Timestamp clock
+ *   3.10: tcp_time_stamp = (__u32)jiffies, no offset (include/net/tcp.h);
+ *         RHEL 7 is built with HZ=1000, so tsval ticks at 1 kHz and the s32
+ *         comparison wraps after 2^31 ms = 24.8 days of uptime.
+ *   >= 4.13: 1 ms clock (tcp_clock_ms), and since 4.12 ("secure_seq:
+ *         downgrade to per-host timestamp offsets") a random offset per
+ *         (saddr, daddr) from secure_tcp_ts_off(): two hosts behind one SNAT
+ *         address present unrelated clocks to the server.
+ * PAWS staleness (include/net/tcp.h: tcp_paws_check)
+ *   <= 6.6: get_seconds() >= ts_recent_stamp + TCP_PAWS_24DAYS passes.
+ *   >= 6.7: TCP_PAWS_WRAP = INT_MAX / USEC_PER_SEC = 2147 s (usec TS support).
+ *   All: !ts_recent passes (3.10 tcp.h has it; 6.18 too).
+ *   RST: passes once ts_recent_stamp is TCP_PAWS_MSL = 60 s old (tcp_paws_reject).
+ * Out-of-window ACK rate limit (net/ipv4/tcp_minisocks.c:
+ *   tcp_timewait_check_oow_rate_limit -> tcp_input.c: tcp_oow_rate_limited)
+ *   added upstream in 4.0 ("tcp: mitigate ACK loops for connections as
+ *   tcp_timewait_sock"); not in upstream 3.10 (its TIME_WAIT path returns
+ *   TCP_TW_ACK unconditionally). Whether RHEL 7.7 backported it cannot be
+ *   checked from public source here: the 3.10 profile models upstream.
+ * Counters (include/uapi/linux/snmp.h, net/ipv4/proc.c)
+ *   <= 6.1: a PAWS-rejected segment in TIME_WAIT bumps PAWSEstab
+ *           (LINUX_MIB_PAWSESTABREJECTED, "TcpExtPAWSEstab").
+ *   6.18:  LINUX_MIB_PAWS_TW_REJECTED ("TcpExtPAWSTimewait") and the
+ *           kfree_skb reason SKB_DROP_REASON_TCP_RFC7323_TW_PAWS
+ *           (tcp_timewait_state_process, 6.18).
+ * SYN_SENT bad ACK (net/ipv4/tcp_input.c: tcp_rcv_synsent_state_process)
+ *   3.10: goto reset_and_undo only; the SYN waits for its RTO (1 s).
+ *   6.18: "Previous FIN/ACK or RST/ACK might be ignored": when
+ *         icsk_retransmits == 0 the retransmit timer is re-armed at
+ *         TCP_TIMEOUT_MIN (2 jiffies: 8 ms at HZ=250, 2 ms at HZ=1000).
+ *   4.19/5.10/6.1: not verified against source here (see closing note);
+ *         modelled like 3.10 for 4.19 and like 6.18 for 5.10/6.1.
+ */
+#include "model/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAYS24 (60u * 60u * 24u * 24u)
+
+static const struct kprofile k310 = {
+	.name = "3.10", .desc = "RHEL/CentOS 7.7 3.10.0-1062",
+	.ts_clock = TS_CLOCK_JIFFIES, .ts_hz = 1000, .hz = 1000,
+	.tw_len_s = 60, .oow_ratelimit = false, .invalid_ratelimit_ms = 500,
+	.paws_wrap_s = DAYS24, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
+	.syn_no_ack_rearm_exempt = true,
+	.paws_tw_counter = "TcpExtPAWSEstab", .paws_tw_drop_reason = NULL,
+	.tw_reuse_default = 0, .synsent_fast_retry = false,
+	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
+	.oow_skip_counter = NULL,
+};
+
+static const struct kprofile k419 = {
+	.name = "4.19", .desc = "upstream 4.19 (Debian 10, RHEL 8 base)",
+	.ts_clock = TS_CLOCK_MS_PAIR_OFFSET, .ts_hz = 1000, .hz = 250,
+	.tw_len_s = 60, .oow_ratelimit = true, .invalid_ratelimit_ms = 500,
+	.paws_wrap_s = DAYS24, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
+	.syn_no_ack_rearm_exempt = true,
+	.paws_tw_counter = "TcpExtPAWSEstab", .paws_tw_drop_reason = NULL,
+	.tw_reuse_default = 2, .synsent_fast_retry = false,
+	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
+	.oow_skip_counter = "TcpExtTCPACKSkippedTimeWait",
+};
+
+static const struct kprofile k510 = {
+	.name = "5.10", .desc = "upstream 5.10 (Debian 11)",
+	.ts_clock = TS_CLOCK_MS_PAIR_OFFSET, .ts_hz = 1000, .hz = 250,
+	.tw_len_s = 60, .oow_ratelimit = true, .invalid_ratelimit_ms = 500,
+	.paws_wrap_s = DAYS24, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
+	.syn_no_ack_rearm_exempt = true,
+	.paws_tw_counter = "TcpExtPAWSEstab", .paws_tw_drop_reason = NULL,
+	.tw_reuse_default = 2, .synsent_fast_retry = true,
+	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
+	.oow_skip_counter = "TcpExtTCPACKSkippedTimeWait",
+};
+
+static const struct kprofile k61 = {
+	.name = "6.1", .desc = "upstream 6.1 (Debian 12)",
+	.ts_clock = TS_CLOCK_MS_PAIR_OFFSET, .ts_hz = 1000, .hz = 250,
+	.tw_len_s = 60, .oow_ratelimit = true, .invalid_ratelimit_ms = 500,
+	.paws_wrap_s = DAYS24, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
+	.syn_no_ack_rearm_exempt = true,
+	.paws_tw_counter = "TcpExtPAWSEstab", .paws_tw_drop_reason = NULL,
+	.tw_reuse_default = 2, .synsent_fast_retry = true,
+	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
+	.oow_skip_counter = "TcpExtTCPACKSkippedTimeWait",
+};
+
+static const struct kprofile k618 = {
+	.name = "6.18", .desc = "upstream 6.18",
+	.ts_clock = TS_CLOCK_MS_PAIR_OFFSET, .ts_hz = 1000, .hz = 250,
+	.tw_len_s = 60, .oow_ratelimit = true, .invalid_ratelimit_ms = 500,
+	.paws_wrap_s = 2147, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
+	.syn_no_ack_rearm_exempt = true,
+	.paws_tw_counter = "TcpExtPAWSTimewait",
+	.paws_tw_drop_reason = "TCP_RFC7323_TW_PAWS",
+	.tw_reuse_default = 2, .synsent_fast_retry = true,
+	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
+	.oow_skip_counter = "TcpExtTCPACKSkippedTimeWait",
+};
+
+static const struct kprofile *const all[] = { &k310, &k419, &k510, &k61, &k618, NULL };
+
+const struct kprofile *const *kprofile_all(void) { return all; }
+
+const struct kprofile *kprofile_find(const char *name)
+{
+	for (size_t i = 0; name && all[i]; i++)
+		if (!strcmp(all[i]->name, name))
+			return all[i];
+	return NULL;
+}
+
+/* "6.18.44-fc" -> 6018; "3.10.0-1062.el7" -> 3010; junk -> 0 */
+static unsigned version_key(const char *s)
+{
+	char *end;
+	unsigned long maj, min;
+
+	if (!s)
+		return 0;
+	maj = strtoul(s, &end, 10);
+	if (end == s || *end != '.')
+		return 0;
+	s = end + 1;
+	min = strtoul(s, &end, 10);
+	if (end == s || maj > 99 || min > 999)
+		return 0;
+	return (unsigned)(maj * 1000 + min);
+}
+
+const struct kprofile *kprofile_for_release(const char *release)
+{
+	unsigned want = version_key(release);
+	const struct kprofile *best = all[0];
+
+	for (size_t i = 0; all[i]; i++)
+		if (version_key(all[i]->name) <= want)
+			best = all[i];
+	return best;
+}
+
+const char *kprofile_names(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	for (size_t i = 0; all[i] && n < len; i++) {
+		int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", all[i]->name);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return buf;
+}
