@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void cli_err(const char *cmd, const char *fmt, ...)
 {
@@ -34,4 +35,85 @@ bool cli_seconds(const char *cmd, const char *opt, const char *val, double max, 
 		return true;
 	cli_err(cmd, "%s: %s: '%s'", opt, why, val ? val : "");
 	return false;
+}
+
+#include <jansson.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "model/model.h"
+
+static void print_scalar(FILE *f, json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: fputs(json_string_value(v), f); break;
+	case JSON_INTEGER: fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: fprintf(f, "%.3f", json_real_value(v)); break;
+	case JSON_TRUE: fputs("yes", f); break;
+	case JSON_FALSE: fputs("no", f); break;
+	case JSON_NULL: fputs("-", f); break;
+	default: {
+		char *s = json_dumps(v, JSON_COMPACT);
+		fputs(s ? s : "?", f);
+		free(s);
+	}
+	}
+}
+
+void cli_print(json_t *obj, bool json)
+{
+	const char *key;
+	json_t *v;
+
+	if (!obj)
+		return;
+	if (json) {
+		json_dumpf(obj, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		json_decref(obj);
+		return;
+	}
+	json_object_foreach(obj, key, v) {
+		printf("%-14s ", key);
+		if (json_is_object(v)) {
+			const char *k2;
+			json_t *v2;
+			int first = 1;
+			json_object_foreach(v, k2, v2) {
+				printf("%s%s ", first ? "" : "  ", k2);
+				print_scalar(stdout, v2);
+				first = 0;
+			}
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) {
+				if (i)
+					printf("\n%-14s ", "");
+				print_scalar(stdout, e);
+			}
+		} else {
+			print_scalar(stdout, v);
+		}
+		putchar('\n');
+	}
+	json_decref(obj);
+}
+
+const struct kprofile *cli_kernel(const char *cmd, const char *name)
+{
+	const struct kprofile *k;
+	char names[128];
+
+	if (!name || !strcmp(name, "host")) {
+		struct utsname u;
+		if (uname(&u) == 0)
+			return kprofile_for_release(u.release);
+		return kprofile_all()[0];
+	}
+	k = kprofile_find(name);
+	if (!k)
+		cli_err(cmd, "--kernel: unknown profile '%s' (valid: host, %s)", name,
+			kprofile_names(names, sizeof names));
+	return k;
 }

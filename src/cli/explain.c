@@ -1,12 +1,343 @@
 /*
- * explain.c - `twlab explain`: not built yet (placeholder so the dispatch table links).
+ * explain.c - `twlab explain tw|synsent`: what the kernel does with one
+ * segment, and why, with the numbers. Parses options, calls the model,
+ * prints; decides nothing itself.
  */
 #include "cli/cli.h"
+#include "model/model.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_tw[] =
+"usage: twlab explain tw --rcv-nxt N --seq N [options]\n"
+"\n"
+"What a Linux kernel does with a segment that finds a TIME_WAIT (or FIN_WAIT2)\n"
+"socket: tcp_timewait_state_process() as modelled in src/model/.\n"
+"\n"
+"  --kernel K            profile: host (default, from uname -r), 3.10, 4.19, 5.10, 6.1, 6.18\n"
+"  --rcv-nxt N           tw_rcv_nxt: next sequence number expected from the peer\n"
+"  --snd-nxt N           tw_snd_nxt: our next sequence number (default 0)\n"
+"  --seq N               the segment's sequence number\n"
+"  --ack N               the segment's acknowledgment number (default 0)\n"
+"  --flags F             letters of S F R P A U (default S)\n"
+"  --len N               payload bytes (default 0)\n"
+"  --ts-recent N         tw_ts_recent: the TIME_WAIT socket uses timestamps\n"
+"  --ts-recent-age S     seconds since ts_recent was stored (default 0)\n"
+"  --tsval N             the segment carries a timestamp option with this tsval\n"
+"  --tsecr N             ... and this tsecr (default 0)\n"
+"  --substate S          time-wait (default) or fin-wait2\n"
+"  --rcv-wnd N           tw_rcv_wnd, for the FIN_WAIT2 window check (default 65535)\n"
+"  --rfc1337 0|1         net.ipv4.tcp_rfc1337 (default 0)\n"
+"  --last-oow-ack-ms N   ms since the socket last sent an out-of-window ACK (default: never)\n"
+"  --invalid-ratelimit-ms N  net.ipv4.tcp_invalid_ratelimit (default: the profile's, 500)\n"
+"  --json                one JSON object on stdout\n"
+"\n"
+"Without --ts-recent the socket has no timestamps, and a --tsval is not even parsed.\n"
+"Numbers are u32, decimal or 0x hex.\n"
+"\n"
+"example (the report's case):\n"
+"  twlab explain tw --kernel 3.10 --rcv-nxt 2851797348 --seq 2851797340\n";
+
+static const char usage_synsent[] =
+"usage: twlab explain synsent --snd-una N --snd-nxt N --ack N [options]\n"
+"\n"
+"What a client in SYN_SENT does with the answer to its SYN:\n"
+"tcp_rcv_synsent_state_process() as modelled in src/model/.\n"
+"\n"
+"  --kernel K            profile: host (default), 3.10, 4.19, 5.10, 6.1, 6.18\n"
+"  --snd-una N           our ISS (snd_una while in SYN_SENT)\n"
+"  --snd-nxt N           ISS + 1 (default snd-una + 1)\n"
+"  --ack N               the segment's acknowledgment number\n"
+"  --seq N               the segment's sequence number (default 0)\n"
+"  --flags F             letters of S F R P A U (default A)\n"
+"  --tsval N / --tsecr N the segment's timestamp option\n"
+"  --ts-sent N           tsval of our first SYN (default 0: no check)\n"
+"  --ts-now N            our timestamp clock now (default = --ts-sent)\n"
+"  --retransmits N       SYN retransmissions so far (default 0)\n"
+"  --json                one JSON object on stdout\n"
+"\n"
+"example: the bare ACK from a TIME_WAIT socket reaches the client\n"
+"  twlab explain synsent --snd-una 1000 --ack 2851797348\n";
+
+static json_t *reply_json(const struct reply *r)
+{
+	char fb[8];
+	json_t *o;
+
+	if (!r->sent)
+		return json_null();
+	o = json_pack("{s:s,s:I}", "flags", tcp_flags_str(r->flags, fb), "seq", (json_int_t)r->seq);
+	if (r->flags & TCPF_ACK)
+		json_object_set_new(o, "ack", json_integer(r->ack));
+	if (r->has_ts)
+		json_object_set_new(o, "tsecr", json_integer(r->tsecr));
+	return o;
+}
+
+static json_t *why_json(const struct why *w)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < w->n; i++)
+		json_array_append_new(a, json_string(w->line[i]));
+	return a;
+}
+
+static json_t *tw_json(const struct kprofile *k, const struct tw_decision *d)
+{
+	json_t *o = json_object(), *c = json_array();
+
+	json_object_set_new(o, "verdict", json_string(tw_verdict_str(d->verdict)));
+	json_object_set_new(o, "paws_reject", json_boolean(d->paws_reject));
+	json_object_set_new(o, "cause", json_string(tw_cause_str(d->cause)));
+	json_object_set_new(o, "reply", reply_json(&d->reply));
+	if (d->verdict == TCP_TW_SYN)
+		json_object_set_new(o, "isn", json_integer(d->isn));
+	json_object_set_new(o, "timer_rearmed", json_boolean(d->timer_rearmed));
+	json_object_set_new(o, "tw_killed", json_boolean(d->tw_killed));
+	json_object_set_new(o, "rate_limited", json_boolean(d->rate_limited));
+	json_object_set_new(o, "drop_reason", d->drop_reason ? json_string(d->drop_reason) : json_null());
+	for (size_t i = 0; d->counters[i]; i++)
+		json_array_append_new(c, json_string(d->counters[i]));
+	json_object_set_new(o, "counters", c);
+	json_object_set_new(o, "why", why_json(&d->why));
+	json_object_set_new(o, "kernel", json_string(k->name));
+	return o;
+}
+
+static json_t *synsent_json(const struct kprofile *k, const struct synsent_decision *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "verdict", json_string(synsent_verdict_str(d->verdict)));
+	json_object_set_new(o, "reply", reply_json(&d->reply));
+	json_object_set_new(o, "next_syn_ms", d->next_syn_ms ? json_integer(d->next_syn_ms) : json_null());
+	json_object_set_new(o, "fast_retry", json_boolean(d->fast_retry));
+	json_object_set_new(o, "drop_reason", d->drop_reason ? json_string(d->drop_reason) : json_null());
+	json_object_set_new(o, "why", why_json(&d->why));
+	json_object_set_new(o, "kernel", json_string(k->name));
+	return o;
+}
+
+enum {
+	O_KERNEL = 256, O_RCV_NXT, O_SND_NXT, O_SND_UNA, O_SEQ, O_ACK, O_FLAGS, O_LEN,
+	O_TS_RECENT, O_TS_AGE, O_TSVAL, O_TSECR, O_SUBSTATE, O_RCV_WND, O_RFC1337,
+	O_OOW, O_RATELIMIT, O_TS_SENT, O_TS_NOW, O_RETRANS, O_JSON, O_HELP,
+};
+
+static const struct option opts[] = {
+	{ "kernel", required_argument, 0, O_KERNEL },
+	{ "rcv-nxt", required_argument, 0, O_RCV_NXT },
+	{ "snd-nxt", required_argument, 0, O_SND_NXT },
+	{ "snd-una", required_argument, 0, O_SND_UNA },
+	{ "seq", required_argument, 0, O_SEQ },
+	{ "ack", required_argument, 0, O_ACK },
+	{ "flags", required_argument, 0, O_FLAGS },
+	{ "len", required_argument, 0, O_LEN },
+	{ "ts-recent", required_argument, 0, O_TS_RECENT },
+	{ "ts-recent-age", required_argument, 0, O_TS_AGE },
+	{ "tsval", required_argument, 0, O_TSVAL },
+	{ "tsecr", required_argument, 0, O_TSECR },
+	{ "substate", required_argument, 0, O_SUBSTATE },
+	{ "rcv-wnd", required_argument, 0, O_RCV_WND },
+	{ "rfc1337", required_argument, 0, O_RFC1337 },
+	{ "last-oow-ack-ms", required_argument, 0, O_OOW },
+	{ "invalid-ratelimit-ms", required_argument, 0, O_RATELIMIT },
+	{ "ts-sent", required_argument, 0, O_TS_SENT },
+	{ "ts-now", required_argument, 0, O_TS_NOW },
+	{ "retransmits", required_argument, 0, O_RETRANS },
+	{ "json", no_argument, 0, O_JSON },
+	{ "help", no_argument, 0, O_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+/* Every option value, as given; which ones a mode accepts is checked after. */
+struct args {
+	const char *kernel, *substate;
+	bool json, has[O_HELP + 1];
+	uint32_t v[O_HELP + 1];
+	uint8_t flags;
+};
+
+static int parse(const char *cmd, int argc, char **argv, struct args *a, const char *usage)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h' || c == O_HELP) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if (c == '?' || c == ':') {
+			cli_err(cmd, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		a->has[c] = true;
+		switch (c) {
+		case O_KERNEL: a->kernel = optarg; break;
+		case O_SUBSTATE: a->substate = optarg; break;
+		case O_JSON: a->json = true; break;
+		case O_FLAGS:
+			if (!tcp_flags_parse(optarg, &a->flags)) {
+				cli_err(cmd, "--flags: not a set of S F R P A U letters: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default: {
+			char name[32];
+			snprintf(name, sizeof name, "--%s", opts[c - O_KERNEL].name);
+			if (!cli_u32(cmd, name, optarg, &a->v[c]))
+				return EXIT_USAGE;
+		}
+		}
+	}
+	if (optind < argc) {
+		cli_err(cmd, "unexpected argument '%s' (see --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static bool need(const char *cmd, const struct args *a, int opt)
+{
+	if (a->has[opt])
+		return true;
+	cli_err(cmd, "--%s is required (see --help)", opts[opt - O_KERNEL].name);
+	return false;
+}
+
+static bool only(const char *cmd, const struct args *a, const int *allowed)
+{
+	for (int o = O_KERNEL; o < O_HELP; o++) {
+		bool ok = false;
+		if (!a->has[o])
+			continue;
+		for (const int *p = allowed; *p; p++)
+			ok |= *p == o;
+		if (!ok) {
+			cli_err(cmd, "--%s does not apply here (see --help)", opts[o - O_KERNEL].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int explain_tw(int argc, char **argv)
+{
+	static const char cmd[] = "explain tw";
+	static const int allowed[] = { O_KERNEL, O_RCV_NXT, O_SND_NXT, O_SEQ, O_ACK, O_FLAGS,
+		O_LEN, O_TS_RECENT, O_TS_AGE, O_TSVAL, O_TSECR, O_SUBSTATE, O_RCV_WND, O_RFC1337,
+		O_OOW, O_RATELIMIT, O_JSON, 0 };
+	struct args a = { .flags = TCPF_SYN };
+	struct tw_sock tw = { .rcv_wnd = 65535, .last_oow_ack_ms = -1 };
+	struct tcp_env env = { .invalid_ratelimit_ms = -1 };
+	struct segment seg = { 0 };
+	struct tw_decision d;
+	const struct kprofile *k;
+	int r = parse(cmd, argc, argv, &a, usage_tw);
+
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (!only(cmd, &a, allowed) || !need(cmd, &a, O_RCV_NXT) || !need(cmd, &a, O_SEQ))
+		return EXIT_USAGE;
+	if (!(k = cli_kernel(cmd, a.kernel)))
+		return EXIT_USAGE;
+	if (a.substate && strcmp(a.substate, "time-wait") && strcmp(a.substate, "fin-wait2")) {
+		cli_err(cmd, "--substate: '%s' is not time-wait or fin-wait2", a.substate);
+		return EXIT_USAGE;
+	}
+	if (a.has[O_RFC1337] && a.v[O_RFC1337] > 1) {
+		cli_err(cmd, "--rfc1337: must be 0 or 1: '%u'", a.v[O_RFC1337]);
+		return EXIT_USAGE;
+	}
+	if ((a.has[O_TS_AGE]) && !a.has[O_TS_RECENT]) {
+		cli_err(cmd, "--ts-recent-age needs --ts-recent");
+		return EXIT_USAGE;
+	}
+	if (a.has[O_TSECR] && !a.has[O_TSVAL]) {
+		cli_err(cmd, "--tsecr needs --tsval");
+		return EXIT_USAGE;
+	}
+	tw.substate = a.substate && !strcmp(a.substate, "fin-wait2") ? TW_FIN_WAIT2 : TW_TIME_WAIT;
+	tw.rcv_nxt = a.v[O_RCV_NXT];
+	tw.snd_nxt = a.v[O_SND_NXT];
+	if (a.has[O_RCV_WND])
+		tw.rcv_wnd = a.v[O_RCV_WND];
+	tw.ts_recent_stamp_set = a.has[O_TS_RECENT];
+	tw.ts_recent = a.v[O_TS_RECENT];
+	tw.ts_recent_age_s = a.v[O_TS_AGE];
+	if (a.has[O_OOW])
+		tw.last_oow_ack_ms = a.v[O_OOW];
+	env.rfc1337 = a.v[O_RFC1337];
+	if (a.has[O_RATELIMIT])
+		env.invalid_ratelimit_ms = (int)(a.v[O_RATELIMIT] > 3600000 ? 3600000 : a.v[O_RATELIMIT]);
+	seg.flags = a.flags;
+	seg.seq = a.v[O_SEQ];
+	seg.ack = a.v[O_ACK];
+	seg.len = a.v[O_LEN];
+	seg.has_ts = a.has[O_TSVAL];
+	seg.tsval = a.v[O_TSVAL];
+	seg.tsecr = a.v[O_TSECR];
+
+	tw_process(k, &env, &tw, &seg, &d);
+	cli_print(tw_json(k, &d), a.json);
+	return EXIT_OK;
+}
+
+static int explain_synsent(int argc, char **argv)
+{
+	static const char cmd[] = "explain synsent";
+	static const int allowed[] = { O_KERNEL, O_SND_UNA, O_SND_NXT, O_SEQ, O_ACK, O_FLAGS,
+		O_TSVAL, O_TSECR, O_TS_SENT, O_TS_NOW, O_RETRANS, O_JSON, 0 };
+	struct args a = { .flags = TCPF_ACK };
+	struct synsent_sock s = { 0 };
+	struct segment seg = { 0 };
+	struct synsent_decision d;
+	const struct kprofile *k;
+	int r = parse(cmd, argc, argv, &a, usage_synsent);
+
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (!only(cmd, &a, allowed) || !need(cmd, &a, O_SND_UNA))
+		return EXIT_USAGE;
+	if ((a.flags & TCPF_ACK) && !need(cmd, &a, O_ACK))
+		return EXIT_USAGE;
+	if (!(k = cli_kernel(cmd, a.kernel)))
+		return EXIT_USAGE;
+	s.snd_una = a.v[O_SND_UNA];
+	s.snd_nxt = a.has[O_SND_NXT] ? a.v[O_SND_NXT] : s.snd_una + 1;
+	s.ts_enabled = a.has[O_TS_SENT];
+	s.ts_sent = a.v[O_TS_SENT];
+	s.ts_now = a.v[O_TS_NOW];
+	s.retransmits = a.v[O_RETRANS];
+	seg.flags = a.flags;
+	seg.seq = a.v[O_SEQ];
+	seg.ack = a.v[O_ACK];
+	seg.has_ts = a.has[O_TSVAL] || a.has[O_TSECR];
+	seg.tsval = a.v[O_TSVAL];
+	seg.tsecr = a.v[O_TSECR];
+
+	synsent_process(k, &s, &seg, &d);
+	cli_print(synsent_json(k, &d), a.json);
+	return EXIT_OK;
+}
 
 int cmd_explain(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	cli_err("explain", "not implemented yet");
-	return EXIT_RUNTIME;
+	if (argc >= 2 && !strcmp(argv[1], "tw"))
+		return explain_tw(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "synsent"))
+		return explain_synsent(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: twlab explain tw|synsent [options]   (twlab explain tw --help)\n\n"
+		       "  tw       a segment meets a TIME_WAIT socket on the server\n"
+		       "  synsent  the answer to a SYN meets the client in SYN_SENT\n");
+		return EXIT_OK;
+	}
+	cli_err("explain", "expected 'tw' or 'synsent' (see twlab explain --help)");
+	return EXIT_USAGE;
 }

@@ -82,8 +82,14 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 		bool gt_nxt = seq_after(seg->ack, s->snd_nxt);
 
 		if (le_iss || gt_nxt) {
-			why(&d->why, "ACK not acceptable: ack %u %s (snd_una %u, snd_nxt %u)",
-			    seg->ack, le_iss ? "<= ISS" : "> SND.NXT", s->snd_una, s->snd_nxt);
+			if (le_iss)
+				why(&d->why, "ACK not acceptable: !after(ack %u, snd_una %u): "
+					     "(s32)(snd_una - ack) = %d >= 0 (SEG.ACK <= ISS)",
+				    seg->ack, s->snd_una, u32_diff(s->snd_una, seg->ack));
+			else
+				why(&d->why, "ACK not acceptable: after(ack %u, snd_nxt %u): "
+					     "(s32)(snd_nxt - ack) = %d < 0 (SEG.ACK > SND.NXT)",
+				    seg->ack, s->snd_nxt, u32_diff(s->snd_nxt, seg->ack));
 			d->drop_reason = "TCP_INVALID_ACK_SEQUENCE";
 			if (k->synsent_fast_retry && s->retransmits == 0) {
 				/* "Previous FIN/ACK or RST/ACK might be ignored." */
