@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# explain: the CLI contract (exit codes, JSON on stdout only, strict numbers)
+# and the report's field cases through the real binary.
+set -euo pipefail
+T=${TWLAB:-build/twlab}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+# the report's case on 3.10: bare ACK with the old ack number
+out=$($T explain tw --kernel 3.10 --rcv-nxt 2851797348 --seq 2851797340 --json)
+[ "$(json 'd["verdict"]' <<<"$out")" = TCP_TW_ACK ] || fail "field case verdict: $out"
+[ "$(json 'd["reply"]["ack"]' <<<"$out")" = 2851797348 ] || fail "field case ack: $out"
+[ "$(json 'd["paws_reject"]' <<<"$out")" = False ] || fail "field case paws: $out"
+
+# seq after rcv_nxt, no timestamps: reopened, with an ISN
+out=$($T explain tw --kernel 3.10 --rcv-nxt 2851797348 --seq 2851797349 --snd-nxt 10 --json)
+[ "$(json 'd["verdict"]' <<<"$out")" = TCP_TW_SYN ] || fail "seq after: $out"
+[ "$(json 'd["isn"]' <<<"$out")" = 65547 ] || fail "isn: $out"
+
+# older tsval: PAWS, whatever the seq
+for seq in 1 2851797349 4294967295; do
+  out=$($T explain tw --kernel 6.18 --rcv-nxt 2851797348 --seq $seq --ts-recent 3000000000 \
+        --ts-recent-age 5 --tsval 2159628858 --json)
+  [ "$(json 'd["verdict"]' <<<"$out")" = TCP_TW_ACK ] || fail "paws seq=$seq: $out"
+  [ "$(json 'd["paws_reject"]' <<<"$out")" = True ] || fail "paws flag seq=$seq: $out"
+done
+$T explain tw --kernel 6.18 --rcv-nxt 1 --seq 0 --ts-recent 3000000000 --tsval 2159628858 \
+  | grep -q 'PAWS: (s32)(ts_recent 3000000000 - tsval 2159628858) = 840371142 > 0, rejected' \
+  || fail "text why line"
+
+# client side
+out=$($T explain synsent --kernel 6.18 --snd-una 1000 --ack 2851797348 --json)
+[ "$(json 'd["verdict"]' <<<"$out")" = reset ] || fail "synsent: $out"
+[ "$(json 'd["reply"]["seq"]' <<<"$out")" = 2851797348 ] || fail "synsent rst seq: $out"
+
+# usage errors: exit 2, nothing on stdout
+for args in "tw --rcv-nxt 1 --seq -1" "tw --rcv-nxt 1 --seq 4294967296" "tw --rcv-nxt 1 --seq 12x" \
+            "tw --rcv-nxt 1" "tw --kernel 2.4 --rcv-nxt 1 --seq 1" "tw --rcv-nxt 1 --seq 1 --flags Q" \
+            "tw --rcv-nxt 1 --seq 1 --bogus" "synsent --ack 1" "nothing" ""; do
+  set +e; out=$($T explain $args 2>/dev/null); rc=$?; set -e
+  [ $rc -eq 2 ] || fail "'explain $args' exited $rc, want 2"
+  [ -z "$out" ] || fail "'explain $args' printed on stdout: $out"
+done
+$T explain tw --help | grep -q 'usage: twlab explain tw' || fail "--help"
+$T explain --help >/dev/null || fail "explain --help"
+echo "explain: ok"

@@ -1,0 +1,150 @@
+/*
+ * test_model_synsent.c - synsent_process(): the client in SYN_SENT meeting
+ * the answer to its SYN, on every profile.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+
+static struct synsent_sock client(uint32_t iss)
+{
+	struct synsent_sock s = { .snd_una = iss, .snd_nxt = iss + 1 };
+	return s;
+}
+
+static void bare_ack_with_old_ack_number_draws_rst_with_seq_equal_ack(void **st)
+{
+	(void)st;
+	for (const struct kprofile *const *k = kprofile_all(); *k; k++) {
+		struct synsent_sock c = client(1000);
+		struct segment a = { .flags = TCPF_ACK, .seq = 7, .ack = 2851797348u };
+		struct synsent_decision d;
+		synsent_process(*k, &c, &a, &d);
+		assert_int_equal(d.verdict, SYNSENT_RESET);
+		assert_true(d.reply.sent);
+		assert_int_equal(d.reply.flags, TCPF_RST);
+		assert_int_equal(d.reply.seq, 2851797348u);
+	}
+}
+
+static void fast_retry_after_bad_ack_only_on_kernels_that_have_it(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(1000);
+	struct segment a = { .flags = TCPF_ACK, .ack = 5 };
+	struct synsent_decision d;
+
+	synsent_process(kprofile_find("6.18"), &c, &a, &d);
+	assert_true(d.fast_retry);
+	assert_int_equal(d.next_syn_ms, 8);        /* 2 jiffies at HZ=250 */
+	synsent_process(kprofile_find("3.10"), &c, &a, &d);
+	assert_false(d.fast_retry);
+	assert_int_equal(d.next_syn_ms, 1000);     /* the 1 s SYN RTO */
+	c.retransmits = 2;                          /* only before any retransmission */
+	synsent_process(kprofile_find("6.18"), &c, &a, &d);
+	assert_false(d.fast_retry);
+	assert_int_equal(d.next_syn_ms, 4000);
+}
+
+static void ack_acceptability_uses_s32_comparisons(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(0xfffffffeu);   /* snd_nxt wraps to 0xffffffff */
+	struct segment a = { .flags = TCPF_SYN | TCPF_ACK, .seq = 9 };
+	struct synsent_decision d;
+	const struct kprofile *k = kprofile_find("6.18");
+
+	a.ack = 0xffffffffu;                           /* == snd_nxt: acceptable */
+	synsent_process(k, &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_ACCEPT);
+	assert_int_equal(d.reply.flags, TCPF_ACK);
+	assert_int_equal(d.reply.ack, 10);
+	a.ack = 0xfffffffeu;                           /* == ISS: not acceptable */
+	synsent_process(k, &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_RESET);
+	a.ack = 0;                                     /* > snd_nxt across the wrap */
+	synsent_process(k, &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_RESET);
+}
+
+static void rst_with_acceptable_ack_is_refused_bad_ack_rst_gets_nothing(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(1000);
+	struct segment r = { .flags = TCPF_RST | TCPF_ACK, .ack = 1001 };
+	struct synsent_decision d;
+	const struct kprofile *k = kprofile_find("6.18");
+
+	synsent_process(k, &c, &r, &d);
+	assert_int_equal(d.verdict, SYNSENT_REFUSED);
+	assert_false(d.reply.sent);
+	r.ack = 5;
+	synsent_process(k, &c, &r, &d);
+	assert_int_equal(d.verdict, SYNSENT_DISCARD);
+	assert_false(d.reply.sent);
+	r.flags = TCPF_RST;                            /* RST without ACK */
+	synsent_process(k, &c, &r, &d);
+	assert_int_equal(d.verdict, SYNSENT_DISCARD);
+}
+
+static void acceptable_ack_without_syn_is_discarded(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(1000);
+	struct segment a = { .flags = TCPF_ACK, .ack = 1001 };
+	struct synsent_decision d;
+
+	synsent_process(kprofile_find("3.10"), &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_DISCARD);
+	assert_false(d.reply.sent);
+}
+
+static void tsecr_outside_our_syn_times_resets(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(1000);
+	struct segment a = { .flags = TCPF_SYN | TCPF_ACK, .ack = 1001, .has_ts = true,
+			     .tsval = 1, .tsecr = 50 };
+	struct synsent_decision d;
+
+	c.ts_enabled = true;
+	c.ts_sent = 100;
+	c.ts_now = 200;
+	synsent_process(kprofile_find("6.18"), &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_RESET);
+	assert_int_equal(d.reply.seq, 1001);
+	a.tsecr = 150;
+	synsent_process(kprofile_find("6.18"), &c, &a, &d);
+	assert_int_equal(d.verdict, SYNSENT_ACCEPT);
+}
+
+static void crossed_syn_is_simultaneous_open(void **st)
+{
+	(void)st;
+	struct synsent_sock c = client(1000);
+	struct segment s = { .flags = TCPF_SYN, .seq = 42 };
+	struct synsent_decision d;
+
+	synsent_process(kprofile_find("6.18"), &c, &s, &d);
+	assert_int_equal(d.verdict, SYNSENT_ACCEPT);
+	assert_int_equal(d.reply.flags, TCPF_SYN | TCPF_ACK);
+	assert_int_equal(d.reply.ack, 43);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bare_ack_with_old_ack_number_draws_rst_with_seq_equal_ack),
+		cmocka_unit_test(fast_retry_after_bad_ack_only_on_kernels_that_have_it),
+		cmocka_unit_test(ack_acceptability_uses_s32_comparisons),
+		cmocka_unit_test(rst_with_acceptable_ack_is_refused_bad_ack_rst_gets_nothing),
+		cmocka_unit_test(acceptable_ack_without_syn_is_discarded),
+		cmocka_unit_test(tsecr_outside_our_syn_times_resets),
+		cmocka_unit_test(crossed_syn_is_simultaneous_open),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
