@@ -1,0 +1,58 @@
+/*
+ * capture.h - packet captures in, TCP segments out. libpcap reads pcap and
+ * pcapng; this layer decodes the link types people capture with (Ethernet
+ * with 802.1Q/QinQ, Linux cooked v1/v2 from `tcpdump -i any`, raw IP,
+ * BSD loopback/null), IPv4 and IPv6, and the TCP options twlab needs.
+ */
+#ifndef TWLAB_CAPTURE_H
+#define TWLAB_CAPTURE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tcp_seg {
+	double   ts;                 /* seconds since the epoch */
+	uint8_t  family;             /* 4 or 6 */
+	uint8_t  saddr[16], daddr[16];
+	uint16_t sport, dport;
+	uint8_t  flags;              /* TCPF_* */
+	uint32_t seq, ack;
+	uint16_t win;
+	uint32_t len;                /* TCP payload bytes (from IP lengths) */
+	bool     has_ts;
+	uint32_t tsval, tsecr;
+	uint16_t mss;                /* 0: absent */
+	int8_t   wscale;             /* -1: absent */
+	bool     sack_ok;
+};
+
+enum seg_skip {                  /* why a packet yielded no segment */
+	SKIP_NONE = 0, SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_TRUNCATED, SKIP_BAD_HEADER,
+	SKIP_FRAGMENT, SKIP__N,
+};
+const char *seg_skip_str(enum seg_skip s);
+
+/* Decode one packet of a link type (DLT_*). Returns SKIP_NONE and fills *out
+ * when it is a TCP segment. caplen bytes are available; wirelen is the
+ * original length (payload length comes from the IP header, so a short
+ * snaplen still yields exact numbers). */
+enum seg_skip seg_decode(int dlt, const uint8_t *pkt, size_t caplen, struct tcp_seg *out);
+/* Is this link type decodable? */
+bool seg_dlt_supported(int dlt);
+
+/* "198.18.1.2" / "2001:db8::1" into buf (INET6_ADDRSTRLEN). */
+const char *seg_addr_str(const struct tcp_seg *s, bool src, char *buf, size_t len);
+
+/* A set of capture files read as one stream, merged by time. */
+struct capture;
+/* NULL and a message in err on failure ("capture.pcap: unknown link type 147
+ * (DLT_USER0)"). "-" is standard input. */
+struct capture *capture_open(const char *const *files, size_t nfiles, char *err, size_t errlen);
+/* 1: a segment, 0: end of input, -1: error (message in err). */
+int capture_next(struct capture *c, struct tcp_seg *out, char *err, size_t errlen);
+struct capture_stats {
+	uint64_t packets, segments, skipped[SKIP__N];
+};
+const struct capture_stats *capture_stats(const struct capture *c);
+void capture_close(struct capture *c);
+#endif
