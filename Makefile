@@ -49,9 +49,14 @@ all: $(BUILD)/twlab
 $(BUILD)/twlab: $(OBJ_MAIN) $(OBJ_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/obj/%.o: %.c $(BPF_SKEL)
+$(BUILD)/obj/%.o: %.c $(BPF_SKEL) $(BUILD)/gen/report_ini.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The default scenario, built into the binary from the shipped file.
+$(BUILD)/gen/report_ini.h: scenarios/report.ini
+	@mkdir -p $(dir $@)
+	{ printf 'static const char report_ini[] =\n'; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; printf ';\n'; } > $@
 
 $(BUILD)/gen/vmlinux.h:
 	@mkdir -p $(dir $@)

@@ -1,12 +1,349 @@
 /*
- * lab.c - `twlab lab`: not built yet (placeholder so the dispatch table links).
+ * lab.c - `twlab lab up|down|status|repro`: option parsing and printing for
+ * the namespace lab (src/lab/). Decides nothing: the lab measures, the model
+ * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
+#include "lab/repro.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char usage[] =
+"usage: twlab lab up|down|status|repro [options]\n"
+"\n"
+"The report's lab in network namespaces on this machine: N clients -> firewall\n"
+"(DNAT of the service address, SNAT of every client to one address, short\n"
+"conntrack TIME_WAIT) -> gateway (conntrack) -> server (python3 http.server,\n"
+"HTTP/1.0, closes first). Addresses from 198.18.0.0/15 only, no route out.\n"
+"\n"
+"  up        build the lab and start the server (stays until `lab down`)\n"
+"  down      remove every namespace with the prefix and what runs in them\n"
+"  status    list the lab's namespaces\n"
+"  repro     build a lab, reproduce the incident, measure, tear down:\n"
+"            the client with the newer timestamp clock uses a port, the one\n"
+"            with the older clock reuses it after the firewall forgot the\n"
+"            session: the server (TIME_WAIT, 60 s) answers with a bare ACK.\n"
+"\n"
+"options:\n"
+"  --scenario FILE     topology (default: the built-in scenarios/report.ini)\n"
+"  --prefix P          namespace name prefix (default from the scenario: twl-)\n"
+"  --firewall K        linux | strict (default from the scenario: strict)\n"
+"                      linux: plain netfilter NAT; Linux conntrack lets the bare\n"
+"                        ACK through, the client resets and retries (delayed)\n"
+"                      strict: an nft rule drops any reply that is neither SYN-ACK\n"
+"                        nor RST to a conntrack entry that has not carried a\n"
+"                        SYN-ACK yet (ct mark), like the report's firewall: the\n"
+"                        client times out\n"
+"  --reuses N          colliding port reuses in repro (default 1, at most 31)\n"
+"  --out DIR           captures and logs (default ./twlab-out/<command>-<UTC time>)\n"
+"  --keep              repro: leave the lab up afterwards\n"
+"  --json              one JSON object on stdout\n"
+"  -v, --verbose       print every command run (ip, nft, sysctl, tcpdump, curl)\n"
+"  --dry-run           print the commands of `up`/`repro` without running them\n"
+"\n"
+"Needs root. Everything created is removed on exit, on error and on Ctrl-C;\n"
+"`twlab lab down` cleans up after a crashed run.\n";
+
+struct opts {
+	const char *scenario, *prefix, *firewall, *out;
+	unsigned reuses;
+	bool keep, json, verbose, dry_run;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_SCEN = 256, O_PREFIX, O_FW, O_REUSES, O_OUT, O_KEEP, O_JSON, O_DRY };
+	static const struct option lo[] = {
+		{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
+		{ "firewall", required_argument, 0, O_FW }, { "reuses", required_argument, 0, O_REUSES },
+		{ "out", required_argument, 0, O_OUT }, { "keep", no_argument, 0, O_KEEP },
+		{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
+		{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	int c;
+	uint32_t v;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage, stdout); return -1;
+		case 'v': o->verbose = true; break;
+		case O_SCEN: o->scenario = optarg; break;
+		case O_PREFIX: o->prefix = optarg; break;
+		case O_FW: o->firewall = optarg; break;
+		case O_OUT: o->out = optarg; break;
+		case O_KEEP: o->keep = true; break;
+		case O_JSON: o->json = true; break;
+		case O_DRY: o->dry_run = true; break;
+		case O_REUSES:
+			if (!cli_u32("lab", "--reuses", optarg, &v))
+				return EXIT_USAGE;
+			if (v < 1 || v > 31) {
+				cli_err("lab", "--reuses: between 1 and 31: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o->reuses = v;
+			break;
+		default:
+			cli_err("lab", "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Scenario + command-line overrides into the lab. */
+static int setup(const char *cmd, const struct opts *o, struct lab *L)
+{
+	char err[512];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	memset(L, 0, sizeof *L);
+	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
+		cli_err("lab", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
+		return EXIT_USAGE;
+	}
+	if (o->prefix) {
+		char text[64];
+		struct scenario tmp;
+		snprintf(text, sizeof text, "[lab]\nprefix = %s\n", o->prefix);
+		if (!scenario_parse(text, &tmp, err, sizeof err)) {
+			cli_err("lab", "--prefix: %s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
+			return EXIT_USAGE;
+		}
+		memcpy(L->sc.prefix, tmp.prefix, sizeof L->sc.prefix);
+	}
+	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
+		cli_err("lab", "--firewall: expected linux or strict: '%s'", o->firewall);
+		return EXIT_USAGE;
+	}
+	L->verbose = o->verbose;
+	L->dry_run = o->dry_run;
+	gmtime_r(&now, &tm);
+	if (o->out) {
+		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
+	} else {
+		char stamp[32];
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		mkdir("twlab-out", 0755);
+		snprintf(L->outdir, sizeof L->outdir, "twlab-out/%s-%s", cmd, stamp);
+	}
+	return 0;
+}
+
+static json_t *attempt_json(const struct attempt *a)
+{
+	json_t *o = json_pack("{s:i,s:i,s:f,s:s,s:f,s:i,s:s,s:b,s:b,s:i}",
+			      "client", a->client, "port", a->port, "t", a->t,
+			      "outcome", outcome_str(a->outcome), "connect_ms", a->connect_ms,
+			      "http", a->http, "server_answer", a->answer[0] ? a->answer : "none",
+			      "reuse", a->reuse, "collision", a->collision, "syns", a->syn_sent);
+	if (a->collision)
+		json_object_set_new(o, "ack", json_integer(a->answer_ack));
+	if (a->modelled) {
+		json_t *why = json_array();
+		for (unsigned i = 0; i < a->model.why.n; i++)
+			json_array_append_new(why, json_string(a->model.why.line[i]));
+		json_object_set_new(o, "model", json_pack("{s:s,s:s,s:b,s:b,s:o}",
+			"verdict", tw_verdict_str(a->model.verdict), "cause", tw_cause_str(a->model.cause),
+			"paws_reject", a->model.paws_reject, "agrees", a->agree, "why", why));
+		json_object_set_new(o, "tw", json_pack("{s:I,s:I,s:b,s:I,s:i}",
+			"rcv_nxt", (json_int_t)a->tw.rcv_nxt, "snd_nxt", (json_int_t)a->tw.snd_nxt,
+			"timestamps", a->tw.ts_recent_stamp_set, "ts_recent", (json_int_t)a->tw.ts_recent,
+			"ts_recent_age_s", a->tw.ts_recent_age_s));
+		json_object_set_new(o, "syn", json_pack("{s:I,s:o}", "seq", (json_int_t)a->syn.seq,
+			"tsval", a->syn.has_ts ? json_integer(a->syn.tsval) : json_null()));
+	}
+	return o;
+}
+
+static json_t *repro_json(const struct lab *L, const struct repro_result *r)
+{
+	json_t *o = json_object(), *at = json_array(), *cap = json_object();
+
+	json_object_set_new(o, "requests", json_integer(r->n));
+	json_object_set_new(o, "ok", json_integer(r->ok));
+	json_object_set_new(o, "delayed", json_integer(r->delayed));
+	json_object_set_new(o, "timed_out", json_integer(r->timed_out));
+	json_object_set_new(o, "collisions", json_integer(r->collisions));
+	json_object_set_new(o, "collisions_paws", json_integer(r->coll_paws));
+	json_object_set_new(o, "collisions_seq", json_integer(r->coll_seq));
+	json_object_set_new(o, "firewall", json_string(fw_kind_str(L->sc.fw)));
+	json_object_set_new(o, "kernel", json_string(r->kernel->name));
+	json_object_set_new(o, "model_agrees", json_integer(r->agree));
+	json_object_set_new(o, "clock_gap_ms", json_integer(r->clock_gap_ms));
+	json_object_set_new(o, "connect_timeout_s", json_integer(L->sc.connect_timeout));
+	for (unsigned i = 0; i < r->n; i++)
+		json_array_append_new(at, attempt_json(&r->a[i]));
+	json_object_set_new(o, "attempts", at);
+	for (unsigned i = 0; i < r->ncaptures; i++)
+		json_object_set_new(cap, r->capture_names[i], json_string(r->captures[i]));
+	json_object_set_new(o, "captures", cap);
+	json_object_set_new(o, "out", json_string(L->outdir));
+	return o;
+}
+
+/* Text rendering of the same object. */
+static void repro_text(json_t *o)
+{
+	size_t i;
+	json_t *a, *cap = json_object_get(o, "captures");
+	const char *k;
+	json_t *v;
+	long long modelled = 0;
+
+	printf("twlab lab repro: firewall %s, server kernel profile %s, client connect timeout %lld s\n",
+	       json_string_value(json_object_get(o, "firewall")),
+	       json_string_value(json_object_get(o, "kernel")),
+	       json_integer_value(json_object_get(o, "connect_timeout_s")));
+	printf("client timestamp clocks toward the service differ by %lld ms\n\n",
+	       json_integer_value(json_object_get(o, "clock_gap_ms")));
+	printf("  #  client  port    t(s)  outcome    connect(ms)  server answered      reuse  model (cause)\n");
+	json_array_foreach(json_object_get(o, "attempts"), i, a) {
+		json_t *m = json_object_get(a, "model");
+		char ans[40];
+		snprintf(ans, sizeof ans, "%s", json_string_value(json_object_get(a, "server_answer")));
+		if (json_object_get(a, "ack"))
+			snprintf(ans, sizeof ans, "bare ACK ack %lld",
+				 json_integer_value(json_object_get(a, "ack")));
+		printf("  %-2zu c%-6lld %-6lld %5.2f  %-10s %11.1f  %-20s %-5s  ", i + 1,
+		       json_integer_value(json_object_get(a, "client")),
+		       json_integer_value(json_object_get(a, "port")),
+		       json_real_value(json_object_get(a, "t")),
+		       json_string_value(json_object_get(a, "outcome")),
+		       json_real_value(json_object_get(a, "connect_ms")), ans,
+		       json_is_true(json_object_get(a, "reuse")) ? "yes" : "no");
+		if (m) {
+			modelled++;
+			printf("%s (%s)%s\n", json_string_value(json_object_get(m, "verdict")),
+			       json_string_value(json_object_get(m, "cause")),
+			       json_is_true(json_object_get(m, "agrees")) ? "" : "  DISAGREES");
+		} else {
+			printf("-\n");
+		}
+	}
+	printf("\nrequests %lld  ok %lld  delayed %lld  timed_out %lld  collisions %lld (paws %lld, seq %lld)"
+	       "  model agreed %lld/%lld\n",
+	       json_integer_value(json_object_get(o, "requests")), json_integer_value(json_object_get(o, "ok")),
+	       json_integer_value(json_object_get(o, "delayed")), json_integer_value(json_object_get(o, "timed_out")),
+	       json_integer_value(json_object_get(o, "collisions")),
+	       json_integer_value(json_object_get(o, "collisions_paws")),
+	       json_integer_value(json_object_get(o, "collisions_seq")),
+	       json_integer_value(json_object_get(o, "model_agrees")), modelled);
+	json_array_foreach(json_object_get(o, "attempts"), i, a) {
+		json_t *m = json_object_get(a, "model"), *w;
+		size_t j;
+		if (!json_is_true(json_object_get(a, "collision")) || !m)
+			continue;
+		printf("\ndiagnosis (attempt %zu): client-%lld reused port %lld while the server held the "
+		       "4-tuple in TIME_WAIT;\n", i + 1, json_integer_value(json_object_get(a, "client")),
+		       json_integer_value(json_object_get(a, "port")));
+		json_array_foreach(json_object_get(m, "why"), j, w)
+			printf("  %s\n", json_string_value(w));
+		printf("  -> %s\n", !strcmp(json_string_value(json_object_get(a, "outcome")), "timed_out")
+		       ? "the firewall dropped that bare ACK: the client never heard back and timed out"
+		       : "the bare ACK reached the client, which reset and retried: a delay, not a failure");
+		break;
+	}
+	printf("\nconfirm live: nstat -az TcpExtPAWSTimewait (PAWSEstab on old kernels), "
+	       "drop reason TCP_RFC7323_TW_PAWS, conntrack -S\n");
+	printf("captures:");
+	json_object_foreach(cap, k, v)
+		printf(" %s=%s", k, json_string_value(v));
+	printf("\n");
+}
 
 int cmd_lab(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	cli_err("lab", "not implemented yet");
-	return EXIT_RUNTIME;
+	struct opts o = { .reuses = 1 };
+	struct lab L;
+	char err[600], names[2048];
+	const char *sub = argc >= 2 ? argv[1] : NULL;
+	int r;
+
+	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		fputs(usage, sub ? stdout : stderr);
+		return sub ? EXIT_OK : EXIT_USAGE;
+	}
+	if (strcmp(sub, "up") && strcmp(sub, "down") && strcmp(sub, "status") && strcmp(sub, "repro")) {
+		cli_err("lab", "unknown subcommand '%s' (up, down, status, repro)", sub);
+		return EXIT_USAGE;
+	}
+	if ((r = parse(argc - 1, argv + 1, &o)))
+		return r < 0 ? EXIT_OK : r;
+	if (optind < argc - 1) {
+		cli_err("lab", "unexpected argument '%s'", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if ((r = setup(sub, &o, &L)))
+		return r;
+
+	if (!strcmp(sub, "status")) {
+		unsigned n = lab_list(L.sc.prefix, names, sizeof names);
+		cli_print(json_pack("{s:s,s:b,s:i,s:s}", "prefix", L.sc.prefix, "up", n > 0,
+				    "namespaces", n, "names", names), o.json);
+		return EXIT_OK;
+	}
+	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
+		cli_err("lab", "%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (!strcmp(sub, "down")) {
+		unsigned n = lab_list(L.sc.prefix, names, sizeof names);
+		r = lab_down(&L);
+		cli_print(json_pack("{s:s,s:i,s:s}", "prefix", L.sc.prefix, "removed", n, "names", names),
+			  o.json);
+		return r ? EXIT_RUNTIME : EXIT_OK;
+	}
+	if (!strcmp(sub, "up")) {
+		lab_guard(&L);
+		if (lab_up(&L, err, sizeof err)) {
+			cli_err("lab", "up: %s", err);
+			lab_down(&L);
+			return EXIT_RUNTIME;
+		}
+		lab_list(L.sc.prefix, names, sizeof names);
+		cli_print(json_pack("{s:s,s:s,s:s,s:s}", "prefix", L.sc.prefix, "firewall",
+				    fw_kind_str(L.sc.fw), "namespaces", names, "out", L.outdir), o.json);
+		return EXIT_OK;
+	}
+	/* repro */
+	{
+		struct repro_opts ro = { .reuses = o.reuses, .keep = o.keep };
+		struct repro_result *res = calloc(1, sizeof *res);
+		json_t *j;
+		if (!res) {
+			cli_err("lab", "out of memory");
+			return EXIT_RUNTIME;
+		}
+		if (!o.json && !o.dry_run)
+			fprintf(stderr, "twlab: lab repro: building the lab in %s (firewall %s)...\n",
+				L.outdir, fw_kind_str(L.sc.fw));
+		if (lab_repro(&L, &ro, res, err, sizeof err)) {
+			cli_err("lab", "repro: %s", err);
+			free(res);
+			return EXIT_RUNTIME;
+		}
+		if (o.dry_run) {
+			free(res);
+			return EXIT_OK;
+		}
+		j = repro_json(&L, res);
+		if (o.json) {
+			cli_print(j, true);
+		} else {
+			repro_text(j);
+			json_decref(j);
+		}
+		free(res);
+		return EXIT_OK;
+	}
 }

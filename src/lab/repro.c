@@ -1,0 +1,445 @@
+/*
+ * repro.c - `lab repro`: reproduce the report's incident in the lab and
+ * measure it.
+ *
+ * Determinism: on kernels >= 4.12 every (saddr, daddr) pair has its own
+ * random timestamp offset, so whether a reused port is PAWS-rejected depends
+ * on which client's clock is older. We measure each client's clock toward
+ * the service first (getsockopt TCP_TIMESTAMP on a real connection), then
+ * let the client with the newer clock use a port and the client with the
+ * older clock reuse it: every such reuse collides, every run. One reuse in
+ * the other direction is the control: answered normally.
+ *
+ * Outcomes come from the real client (curl) and the client namespace's own
+ * counters; what the server answered, and the TIME_WAIT state it held, come
+ * from the server-side capture; the cause (paws/seq) comes from tw_process()
+ * on those numbers, and the lab checks the model against what the server did.
+ */
+#include "lab/repro.h"
+#include "capture/capture.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *outcome_str(enum outcome o)
+{
+	return o == OUT_OK ? "ok" : o == OUT_DELAYED ? "delayed" : "timed_out";
+}
+
+static double now_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
+		;
+}
+
+struct clock_req {
+	uint32_t addr;
+	uint16_t port, lport;
+	int pipefd;
+};
+
+/* In the client's namespace: start a connection from local port lport to the
+ * service and read the timestamp clock this socket uses (TCP_TIMESTAMP
+ * includes the offset, which on 6.18 is derived from the whole 4-tuple:
+ * secure_tcp_seq_and_ts_off(saddr, daddr, sport, dport)). The socket is
+ * marked so the namespace drops its SYN: nothing leaves, nothing is left. */
+static int probe_clock(void *arg)
+{
+	struct clock_req *r = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(r->port),
+				  .sin_addr.s_addr = htonl(r->addr) };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(r->lport) };
+	uint32_t ts = 0, mark = LAB_PROBE_MARK;
+	socklen_t len = sizeof ts;
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0 ||
+	    bind(fd, (struct sockaddr *)&me, sizeof me) < 0 ||
+	    (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &ts, &len) < 0) {
+		close(fd);
+		return 2;
+	}
+	close(fd);
+	return write(r->pipefd, &ts, sizeof ts) == sizeof ts ? 0 : 3;
+}
+
+static int client_clock(struct lab *L, unsigned i, uint16_t lport, uint32_t *ts)
+{
+	char ns[32];
+	int p[2], rc = -1;
+	struct clock_req r = { L->sc.service_addr, L->sc.service_port, lport, 0 };
+
+	lab_client_ns(L, i, ns, sizeof ns);
+	if (pipe(p) < 0)
+		return -1;
+	r.pipefd = p[1];
+	if (lab_in_ns(ns, probe_clock, &r) == 0 && read(p[0], ts, sizeof *ts) == sizeof *ts)
+		rc = 0;
+	close(p[0]);
+	close(p[1]);
+	return rc;
+}
+
+/* Wait until the server answers (python takes a moment to start). */
+static int wait_server(struct lab *L)
+{
+	char ns[32], url[64], svc[INET_ADDRSTRLEN];
+	struct in_addr in = { htonl(L->sc.service_addr) };
+
+	lab_client_ns(L, 0, ns, sizeof ns);
+	inet_ntop(AF_INET, &in, svc, sizeof svc);
+	snprintf(url, sizeof url, "http://%s:%u/", svc, L->sc.service_port);
+	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+			       "--connect-timeout", "1", "--max-time", "2", url, NULL };
+	for (int i = 0; i < 50 && !lab_interrupted; i++) {
+		if (lab_run(L, argv, NULL) == 0)
+			return 0;
+		sleep_s(0.1);
+	}
+	return -1;
+}
+
+static int start_dump(struct lab *L, const char *ns, const char *name, struct repro_result *r,
+		      char *err, size_t errlen)
+{
+	char *path = r->captures[r->ncaptures], log[720];
+	FILE *f;
+
+	snprintf(path, sizeof r->captures[0], "%s/%s.pcap", L->outdir, name);
+	snprintf(r->capture_names[r->ncaptures], sizeof r->capture_names[0], "%s", name);
+	snprintf(log, sizeof log, "%s/%s.tcpdump.log", L->outdir, name);
+	const char *argv[] = { "ip", "netns", "exec", ns, "tcpdump", "-i", "any", "-U", "-n",
+			       "-s", "256", "-w", path, "tcp", NULL };
+	pid_t pid = lab_spawn(L, argv, log, log);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot start tcpdump in %s: %s", ns, strerror(errno));
+		return -1;
+	}
+	L->dump_pid[L->ndump++] = pid;
+	r->ncaptures++;
+	for (int i = 0; i < 50 && !L->dry_run; i++) {     /* wait for "listening on" */
+		char line[256];
+		bool ready = false;
+		if ((f = fopen(log, "r"))) {
+			while (fgets(line, sizeof line, f))
+				ready |= strstr(line, "listening on") != NULL;
+			fclose(f);
+		}
+		if (ready)
+			return 0;
+		sleep_s(0.1);
+	}
+	if (L->dry_run)
+		return 0;
+	snprintf(err, errlen, "tcpdump in %s did not start (see %s)", ns, log);
+	return -1;
+}
+
+/* One fetch by a real client from a fixed local port. */
+static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_result *r, double t0)
+{
+	struct attempt *a = &r->a[r->n];
+	char ns[32], portbuf[16], tmo[16], url[64], out[700], svc[INET_ADDRSTRLEN];
+	struct in_addr in = { htonl(L->sc.service_addr) };
+	long long rst0, rst1, rtx0, rtx1;
+	FILE *f;
+	int rc;
+
+	if (r->n >= REPRO_MAX_ATTEMPTS)
+		return -1;
+	memset(a, 0, sizeof *a);
+	lab_client_ns(L, client, ns, sizeof ns);
+	inet_ntop(AF_INET, &in, svc, sizeof svc);
+	snprintf(portbuf, sizeof portbuf, "%u", port);
+	snprintf(tmo, sizeof tmo, "%u", L->sc.connect_timeout);
+	snprintf(url, sizeof url, "http://%s:%u/", svc, L->sc.service_port);
+	snprintf(out, sizeof out, "%s/attempt-%u.txt", L->outdir, r->n + 1);
+	unlink(out);
+	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+			       "--local-port", portbuf, "--connect-timeout", tmo,
+			       "-w", "%{http_code} %{time_connect}\\n", url, NULL };
+	a->client = client + 1;
+	a->port = port;
+	a->t = now_wall() - t0;
+	rst0 = lab_counter(ns, "TcpOutRsts");
+	rtx0 = lab_counter(ns, "TcpExtTCPSynRetrans");
+	rc = lab_run(L, argv, out);
+	rst1 = lab_counter(ns, "TcpOutRsts");
+	rtx1 = lab_counter(ns, "TcpExtTCPSynRetrans");
+	a->rst_delta = rst1 - rst0;
+	if ((f = fopen(out, "r"))) {
+		double tc = 0;
+		if (fscanf(f, "%u %lf", &a->http, &tc) == 2)
+			a->connect_ms = tc * 1000.0;
+		fclose(f);
+	}
+	if (rc != 0 || a->http == 0) {
+		a->outcome = OUT_TIMED_OUT;
+		a->connect_ms = L->sc.connect_timeout * 1000.0;
+	} else if (rtx1 > rtx0 || a->rst_delta > 0) {
+		a->outcome = OUT_DELAYED;
+	} else {
+		a->outcome = OUT_OK;
+	}
+	r->n++;
+	return 0;
+}
+
+/* What the server saw: per port, the last incarnation's numbers. */
+struct port_state {
+	uint16_t port;
+	bool seen, ts;
+	bool cli_fin, srv_fin, srv_tw;   /* who closed first: TIME_WAIT is the active closer's */
+	uint32_t cli_end, cli_tsval, srv_end;
+	double cli_last;
+};
+
+static struct port_state *port_state(struct port_state *ps, size_t *n, size_t max, uint16_t port)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (ps[i].port == port)
+			return &ps[i];
+	if (*n == max)
+		return NULL;
+	memset(&ps[*n], 0, sizeof ps[0]);
+	ps[*n].port = port;
+	return &ps[(*n)++];
+}
+
+static int server_view(struct lab *L, struct repro_result *r, const char *pcap, double t0,
+		       char *err, size_t errlen)
+{
+	const char *files[1] = { pcap };
+	struct capture *c = capture_open(files, 1, err, errlen);
+	struct port_state ps[REPRO_MAX_ATTEMPTS + 8];
+	size_t nps = 0;
+	struct tcp_seg s;
+	struct attempt *pending = NULL;
+	uint32_t server = htonl(L->sc.server_addr);
+	static const struct tcp_env env = { .invalid_ratelimit_ms = -1 };
+	int rc;
+
+	if (!c)
+		return -1;
+	while ((rc = capture_next(c, &s, err, errlen)) == 1) {
+		bool to_srv = s.family == 4 && !memcmp(s.daddr, &server, 4) && s.dport == L->sc.server_port;
+		bool from_srv = s.family == 4 && !memcmp(s.saddr, &server, 4) && s.sport == L->sc.server_port;
+		uint16_t cport = to_srv ? s.sport : s.dport;
+		struct port_state *p;
+		uint32_t end = s.seq + s.len + !!(s.flags & TCPF_SYN) + !!(s.flags & TCPF_FIN);
+
+		if ((!to_srv && !from_srv) || !(p = port_state(ps, &nps, sizeof ps / sizeof ps[0], cport)))
+			continue;
+		if (from_srv) {
+			if (pending && pending->port == cport && !pending->answer[0]) {
+				char fb[8];
+				snprintf(pending->answer, sizeof pending->answer, "%s",
+					 (s.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK) ? "SYN-ACK"
+					 : s.flags == TCPF_ACK ? "bare ACK" : tcp_flags_str(s.flags, fb));
+				pending->answer_ack = s.ack;
+				pending->collision = s.flags == TCPF_ACK;
+				if (pending->modelled)
+					pending->agree = (pending->model.verdict == TCP_TW_SYN) ==
+							 !strcmp(pending->answer, "SYN-ACK") &&
+							 (pending->model.verdict != TCP_TW_ACK ||
+							  pending->model.reply.ack == s.ack);
+			}
+			if ((s.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
+				p->cli_fin = p->srv_fin = p->srv_tw = false;   /* a new incarnation */
+			if ((s.flags & TCPF_FIN) && !p->srv_fin) {
+				p->srv_fin = true;
+				p->srv_tw = !p->cli_fin;
+			}
+			if (!(s.flags & TCPF_RST))
+				p->srv_end = end;
+			continue;
+		}
+		if ((s.flags & TCPF_SYN) && !(s.flags & TCPF_ACK)) {
+			/* which attempt: the last one on this port started before it */
+			struct attempt *a = NULL;
+			for (unsigned i = 0; i < r->n; i++)
+				if (r->a[i].port == cport && t0 + r->a[i].t <= s.ts + 0.05)
+					a = &r->a[i];
+			if (!a)
+				continue;
+			if (a->syn_sent++ == 0) {
+				a->reuse = p->seen;
+				a->syn.flags = s.flags;
+				a->syn.seq = s.seq;
+				a->syn.has_ts = s.has_ts;
+				a->syn.tsval = s.tsval;
+				a->syn.tsecr = s.tsecr;
+				if (p->seen && p->srv_tw) {
+					struct tw_sock *tw = &a->tw;
+					memset(tw, 0, sizeof *tw);
+					tw->substate = TW_TIME_WAIT;
+					tw->rcv_nxt = p->cli_end;
+					tw->snd_nxt = p->srv_end;
+					tw->rcv_wnd = 65535;
+					tw->ts_recent_stamp_set = p->ts;
+					tw->ts_recent = p->cli_tsval;
+					tw->ts_recent_age_s = (uint32_t)(s.ts - p->cli_last);
+					tw->last_oow_ack_ms = -1;
+					tw_process(r->kernel, &env, tw, &a->syn, &a->model);
+					a->modelled = true;
+				}
+				pending = a;
+			}
+			continue;
+		}
+		if (s.flags & TCPF_RST)
+			continue;
+		/* an ACK/data/FIN of an incarnation: what TIME_WAIT will hold */
+		if ((s.flags & TCPF_FIN) && !p->cli_fin) {
+			p->cli_fin = true;
+			if (!p->srv_fin)
+				p->srv_tw = false;
+		}
+		if (!p->seen || seq_after(end, p->cli_end) || s.flags & TCPF_SYN)
+			p->cli_end = end;
+		p->seen = true;
+		p->ts = s.has_ts;
+		p->cli_tsval = s.tsval;
+		p->cli_last = s.ts;
+	}
+	capture_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
+	      char *err, size_t errlen)
+{
+	char ns[32];
+	unsigned hi = 0, lo = 1, nports;
+	uint16_t base = 41000;
+	double t0;
+	int rc = -1;
+	struct utsname u;
+
+	memset(r, 0, sizeof *r);
+	r->kernel = kprofile_for_release(uname(&u) == 0 ? u.release : "");
+	if (L->sc.clients < 2) {
+		snprintf(err, errlen, "repro needs at least 2 clients behind the SNAT address");
+		return -1;
+	}
+	nports = o->reuses + 1;
+	if (2 * nports > REPRO_MAX_ATTEMPTS) {
+		snprintf(err, errlen, "--reuses: at most %u", REPRO_MAX_ATTEMPTS / 2 - 1);
+		return -1;
+	}
+	lab_guard(L);
+	if (lab_up(L, err, errlen))
+		goto out;
+	if (L->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	for (unsigned i = 0; i < L->sc.clients; i++) {
+		lab_client_ns(L, i, ns, sizeof ns);
+		char name[24];
+		snprintf(name, sizeof name, "client-%u", i + 1);
+		if (start_dump(L, ns, name, r, err, errlen))
+			goto out;
+	}
+	lab_ns(L, "fw", ns, sizeof ns);
+	if (start_dump(L, ns, "firewall", r, err, errlen))
+		goto out;
+	lab_ns(L, "srv", ns, sizeof ns);
+	if (start_dump(L, ns, "server", r, err, errlen))
+		goto out;
+
+	if (wait_server(L)) {
+		snprintf(err, errlen, "the server does not answer (see %s/server.log)", L->outdir);
+		goto out;
+	}
+	/* Per port: both clients' clocks for that exact 4-tuple. The newer
+	 * clock goes first on a colliding port (the older one's reuse is then
+	 * PAWS-rejected), the older first on the control port (the newer one's
+	 * reuse is accepted). Ports whose two clocks are too close to force an
+	 * outcome are skipped. */
+	{
+		uint16_t port[REPRO_MAX_ATTEMPTS / 2];
+		unsigned first[REPRO_MAX_ATTEMPTS / 2], second[REPRO_MAX_ATTEMPTS / 2], np = 0;
+		uint16_t cand = base;
+		while (np < nports && cand < base + 1000 && !lab_interrupted) {
+			uint32_t c1, c2;
+			int32_t gap;
+			if (client_clock(L, hi, cand, &c1) || client_clock(L, lo, cand, &c2)) {
+				snprintf(err, errlen, "cannot read the clients' timestamp clocks");
+				goto out;
+			}
+			gap = u32_diff(c1, c2);          /* > 0: client hi newer */
+			if (gap > 20000 || gap < -20000) {
+				bool collide = np < o->reuses;
+				bool hi_newer = gap > 0;
+				port[np] = cand;
+				first[np] = (collide == hi_newer) ? hi : lo;
+				second[np] = first[np] == hi ? lo : hi;
+				if (np == 0)
+					r->clock_gap_ms = gap > 0 ? gap : -gap;
+				np++;
+			}
+			cand++;
+		}
+		if (np < nports) {
+			snprintf(err, errlen, "could not find ports whose client clocks differ enough");
+			goto out;
+		}
+		t0 = now_wall();
+		for (unsigned p = 0; p < np && !lab_interrupted; p++)
+			fetch(L, first[p], port[p], r, t0);
+		/* let the firewall's conntrack entries expire: a reuse opens a new one */
+		sleep_s(L->sc.fw_time_wait + 1.5);
+		for (unsigned p = 0; p < np && !lab_interrupted; p++)
+			fetch(L, second[p], port[p], r, t0);
+	}
+	if (lab_interrupted) {
+		snprintf(err, errlen, "interrupted");
+		goto out;
+	}
+	sleep_s(0.3);
+	for (unsigned i = 0; i < L->ndump; i++)
+		lab_stop(L->dump_pid[i]);
+	L->ndump = 0;
+
+	if (server_view(L, r, r->captures[r->ncaptures - 1], t0, err, errlen))
+		goto out;
+	for (unsigned i = 0; i < r->n; i++) {
+		struct attempt *a = &r->a[i];
+		r->ok += a->outcome == OUT_OK;
+		r->delayed += a->outcome == OUT_DELAYED;
+		r->timed_out += a->outcome == OUT_TIMED_OUT;
+		if (a->collision) {
+			r->collisions++;
+			r->coll_paws += a->model.cause == TW_CAUSE_PAWS;
+			r->coll_seq += a->model.cause == TW_CAUSE_SEQ;
+		}
+		r->agree += a->modelled && a->agree;
+	}
+	rc = 0;
+out:
+	if (!o->keep || rc)
+		lab_down(L);
+	return rc;
+}

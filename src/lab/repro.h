@@ -1,0 +1,54 @@
+/*
+ * repro.h - `lab repro`: the report's incident end to end, on demand.
+ */
+#ifndef TWLAB_REPRO_H
+#define TWLAB_REPRO_H
+#include "lab/lab.h"
+#include "model/model.h"
+
+#define REPRO_MAX_ATTEMPTS 64
+
+enum outcome { OUT_OK, OUT_DELAYED, OUT_TIMED_OUT };
+const char *outcome_str(enum outcome o);
+
+struct attempt {
+	unsigned client;             /* 1-based */
+	uint16_t port;               /* the client's local port (kept by SNAT) */
+	double   t;                  /* seconds since the run started */
+	enum outcome outcome;
+	double   connect_ms;         /* what curl measured (timeout: the limit) */
+	unsigned http;               /* status, 0 if none */
+	unsigned syn_sent;           /* SYNs for this attempt seen at the server */
+	char     answer[24];         /* the server's answer to the first SYN */
+	uint32_t answer_ack;
+	bool     reuse;              /* the 4-tuple was used before in this run */
+	bool     collision;          /* first SYN drew no SYN-ACK from the server */
+	bool     modelled;           /* the TIME_WAIT state was rebuilt from the capture */
+	struct tw_sock tw;           /* ...and here it is */
+	struct segment syn;
+	struct tw_decision model;    /* what src/model/ says about that SYN */
+	bool     agree;              /* model verdict matches the server's answer */
+	long long rst_delta;         /* client RSTs sent during the attempt */
+};
+
+struct repro_opts {
+	unsigned reuses;             /* colliding reuses to make (>= 1) */
+	bool keep;                   /* leave the lab up */
+};
+
+struct repro_result {
+	const struct kprofile *kernel;
+	unsigned n;
+	struct attempt a[REPRO_MAX_ATTEMPTS];
+	unsigned ok, delayed, timed_out, collisions, coll_paws, coll_seq, agree;
+	int32_t clock_gap_ms;        /* (s32)(first client's clock - second's) */
+	char captures[SCEN_MAX_CLIENTS + 2][700];
+	char capture_names[SCEN_MAX_CLIENTS + 2][16];
+	unsigned ncaptures;
+};
+
+/* 0 on success; -1 with a message in err. The lab is always torn down
+ * unless opts->keep. */
+int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
+	      char *err, size_t errlen);
+#endif
