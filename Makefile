@@ -118,6 +118,7 @@ check: deps
 demo: deps
 	$(MAKE) all
 	$(BUILD)/twlab lab repro --firewall strict
+	$(BUILD)/twlab lab repro --firewall linux
 
 clean:
 	rm -rf build

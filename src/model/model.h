@@ -42,6 +42,7 @@ const char *tcp_flags_str(uint8_t flags, char buf[8]);
 enum ts_clock {
 	TS_CLOCK_JIFFIES,        /* tcp_time_stamp = jiffies, no offset (3.10) */
 	TS_CLOCK_MS_PAIR_OFFSET, /* ms clock + random offset per (saddr,daddr) */
+	TS_CLOCK_MS_TUPLE_OFFSET,/* ms clock + random offset per 4-tuple (ports too) */
 };
 
 struct kprofile {

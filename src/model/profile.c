@@ -13,6 +13,12 @@
  *         downgrade to per-host timestamp offsets") a random offset per
  *         (saddr, daddr) from secure_tcp_ts_off(): two hosts behind one SNAT
  *         address present unrelated clocks to the server.
+ *   6.18: the offset comes from secure_tcp_seq_and_ts_off(saddr, daddr,
+ *         sport, dport) (net/ipv4/tcp_ipv4.c tcp_v4_connect()): ports are in
+ *         the hash again, so even one client presents a different clock on
+ *         every local port. Proven in the lab on 6.18.44: the same client
+ *         namespace showed tsval 3590267185 on port 41000 and 1257984731 on
+ *         port 41001 within 4 s (lab repro measures each port's clock).
  * PAWS staleness (include/net/tcp.h: tcp_paws_check)
  *   <= 6.6: get_seconds() >= ts_recent_stamp + TCP_PAWS_24DAYS passes.
  *   >= 6.7: TCP_PAWS_WRAP = INT_MAX / USEC_PER_SEC = 2147 s (usec TS support).
@@ -96,7 +102,7 @@ static const struct kprofile k61 = {
 
 static const struct kprofile k618 = {
 	.name = "6.18", .desc = "upstream 6.18",
-	.ts_clock = TS_CLOCK_MS_PAIR_OFFSET, .ts_hz = 1000, .hz = 250,
+	.ts_clock = TS_CLOCK_MS_TUPLE_OFFSET, .ts_hz = 1000, .hz = 250,
 	.tw_len_s = 60, .oow_ratelimit = true, .invalid_ratelimit_ms = 500,
 	.paws_wrap_s = 2147, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
 	.syn_no_ack_rearm_exempt = true,
