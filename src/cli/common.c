@@ -87,6 +87,8 @@ void cli_print(json_t *obj, bool json)
 		} else if (json_is_array(v)) {
 			size_t i;
 			json_t *e;
+			if (!json_array_size(v))
+				fputs("-", stdout);
 			json_array_foreach(v, i, e) {
 				if (i)
 					printf("\n%-14s ", "");

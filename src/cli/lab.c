@@ -32,7 +32,7 @@ static const char usage[] =
 "\n"
 "options:\n"
 "  --scenario FILE     topology (default: the built-in scenarios/report.ini)\n"
-"  --prefix P          namespace name prefix (default from the scenario: twl-)\n"
+"  --prefix P          namespace name prefix, 1-11 of [A-Za-z0-9-] (default twl-)\n"
 "  --firewall K        linux | strict (default from the scenario: strict)\n"
 "                      linux: plain netfilter NAT; Linux conntrack lets the bare\n"
 "                        ACK through, the client resets and retries (delayed)\n"
@@ -206,7 +206,7 @@ static void repro_text(json_t *o)
 	       json_integer_value(json_object_get(o, "connect_timeout_s")));
 	printf("client timestamp clocks toward the service differ by %lld ms\n\n",
 	       json_integer_value(json_object_get(o, "clock_gap_ms")));
-	printf("  #  client  port    t(s)  outcome    connect(ms)  server answered      reuse  model (cause)\n");
+	printf("  #  client  port    t(s)  outcome    connect(ms)  server answered            reuse  model (cause)\n");
 	json_array_foreach(json_object_get(o, "attempts"), i, a) {
 		json_t *m = json_object_get(a, "model");
 		char ans[40];
@@ -214,7 +214,7 @@ static void repro_text(json_t *o)
 		if (json_object_get(a, "ack"))
 			snprintf(ans, sizeof ans, "bare ACK ack %lld",
 				 json_integer_value(json_object_get(a, "ack")));
-		printf("  %-2zu c%-6lld %-6lld %5.2f  %-10s %11.1f  %-20s %-5s  ", i + 1,
+		printf("  %-2zu c%-6lld %-6lld %5.2f  %-10s %11.1f  %-26s %-5s  ", i + 1,
 		       json_integer_value(json_object_get(a, "client")),
 		       json_integer_value(json_object_get(a, "port")),
 		       json_real_value(json_object_get(a, "t")),

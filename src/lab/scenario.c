@@ -67,13 +67,13 @@ static int on_value(void *user, const char *sec, const char *key, const char *v)
 #define IS(a, b) (!strcmp(sec, a) && !strcmp(key, b))
 	if (IS("lab", "prefix")) {
 		size_t n = strlen(v);
-		ok = n >= 1 && n < 8;
+		ok = n >= 1 && n < 12;
 		for (size_t i = 0; ok && i < n; i++)
 			ok = isalnum((unsigned char)v[i]) || v[i] == '-';
 		if (ok)
 			memcpy(s->prefix, v, n + 1);
 		else
-			why = "1 to 7 letters, digits or '-'";
+			why = "1 to 11 letters, digits or '-'";
 	} else if (IS("lab", "clients")) {
 		ok = num(v, 1, SCEN_MAX_CLIENTS, &s->clients, &why);
 	} else if (IS("service", "address")) {

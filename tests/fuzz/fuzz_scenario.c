@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* whatever parsed is a lab we would be willing to build */
 		if (!scenario_addr_ok(s.service_addr) || !scenario_addr_ok(s.snat_addr) ||
 		    !scenario_addr_ok(s.server_addr) || s.clients < 1 || s.clients > SCEN_MAX_CLIENTS ||
-		    !s.prefix[0] || strlen(s.prefix) > 7)
+		    !s.prefix[0] || strlen(s.prefix) > 11)
 			abort();
 	}
 	free(text);
