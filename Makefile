@@ -17,7 +17,7 @@ SAN      ?=
 OPT      ?= -O2
 PKGS     := libpcap libbpf jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm
 
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE \
             -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)

@@ -120,8 +120,8 @@ static int wait_server(struct lab *L)
 	return -1;
 }
 
-static int start_dump(struct lab *L, const char *ns, const char *name, struct repro_result *r,
-		      char *err, size_t errlen)
+static int start_dump(struct lab *L, const char *ns, const char *ifname, const char *name,
+		      struct repro_result *r, char *err, size_t errlen)
 {
 	char *path = r->captures[r->ncaptures], log[720];
 	FILE *f;
@@ -129,7 +129,7 @@ static int start_dump(struct lab *L, const char *ns, const char *name, struct re
 	snprintf(path, sizeof r->captures[0], "%s/%s.pcap", L->outdir, name);
 	snprintf(r->capture_names[r->ncaptures], sizeof r->capture_names[0], "%s", name);
 	snprintf(log, sizeof log, "%s/%s.tcpdump.log", L->outdir, name);
-	const char *argv[] = { "ip", "netns", "exec", ns, "tcpdump", "-i", "any", "-U", "-n",
+	const char *argv[] = { "ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-U", "-n",
 			       "-s", "256", "-w", path, "tcp", NULL };
 	pid_t pid = lab_spawn(L, argv, log, log);
 	if (pid < 0) {
@@ -359,14 +359,16 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		lab_client_ns(L, i, ns, sizeof ns);
 		char name[24];
 		snprintf(name, sizeof name, "client-%u", i + 1);
-		if (start_dump(L, ns, name, r, err, errlen))
+		if (start_dump(L, ns, "any", name, r, err, errlen))
 			goto out;
 	}
 	lab_ns(L, "fw", ns, sizeof ns);
-	if (start_dump(L, ns, "firewall", r, err, errlen))
+	/* the firewall's outside interface: after SNAT, before its filter on
+	 * the way in (an -i any capture would see every packet twice) */
+	if (start_dump(L, ns, "gw", "firewall", r, err, errlen))
 		goto out;
 	lab_ns(L, "srv", ns, sizeof ns);
-	if (start_dump(L, ns, "server", r, err, errlen))
+	if (start_dump(L, ns, "any", "server", r, err, errlen))
 		goto out;
 
 	if (wait_server(L)) {
@@ -418,7 +420,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		snprintf(err, errlen, "interrupted");
 		goto out;
 	}
-	sleep_s(0.3);
+	sleep_s(1.2);             /* the captures show the clients falling silent */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# analyze against ground truth: the lab's own measurements (strict and linux
+# firewalls, 2 colliding reuses each) and the public captures in
+# ../shared/captures, including the cases that must not count.
+set -euo pipefail
+T=${TWLAB:-build/twlab}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+caps="$here/../shared/captures"
+prefix="ta$$-"
+out=$(mktemp -d /tmp/twlab-it-XXXXXX)
+cleanup() { $T lab down --prefix "$prefix" >/dev/null 2>&1 || true; rm -rf "$out"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+summary() { $T analyze "$@" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(" ".join(f"{k}={s[k]}" for k in ["collisions","collisions_paws","collisions_seq","recovered","timed_out"]))'; }
+
+# --- public captures: expected counts read off `tcpdump -nr` by hand
+[ -d "$caps" ] || fail "public captures not found at $caps"
+expect() { got=$(summary "$caps/$1"); [ "$got" = "$2" ] || fail "$1: got '$got', want '$2'"; }
+# SYN answered by a bare ACK whose ack (0) is not ISN+1 (1), then the client's RST:
+# the evidence of a TIME_WAIT refusal (seq 0 is not after rcv_nxt 0); no SYN-ACK follows
+expect zeek-syn-then-ack-then-rst.pcap   "collisions=1 collisions_paws=0 collisions_seq=1 recovered=0 timed_out=0"
+expect zeek-syn-then-stuff-then-rst.pcap "collisions=1 collisions_paws=0 collisions_seq=1 recovered=0 timed_out=0"
+# must not count: SYN-ACK before SYN, SYN-ACK missing, reuse answered normally,
+# a SYN on a half-open pair (challenge ACK from a live socket), a SYN flood
+for f in zeek-handshake-reorder arkime-no-syn-ack arkime-tcp-reassembly-synthetic \
+         arkime-tcp_handshake_synthetic sv-bug-3844 sv-bug-7657-01; do
+  expect $f.pcap "collisions=0 collisions_paws=0 collisions_seq=0 recovered=0 timed_out=0"
+done
+[ "$($T analyze "$caps/arkime-tcp_handshake_synthetic.pcap" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["other_bare_acks"])')" = 1 ] \
+  || fail "half-open challenge ACK not reported apart"
+
+# --- lab captures: analyze must find what the lab measured
+for fw in strict linux; do
+  $T lab repro --firewall $fw --reuses 2 --prefix "$prefix" --out "$out/$fw" --json > "$out/$fw.json"
+  want=$(python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+rec=sum(1 for a in d["attempts"] if a["collision"] and a["outcome"]=="delayed")
+to=sum(1 for a in d["attempts"] if a["collision"] and a["outcome"]=="timed_out")
+c, p, q = d["collisions"], d["collisions_paws"], d["collisions_seq"]
+print(f"collisions={c} collisions_paws={p} collisions_seq={q} recovered={rec} timed_out={to}")' "$out/$fw.json")
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collisions"])' "$out/$fw.json")" = 2 ] \
+    || fail "$fw: the lab made no 2 collisions"
+  for v in server firewall; do
+    got=$(summary "$out/$fw/$v.pcap")
+    [ "$got" = "$want" ] || fail "$fw $v.pcap: analyze '$got', lab '$want'"
+  done
+  # all captures at once, merged by time: the server's view counts once per tuple
+  got=$(summary "$out/$fw/server.pcap" "$out/$fw/client-1.pcap" "$out/$fw/client-2.pcap" --server 198.19.0.2:80)
+  [ "$got" = "$want" ] || fail "$fw merged: analyze '$got', lab '$want'"
+done
+
+# --- bad input: clear errors, never a crash
+printf 'not a capture' > "$out/junk"
+set +e
+$T analyze "$out/junk" >/dev/null 2>"$out/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "twlab: analyze: $out/junk" "$out/err" || fail "junk file: rc=$rc $(cat "$out/err")"
+: > "$out/empty"
+set +e; $T analyze "$out/empty" >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || fail "empty file rc=$rc"
+head -c 100 "$caps/zeek-handshake-reorder.pcap" > "$out/trunc.pcap"
+set +e; $T analyze "$out/trunc.pcap" --json >/dev/null 2>&1; rc=$?; set -e
+[ $rc -le 1 ] || fail "truncated capture rc=$rc"
+set +e; $T analyze >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 2 ] || fail "no file rc=$rc"
+cat "$caps/zeek-syn-then-ack-then-rst.pcap" | $T analyze - --json | grep -q '"collisions":1' || fail "stdin"
+echo "analyze_lab: ok"
