@@ -250,10 +250,20 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		if (c->est && !c->closed && s->seq + 1 == c->sa_ack)
 			return;                      /* its SYN-ACK was captured first */
 		close_attempt(a, c, false, s->ts);
+		if (c->closed && s->ts - c->close_t > a->o.kernel->tw_len_s + 60.0) {
+			/* closed long before any TIME_WAIT could remain: a fresh
+			 * tuple, as if the sweep had already forgotten it */
+			struct an_tuple keep = c->t;
+			memset(c, 0, sizeof *c);
+			c->used = true;
+			c->t = keep;
+			c->coll = -1;
+			c->last_t = s->ts;
+		}
 		if (c->est || c->closed || c->refused) {
 			a->r.port_reuses++;
 			double gap = c->closed ? s->ts - c->close_t : -1;
-			int b = gap < 0 ? -1 : gap < 1 ? 0 : gap < 10 ? 1 : gap < 60 ? 2 : gap < 120 ? 3 : 4;
+			int b = gap < 0 ? -1 : gap < 1 ? 0 : gap < 10 ? 1 : gap < 60 ? 2 : 3;
 			if (b >= 0)
 				a->r.reuse_hist[b]++;
 		}

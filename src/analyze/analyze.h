@@ -46,12 +46,14 @@ struct an_nat {
 
 struct an_result {
 	uint64_t packets, segments, skipped;
-	uint64_t connections, port_reuses;
+	uint64_t connections;
+	uint64_t port_reuses;          /* a SYN on a 4-tuple that closed <= TIME_WAIT + 60 s
+					* ago (older ones cannot collide and are forgotten) */
 	uint64_t collisions, coll_paws, coll_seq, coll_unknown;
 	uint64_t recovered, timed_out, outcome_unknown;
 	uint64_t other_bare_acks;      /* SYN answered by a bare ACK from a live socket */
 	uint64_t server_closed_first, client_closed_first;
-	uint64_t reuse_hist[5];        /* <1 s, 1-10 s, 10-60 s, 60-120 s, >=120 s */
+	uint64_t reuse_hist[4];        /* <1 s, 1-10 s, 10-60 s, 60-120 s after the close */
 	uint64_t peak_tuples;
 	unsigned listed;
 	struct an_collision *list;     /* up to AN_MAX_LISTED, in time order */

@@ -25,6 +25,7 @@ static const char usage[] =
 "A collision is a SYN on a 4-tuple the server still holds in TIME_WAIT that\n"
 "does not draw a SYN-ACK: answered by a bare ACK (server-side capture) or\n"
 "retransmitted unanswered after the server closed that 4-tuple (client side).\n"
+"A port reuse is a SYN on a 4-tuple that closed at most TIME_WAIT + 60 s ago.\n"
 "The cause (paws or seq) comes from the kernel model, with the numbers.\n"
 "\n"
 "  --server IP[:PORT]  which side is the server (default: whoever answers SYNs)\n"
@@ -81,7 +82,7 @@ static json_t *result_json(const struct an_result *r, const struct kprofile *k, 
 {
 	json_t *o = json_object(), *s = json_object(), *nat = json_object(), *list = json_array();
 	json_t *hist = json_object();
-	static const char *hn[] = { "lt_1s", "1_10s", "10_60s", "60_120s", "ge_120s" };
+	static const char *hn[] = { "lt_1s", "1_10s", "10_60s", "60_120s" };
 
 	json_object_set_new(s, "packets", json_integer((json_int_t)r->packets));
 	json_object_set_new(s, "skipped", json_integer((json_int_t)r->skipped));
@@ -96,7 +97,7 @@ static json_t *result_json(const struct an_result *r, const struct kprofile *k, 
 	json_object_set_new(s, "other_bare_acks", json_integer((json_int_t)r->other_bare_acks));
 	json_object_set_new(s, "server_closed_first", json_integer((json_int_t)r->server_closed_first));
 	json_object_set_new(s, "client_closed_first", json_integer((json_int_t)r->client_closed_first));
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 4; i++)
 		json_object_set_new(hist, hn[i], json_integer((json_int_t)r->reuse_hist[i]));
 	json_object_set_new(s, "reuse_interval", hist);
 	for (unsigned i = 0; i < r->nnat; i++) {
@@ -127,11 +128,10 @@ static void text_report(const struct an_result *r, const struct kprofile *k, uns
 	       (unsigned long long)r->coll_seq, (unsigned long long)r->recovered,
 	       (unsigned long long)r->timed_out, (unsigned long long)r->outcome_unknown, k->name);
 	printf("closed first: server %llu, client %llu   reuse after close: <1s %llu, 1-10s %llu, "
-	       "10-60s %llu, 60-120s %llu, >=120s %llu\n",
+	       "10-60s %llu, 60-120s %llu\n",
 	       (unsigned long long)r->server_closed_first, (unsigned long long)r->client_closed_first,
 	       (unsigned long long)r->reuse_hist[0], (unsigned long long)r->reuse_hist[1],
-	       (unsigned long long)r->reuse_hist[2], (unsigned long long)r->reuse_hist[3],
-	       (unsigned long long)r->reuse_hist[4]);
+	       (unsigned long long)r->reuse_hist[2], (unsigned long long)r->reuse_hist[3]);
 	if (r->other_bare_acks)
 		printf("SYNs answered by a bare ACK from a socket still open (not TIME_WAIT): %llu\n",
 		       (unsigned long long)r->other_bare_acks);
