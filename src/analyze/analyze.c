@@ -21,9 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Direction-independent key: the two endpoints in a fixed order, so one
+ * lookup serves both directions. 40 bytes, hashed as five words. */
+struct ckey {
+	uint8_t  a[16], b[16];
+	uint16_t ap, bp;
+	uint8_t  family, pad[3];
+};
+
 struct conn {
 	bool     used;
-	struct an_tuple t;
+	uint32_t hash;
+	struct ckey k;
+	struct an_tuple t;             /* oriented: client, server */
 	double   last_t;
 	/* the current or last incarnation */
 	bool     est, closed, cli_fin, srv_fin, srv_tw;
@@ -43,9 +53,8 @@ struct conn {
 	struct tw_sock prev_tw;
 	double   prev_close;
 	struct segment syn;
-	int      coll;                 /* index into the open collision, -1 none */
-	struct an_collision c;         /* the open collision */
-	bool     coll_open;
+	struct an_collision *open;     /* the collision this attempt is, or NULL:
+					* kept out of line so a tuple stays small */
 };
 
 #define NAT_HOSTS_PER_ADDR 64
@@ -69,14 +78,19 @@ const char *an_outcome_str(enum an_outcome o)
 	return o == AN_RECOVERED ? "recovered" : o == AN_TIMED_OUT ? "timed_out" : "unknown";
 }
 
-static uint64_t hash_tuple(const struct an_tuple *t)
+static uint32_t hash_key(const struct ckey *k)
 {
-	uint64_t h = 1469598103934665603ull;
-	const uint8_t *p = (const uint8_t *)t;
-	for (size_t i = 0; i < sizeof *t; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h ^ (h >> 29);
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+	memcpy(w, k, sizeof w);
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h;
 }
+
+_Static_assert(sizeof(struct ckey) == 40, "ckey is hashed as five words");
 
 struct analyzer *an_new(const struct an_opts *o)
 {
@@ -100,6 +114,9 @@ void an_free(struct analyzer *a)
 {
 	if (!a)
 		return;
+	for (size_t i = 0; a->tab && i < a->cap; i++)
+		if (a->tab[i].used)
+			free(a->tab[i].open);
 	free(a->tab);
 	free(a->r.list);
 	free(a->r.nat);
@@ -107,7 +124,8 @@ void an_free(struct analyzer *a)
 	free(a);
 }
 
-static struct conn *find(struct analyzer *a, const struct an_tuple *t, bool create);
+static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, bool create);
+static void sweep(struct analyzer *a);
 
 static void grow(struct analyzer *a)
 {
@@ -123,32 +141,37 @@ static void grow(struct analyzer *a)
 	a->n = 0;
 	for (size_t i = 0; i < ocap; i++)
 		if (old[i].used)
-			*find(a, &old[i].t, true) = old[i];
+			*find(a, &old[i].k, old[i].hash, true) = old[i];
 	free(old);
 }
 
-static struct conn *find(struct analyzer *a, const struct an_tuple *t, bool create)
+static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, bool create)
 {
-	size_t i = hash_tuple(t) & (a->cap - 1);
+	size_t i = h & (a->cap - 1);
 	for (;; i = (i + 1) & (a->cap - 1)) {
 		struct conn *c = &a->tab[i];
 		if (!c->used) {
 			if (!create)
 				return NULL;
 			if ((a->n + 1) * 2 > a->cap) {
-				grow(a);
-				return find(a, t, true);
+				/* full: forget what is past any TIME_WAIT first, grow
+				 * only if that was not enough (memory follows the live
+				 * tuples, and the table is walked only this often) */
+				sweep(a);
+				if ((a->n + 1) * 2 > a->cap * 3 / 4)
+					grow(a);
+				return find(a, k, h, true);
 			}
 			memset(c, 0, sizeof *c);
 			c->used = true;
-			c->t = *t;
-			c->coll = -1;
-			a->n++;
+			c->hash = h;
+			c->k = *k;
+						a->n++;
 			if (a->n > a->r.peak_tuples)
 				a->r.peak_tuples = a->n;
 			return c;
 		}
-		if (!memcmp(&c->t, t, sizeof *t))
+		if (c->hash == h && !memcmp(&c->k, k, sizeof *k))
 			return c;
 	}
 }
@@ -163,7 +186,7 @@ static void del(struct analyzer *a, size_t i)
 		j = (j + 1) & (a->cap - 1);
 		if (!a->tab[j].used)
 			return;
-		size_t k = hash_tuple(&a->tab[j].t) & (a->cap - 1);
+		size_t k = a->tab[j].hash & (a->cap - 1);
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
 			a->tab[i] = a->tab[j];
 			a->tab[j].used = false;
@@ -192,11 +215,12 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 {
 	if (!c->pending)
 		return;
-	if (!c->coll_open && !c->answered && !synack && c->syns >= 2 && c->have_prev_tw &&
+	if (!c->open && !c->answered && !synack && c->syns >= 2 && c->have_prev_tw &&
 	    c->syn_t - c->prev_close < a->o.kernel->tw_len_s) {
 		/* client-side capture: the answer never came back */
-		struct an_collision *k = &c->c;
-		memset(k, 0, sizeof *k);
+		struct an_collision *k = calloc(1, sizeof *k);
+		if (!k)
+			goto done;
 		k->ts = c->syn_t;
 		k->t = c->t;
 		k->prev_in_capture = true;
@@ -205,10 +229,12 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 		k->syn = c->syn;
 		tw_process(a->o.kernel, NULL, &k->tw, &k->syn, &k->d);
 		if (k->d.verdict != TCP_TW_SYN)
-			c->coll_open = true;
+			c->open = k;
+		else
+			free(k);
 	}
-	if (c->coll_open) {
-		struct an_collision *k = &c->c;
+	if (c->open) {
+		struct an_collision *k = c->open;
 		k->syns = c->syns;
 		k->acks = c->bare_acks;
 		if (synack) {
@@ -223,9 +249,11 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 			k->outcome = AN_UNKNOWN;
 		}
 		record(a, k);
+		free(k);
+		c->open = NULL;
 	}
+done:
 	c->pending = false;
-	c->coll_open = false;
 }
 
 static void nat_count(struct analyzer *a, const struct an_tuple *t, double ts, uint32_t tsval);
@@ -257,8 +285,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			memset(c, 0, sizeof *c);
 			c->used = true;
 			c->t = keep;
-			c->coll = -1;
-			c->last_t = s->ts;
+						c->last_t = s->ts;
 		}
 		if (c->est || c->closed || c->refused) {
 			a->r.port_reuses++;
@@ -287,7 +314,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			c->prev_close = c->close_t;
 		}
 		c->pending = true;
-		c->answered = c->client_gave_up = c->coll_open = false;
+		c->answered = c->client_gave_up = false;
 		c->syn_t = c->last_syn_t = s->ts;
 		c->syn_seq = s->seq;
 		c->syns = 1;
@@ -298,8 +325,8 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 	}
 	if (s->flags & TCPF_RST) {
 		if (c->pending) {
-			if (c->coll_open)
-				c->c.client_rst = true;
+			if (c->open)
+				c->open->client_rst = true;
 			else
 				c->client_gave_up = true;
 		}
@@ -311,7 +338,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		return;
 	}
 	/* ACK / data / FIN of an incarnation */
-	if (c->pending && !c->coll_open && (s->flags & TCPF_ACK) && c->syns) {
+	if (c->pending && !c->open && (s->flags & TCPF_ACK) && c->syns) {
 		/* the handshake completed although the SYN-ACK is not in the capture */
 		c->pending = false;
 		if (!c->est || c->closed) {
@@ -362,13 +389,13 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		c->last_answer_t = s->ts;
 		if (s->flags & TCPF_RST) {
 			c->refused = true;
-			if (!c->coll_open)
+			if (!c->open)
 				c->pending = false;
 			return;
 		}
 		if (s->flags == TCPF_ACK && s->len == 0 && s->ack != c->syn_seq + 1) {
 			c->bare_acks++;
-			if (c->coll_open)
+			if (c->open)
 				return;
 			/* a live socket (the capture shows it open) answers with a
 			 * challenge ACK: not TIME_WAIT */
@@ -380,8 +407,9 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 				a->r.other_bare_acks++;
 				return;
 			}
-			struct an_collision *k = &c->c;
-			memset(k, 0, sizeof *k);
+			struct an_collision *k = calloc(1, sizeof *k);
+			if (!k)
+				return;
 			k->ts = c->syn_t;
 			k->t = c->t;
 			k->server_evidence = true;
@@ -402,7 +430,7 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 				k->tw.last_oow_ack_ms = -1;
 			}
 			tw_process(a->o.kernel, NULL, &k->tw, &k->syn, &k->d);
-			c->coll_open = true;
+			c->open = k;
 		}
 		return;
 	}
@@ -493,64 +521,58 @@ static bool is_server(const struct analyzer *a, const struct tcp_seg *s, bool sr
 
 void an_segment(struct analyzer *a, const struct tcp_seg *s)
 {
-	struct an_tuple t;
-	bool from_client;
+	struct ckey k;
+	size_t alen = s->family == 6 ? 16 : 4;
+	int order;
+	bool src_is_a, from_client;
 	struct conn *c;
 
 	a->r.segments++;
 	a->now = s->ts;
-	memset(&t, 0, sizeof t);
-	t.family = s->family;
-	if (a->o.have_server) {
-		if (is_server(a, s, false))
-			from_client = true;
-		else if (is_server(a, s, true))
-			from_client = false;
-		else
-			return;
-	} else if ((s->flags & TCPF_SYN) && !(s->flags & TCPF_ACK)) {
-		from_client = true;
-	} else if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
-		from_client = false;
-	} else {
-		/* mid-stream: an existing tuple in either orientation, else the
-		 * lower port is the server */
-		memcpy(t.caddr, s->saddr, 16);
-		memcpy(t.saddr, s->daddr, 16);
-		t.cport = s->sport;
-		t.sport = s->dport;
-		if (find(a, &t, false)) {
-			from_client = true;
-		} else {
-			memcpy(t.caddr, s->daddr, 16);
-			memcpy(t.saddr, s->saddr, 16);
-			t.cport = s->dport;
-			t.sport = s->sport;
-			from_client = !find(a, &t, false) && s->dport < s->sport;
-		}
-	}
-	if (from_client) {
-		memcpy(t.caddr, s->saddr, 16);
-		memcpy(t.saddr, s->daddr, 16);
-		t.cport = s->sport;
-		t.sport = s->dport;
-	} else {
-		memcpy(t.caddr, s->daddr, 16);
-		memcpy(t.saddr, s->saddr, 16);
-		t.cport = s->dport;
-		t.sport = s->sport;
-	}
-	c = find(a, &t, true);
+	memset(&k, 0, sizeof k);
+	k.family = s->family;
+	order = memcmp(s->saddr, s->daddr, alen);
+	src_is_a = order < 0 || (order == 0 && s->sport <= s->dport);
+	memcpy(k.a, src_is_a ? s->saddr : s->daddr, alen);
+	memcpy(k.b, src_is_a ? s->daddr : s->saddr, alen);
+	k.ap = src_is_a ? s->sport : s->dport;
+	k.bp = src_is_a ? s->dport : s->sport;
+	c = find(a, &k, hash_key(&k), true);
 	if (!c)
 		return;
+	if (!c->t.family) {
+		/* a new tuple: which side is the client? */
+		if (a->o.have_server) {
+			if (is_server(a, s, false))
+				from_client = true;
+			else if (is_server(a, s, true))
+				from_client = false;
+			else {
+				del(a, (size_t)(c - a->tab));
+				return;
+			}
+		} else if ((s->flags & TCPF_SYN) && !(s->flags & TCPF_ACK)) {
+			from_client = true;
+		} else if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
+			from_client = false;
+		} else {
+			from_client = s->dport < s->sport;    /* mid-stream: lower port serves */
+		}
+		c->t.family = s->family;
+		memcpy(c->t.caddr, from_client ? s->saddr : s->daddr, 16);
+		memcpy(c->t.saddr, from_client ? s->daddr : s->saddr, 16);
+		c->t.cport = from_client ? s->sport : s->dport;
+		c->t.sport = from_client ? s->dport : s->sport;
+	} else {
+		from_client = s->sport == c->t.cport && !memcmp(s->saddr, c->t.caddr, alen);
+	}
 	c->last_t = s->ts;
 	if (from_client)
 		on_client(a, c, s);
 	else
 		on_server(a, c, s);
-	if (++a->since_sweep >= 65536) {
+	if (++a->since_sweep >= 1 << 20) {
 		a->since_sweep = 0;
-		sweep(a);
 		if (a->o.progress)
 			a->o.progress(a->r.segments, a->o.progress_arg);
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze/analyze.h"
 #include "capture/capture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,9 +33,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (write(fd, data, size) == (ssize_t)size) {
 		struct capture *c = capture_open(files, 1, err, sizeof err);
 		if (c) {
+			/* and everything that decodes goes through the analyzer */
+			struct an_opts o = { .kernel = kprofile_find("6.18") };
+			struct analyzer *a = an_new(&o);
 			int r, guard = 0;
 			while ((r = capture_next(c, &s, err, sizeof err)) == 1 && guard++ < 100000)
-				;
+				if (a)
+					an_segment(a, &s);
+			if (a) {
+				const struct an_result *res = an_finish(a);
+				if (res->collisions != res->coll_paws + res->coll_seq + res->coll_unknown ||
+				    res->collisions != res->recovered + res->timed_out + res->outcome_unknown)
+					abort();
+				an_free(a);
+			}
 			capture_close(c);
 		}
 	}
