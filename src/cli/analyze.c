@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -147,7 +148,7 @@ static void text_report(const struct an_result *r, const struct kprofile *k, uns
 		printf("\nno TIME_WAIT collisions found\n");
 		return;
 	}
-	printf("\n  time           client -> server                         cause  outcome     delay     syns  since close\n");
+	printf("\n  time (UTC)        client -> server                         cause  outcome     delay     syns  since close\n");
 	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
 		const struct an_collision *x = &r->list[i];
 		char tup[160], dl[24], sc[24];
@@ -155,7 +156,13 @@ static void text_report(const struct an_result *r, const struct kprofile *k, uns
 			 x->t.cport, addr_str(x->t.family, x->t.saddr, s, sizeof s), x->t.sport);
 		snprintf(dl, sizeof dl, x->outcome == AN_UNKNOWN ? "-" : "%.1f ms", x->delay_ms);
 		snprintf(sc, sizeof sc, x->since_close < 0 ? "not in capture" : "%.1f s", x->since_close);
-		printf("  %.6f  %-40s %-6s %-11s %-9s %-5u %s\n", x->ts, tup,
+		char when[40];
+		time_t sec = (time_t)x->ts;
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		printf("  %s.%06d  %-40s %-6s %-11s %-9s %-5u %s\n", when,
+		       (int)((x->ts - (double)sec) * 1e6), tup,
 		       x->d.cause == TW_CAUSE_NONE ? "?" : tw_cause_str(x->d.cause),
 		       an_outcome_str(x->outcome), dl, x->syns, sc);
 	}
