@@ -166,7 +166,7 @@ static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, b
 			c->used = true;
 			c->hash = h;
 			c->k = *k;
-						a->n++;
+			a->n++;
 			if (a->n > a->r.peak_tuples)
 				a->r.peak_tuples = a->n;
 			return c;
@@ -282,10 +282,15 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			/* closed long before any TIME_WAIT could remain: a fresh
 			 * tuple, as if the sweep had already forgotten it */
 			struct an_tuple keep = c->t;
+			struct ckey kk = c->k;
+			uint32_t hh = c->hash;
+			free(c->open);
 			memset(c, 0, sizeof *c);
 			c->used = true;
+			c->hash = hh;
+			c->k = kk;
 			c->t = keep;
-						c->last_t = s->ts;
+			c->last_t = s->ts;
 		}
 		if (c->est || c->closed || c->refused) {
 			a->r.port_reuses++;
