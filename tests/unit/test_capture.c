@@ -1,0 +1,280 @@
+/*
+ * test_capture.c - the packet decoder on every link type, IPv4 and IPv6,
+ * TCP options, truncation and broken headers; capture files through libpcap
+ * (merge by time, unknown link type named, stdin-free paths).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <pcap/pcap.h>
+
+#include "capture/capture.h"
+#include "model/model.h"
+
+/* A TCP SYN with MSS 1460, SACK-permitted, TS 1000/0, wscale 7 (20 + 20 bytes). */
+static size_t tcp_syn(uint8_t *p)
+{
+	static const uint8_t t[40] = {
+		0x9c, 0x40, 0x00, 0x50,             /* 40000 -> 80 */
+		0x11, 0x22, 0x33, 0x44,             /* seq */
+		0x00, 0x00, 0x00, 0x00,             /* ack */
+		0xa0, 0x02, 0xfa, 0xf0,             /* doff 10, SYN, win 64240 */
+		0x00, 0x00, 0x00, 0x00,
+		0x02, 0x04, 0x05, 0xb4,             /* MSS 1460 */
+		0x04, 0x02,                         /* SACK-permitted */
+		0x08, 0x0a, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, /* TS 1000 0 */
+		0x01, 0x03, 0x03, 0x07,             /* NOP, wscale 7 */
+	};
+	memcpy(p, t, sizeof t);
+	return sizeof t;
+}
+
+static size_t ipv4(uint8_t *p, size_t tcplen, size_t payload)
+{
+	size_t tot = 20 + tcplen + payload;
+	uint8_t h[20] = { 0x45, 0, (uint8_t)(tot >> 8), (uint8_t)tot, 0, 1, 0x40, 0, 64, 6, 0, 0,
+			  198, 18, 0, 1, 198, 19, 0, 2 };
+	memcpy(p, h, 20);
+	return 20;
+}
+
+/* IPv6 with a hop-by-hop extension header (8 bytes) before TCP. */
+static size_t ipv6_hbh(uint8_t *p, size_t tcplen)
+{
+	size_t pl = 8 + tcplen;
+	memset(p, 0, 48);
+	p[0] = 0x60;
+	p[4] = (uint8_t)(pl >> 8);
+	p[5] = (uint8_t)pl;
+	p[6] = 0;                           /* next: hop-by-hop */
+	p[7] = 64;
+	p[8] = 0x20; p[9] = 0x01; p[10] = 0x0d; p[11] = 0xb8; p[23] = 1;    /* 2001:db8::1 */
+	p[24] = 0x20; p[25] = 0x01; p[26] = 0x0d; p[27] = 0xb8; p[39] = 2;  /* 2001:db8::2 */
+	p[40] = 6;                          /* hop-by-hop: next TCP, len 0 (8 bytes) */
+	p[41] = 0;
+	p[42] = 1; p[43] = 4;               /* PadN */
+	return 48;
+}
+
+static void check_syn(const struct tcp_seg *s, int family)
+{
+	assert_int_equal(s->family, family);
+	assert_int_equal(s->sport, 40000);
+	assert_int_equal(s->dport, 80);
+	assert_int_equal(s->flags, TCPF_SYN);
+	assert_int_equal(s->seq, 0x11223344u);
+	assert_true(s->has_ts);
+	assert_int_equal(s->tsval, 1000);
+	assert_int_equal(s->tsecr, 0);
+	assert_int_equal(s->mss, 1460);
+	assert_int_equal(s->wscale, 7);
+	assert_true(s->sack_ok);
+	assert_int_equal(s->len, 0);
+}
+
+static void test_ethernet_ipv4_syn_decodes_every_option(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[12] = 0x08;
+	size_t o = 14 + ipv4(p + 14, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_EN10MB, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 4);
+	assert_memory_equal(s.saddr, ((uint8_t[]){ 198, 18, 0, 1 }), 4);
+	assert_memory_equal(s.daddr, ((uint8_t[]){ 198, 19, 0, 2 }), 4);
+}
+
+static void test_qinq_tags_are_skipped(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[12] = 0x88; p[13] = 0xa8;         /* 802.1ad outer */
+	p[16] = 0x81; p[17] = 0x00;         /* 802.1Q inner */
+	p[20] = 0x08; p[21] = 0x00;
+	size_t o = 22 + ipv4(p + 22, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_EN10MB, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 4);
+}
+
+static void test_sll_sll2_raw_null_loop_all_decode(void **st)
+{
+	(void)st;
+	uint8_t p[256];
+	struct tcp_seg s;
+
+	memset(p, 0, sizeof p);             /* SLL: protocol at 14 */
+	p[14] = 0x08;
+	size_t o = 16 + ipv4(p + 16, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_LINUX_SLL, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 4);
+
+	memset(p, 0, sizeof p);             /* SLL2: protocol at 0 */
+	p[0] = 0x86; p[1] = 0xdd;
+	o = 20 + ipv6_hbh(p + 20, 40);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_LINUX_SLL2, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 6);
+	assert_int_equal(s.saddr[15], 1);
+	assert_int_equal(s.daddr[15], 2);
+
+	memset(p, 0, sizeof p);             /* raw IPv4 */
+	o = ipv4(p, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 4);
+
+	memset(p, 0, sizeof p);             /* NULL, AF_INET in host (little-endian) order */
+	p[0] = 2;
+	o = 4 + ipv4(p + 4, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_NULL, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 4);
+
+	memset(p, 0, sizeof p);             /* LOOP, AF_INET6 (BSD 24) in network order */
+	p[3] = 24;
+	o = 4 + ipv6_hbh(p + 4, 40);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_LOOP, p, o + 40, &s), SKIP_NONE);
+	check_syn(&s, 6);
+}
+
+static void test_payload_length_comes_from_ip_not_snaplen(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	size_t o = ipv4(p, 40, 1000);       /* 1000 payload bytes, none captured */
+	tcp_syn(p + o);
+	p[o + 13] = 0x18;                   /* PSH|ACK */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_NONE);
+	assert_int_equal(s.len, 1000);
+	assert_int_equal(s.flags, TCPF_PSH | TCPF_ACK);
+}
+
+static void test_broken_headers_are_skipped_with_a_reason(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	size_t o = ipv4(p, 40, 0);
+	tcp_syn(p + o);
+
+	assert_int_equal(seg_decode(DLT_RAW, p, 30, &s), SKIP_TRUNCATED);       /* TCP cut */
+	assert_int_equal(seg_decode(DLT_EN10MB, p, 10, &s), SKIP_TRUNCATED);
+	assert_int_equal(seg_decode(DLT_RAW, p, 0, &s), SKIP_TRUNCATED);
+	p[0] = 0x43;                                                            /* IHL 12 bytes */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_BAD_HEADER);
+	p[0] = 0x45;
+	p[o + 12] = 0x30;                                                       /* doff 3 */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_BAD_HEADER);
+	p[o + 12] = 0xa0;
+	p[9] = 17;                                                              /* UDP */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_NOT_TCP);
+	p[9] = 6;
+	p[6] = 0x20; p[7] = 0x10;                                               /* fragment offset */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_FRAGMENT);
+	assert_false(seg_dlt_supported(147));
+	assert_true(seg_dlt_supported(DLT_LINUX_SLL2));
+}
+
+/* Write a one-packet raw-IP capture with this timestamp and source port. */
+static void write_cap(const char *path, int dlt, const uint32_t *secs, size_t n, uint16_t port0)
+{
+	pcap_t *d = pcap_open_dead(dlt, 65535);
+	pcap_dumper_t *w = pcap_dump_open(d, path);
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t p[128] = { 0 };
+		size_t o = ipv4(p, 40, 0);
+		tcp_syn(p + o);
+		p[o] = (uint8_t)((port0 + i) >> 8);
+		p[o + 1] = (uint8_t)(port0 + i);
+		struct pcap_pkthdr h = { .ts = { .tv_sec = secs[i] }, .caplen = (bpf_u_int32)(o + 40),
+					 .len = (bpf_u_int32)(o + 40) };
+		pcap_dump((u_char *)w, &h, p);
+	}
+	pcap_dump_close(w);
+	pcap_close(d);
+}
+
+static void test_two_files_merge_in_time_order(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-a-XXXXXX", b[] = "/tmp/twlab-tcap-b-XXXXXX", err[256];
+	close(mkstemp(a));
+	close(mkstemp(b));
+	write_cap(a, DLT_RAW, (uint32_t[]){ 10, 30, 50 }, 3, 1000);
+	write_cap(b, DLT_RAW, (uint32_t[]){ 20, 40 }, 2, 2000);
+	const char *files[] = { a, b };
+	struct capture *c = capture_open(files, 2, err, sizeof err);
+	assert_non_null(c);
+	struct tcp_seg s;
+	static const uint16_t want[] = { 1000, 2000, 1001, 2001, 1002 };
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(capture_next(c, &s, err, sizeof err), 1);
+		assert_int_equal(s.sport, want[i]);
+		assert_true(s.ts == 10.0 * (double)(i + 1));
+	}
+	assert_int_equal(capture_next(c, &s, err, sizeof err), 0);
+	assert_int_equal(capture_stats(c)->segments, 5);
+	capture_close(c);
+	unlink(a);
+	unlink(b);
+}
+
+static void test_unknown_link_type_is_a_named_error(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-u-XXXXXX", err[256] = "";
+	close(mkstemp(a));
+	write_cap(a, 147, (uint32_t[]){ 1 }, 1, 1000);          /* DLT_USER0 */
+	const char *files[] = { a };
+	struct capture *c = capture_open(files, 1, err, sizeof err);
+	assert_null(c);
+	assert_non_null(strstr(err, "147"));
+	assert_non_null(strstr(err, "link type"));
+	unlink(a);
+}
+
+static void test_missing_and_garbage_files_fail_with_a_message(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-g-XXXXXX", err[256] = "";
+	int fd = mkstemp(a);
+	assert_int_equal(write(fd, "not a capture file at all", 25), 25);
+	close(fd);
+	const char *files[] = { a };
+	assert_null(capture_open(files, 1, err, sizeof err));
+	assert_non_null(strstr(err, a));
+	const char *none[] = { "/nonexistent/x.pcap" };
+	err[0] = 0;
+	assert_null(capture_open(none, 1, err, sizeof err));
+	assert_non_null(strstr(err, "/nonexistent/x.pcap"));
+	unlink(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ethernet_ipv4_syn_decodes_every_option),
+		cmocka_unit_test(test_qinq_tags_are_skipped),
+		cmocka_unit_test(test_sll_sll2_raw_null_loop_all_decode),
+		cmocka_unit_test(test_payload_length_comes_from_ip_not_snaplen),
+		cmocka_unit_test(test_broken_headers_are_skipped_with_a_reason),
+		cmocka_unit_test(test_two_files_merge_in_time_order),
+		cmocka_unit_test(test_unknown_link_type_is_a_named_error),
+		cmocka_unit_test(test_missing_and_garbage_files_fail_with_a_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
