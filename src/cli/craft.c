@@ -1,12 +1,254 @@
 /*
- * craft.c - `twlab craft`: not built yet (placeholder so the dispatch table links).
+ * craft.c - `twlab craft syn|session`: send one crafted segment, or run a
+ * scripted TCP session with a chosen ISN, from inside a network namespace,
+ * and print what came back. Parsing and printing only; src/craft/ does the
+ * sending.
  */
 #include "cli/cli.h"
+#include "craft/craft.h"
+#include "lab/lab.h"
+#include "util/num.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+"usage: twlab craft syn --netns NS --src IP:PORT --dst IP:PORT --seq N [options]\n"
+"       twlab craft session --netns NS --src IP:PORT --dst IP:PORT --isn N [--tsval N] [--json]\n"
+"\n"
+"syn: send one TCP segment from a raw socket inside network namespace NS and\n"
+"print the first segment that comes back on that 4-tuple.\n"
+"  --flags F       S F R P A U letters (default S)\n"
+"  --ack N         acknowledgment number (default 0)\n"
+"  --tsval N       add a timestamp option with this tsval (--tsecr N, default 0)\n"
+"  --wait MS       how long to wait for an answer (default 1000)\n"
+"session: handshake, GET / HTTP/1.0, read until the server closes, close:\n"
+"  the server is left in TIME_WAIT with rcv_nxt, snd_nxt and ts_recent that\n"
+"  are printed, so `twlab explain tw` or `craft syn` can be aimed at it.\n"
+"\n"
+"The client kernel has no socket for these ports and would answer the server\n"
+"with RSTs: craft drops outgoing RSTs from --src in NS (nft table twlab_craft)\n"
+"while it runs, and removes the rule afterwards. Needs root.\n";
+
+static bool endpoint(const char *v, struct craft_ep *ep)
+{
+	char buf[64];
+	const char *why;
+	uint32_t port;
+	struct in_addr in;
+	char *colon;
+
+	if (!v || strlen(v) >= sizeof buf)
+		return false;
+	strcpy(buf, v);
+	if (!(colon = strrchr(buf, ':')))
+		return false;
+	*colon = 0;
+	if (inet_pton(AF_INET, buf, &in) != 1 || !parse_u32(colon + 1, &port, &why) || !port || port > 65535)
+		return false;
+	ep->addr = ntohl(in.s_addr);
+	ep->port = (uint16_t)port;
+	return true;
+}
+
+struct job {
+	bool session;
+	struct craft_ep src, dst;
+	struct segment seg;
+	uint32_t isn, wait_ms;
+	int out;                      /* pipe: the result as JSON text */
+};
+
+static json_t *seg_json(const struct tcp_seg *s)
+{
+	char fb[8];
+	return json_pack("{s:s,s:I,s:I,s:o,s:o}", "flags", tcp_flags_str(s->flags, fb),
+			 "seq", (json_int_t)s->seq, "ack", (json_int_t)s->ack,
+			 "tsval", s->has_ts ? json_integer(s->tsval) : json_null(),
+			 "tsecr", s->has_ts ? json_integer(s->tsecr) : json_null());
+}
+
+/* Runs inside the namespace (lab_in_ns): result JSON to the pipe. */
+static int run_job(void *arg)
+{
+	struct job *j = arg;
+	json_t *o = json_object();
+	char *text;
+	int fd = craft_open(j->src.addr), rc = 0;
+
+	if (fd < 0) {
+		json_object_set_new(o, "error", json_string("cannot open a raw socket bound to --src "
+							    "(is the address on an interface in NS?)"));
+		rc = 1;
+	} else if (j->session) {
+		struct craft_session s;
+		if (craft_run_session(fd, j->src, j->dst, j->isn, j->seg.has_ts, j->seg.tsval, &s)) {
+			json_object_set_new(o, "error", json_string(s.error));
+			rc = 1;
+		} else {
+			json_object_set_new(o, "isn", json_integer(s.isn));
+			json_object_set_new(o, "server_isn", json_integer(s.server_isn));
+			json_object_set_new(o, "response_bytes", json_integer(s.bytes));
+			json_object_set_new(o, "time_wait", json_pack("{s:I,s:I,s:o}",
+				"rcv_nxt", (json_int_t)s.tw_rcv_nxt, "snd_nxt", (json_int_t)s.tw_snd_nxt,
+				"ts_recent", s.ts ? json_integer(s.tw_ts_recent) : json_null()));
+		}
+	} else {
+		struct tcp_seg in;
+		char fb[8];
+		if (craft_send(fd, j->src, j->dst, &j->seg) < 0) {
+			json_object_set_new(o, "error", json_string("send failed"));
+			rc = 1;
+		} else {
+			json_object_set_new(o, "sent", json_pack("{s:s,s:I,s:I,s:o}",
+				"flags", tcp_flags_str(j->seg.flags, fb), "seq", (json_int_t)j->seg.seq,
+				"ack", (json_int_t)j->seg.ack,
+				"tsval", j->seg.has_ts ? json_integer(j->seg.tsval) : json_null()));
+			int r = craft_recv(fd, j->src, j->dst, (int)j->wait_ms, &in);
+			json_object_set_new(o, "reply", r == 1 ? seg_json(&in) : json_null());
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text) {
+		size_t n = strlen(text);
+		if (write(j->out, text, n) != (ssize_t)n)
+			rc = 1;
+		free(text);
+	}
+	return rc;
+}
 
 int cmd_craft(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	cli_err("craft", "not implemented yet");
-	return EXIT_RUNTIME;
+	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON };
+	static const struct option lo[] = {
+		{ "netns", required_argument, 0, O_NETNS }, { "src", required_argument, 0, O_SRC },
+		{ "dst", required_argument, 0, O_DST }, { "seq", required_argument, 0, O_SEQ },
+		{ "ack", required_argument, 0, O_ACK }, { "flags", required_argument, 0, O_FLAGS },
+		{ "tsval", required_argument, 0, O_TSVAL }, { "tsecr", required_argument, 0, O_TSECR },
+		{ "wait", required_argument, 0, O_WAIT }, { "isn", required_argument, 0, O_ISN },
+		{ "json", no_argument, 0, O_JSON }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	struct job j = { .seg = { .flags = TCPF_SYN }, .wait_ms = 1000 };
+	const char *ns = NULL, *sub = argc >= 2 ? argv[1] : NULL;
+	bool json = false, have_src = false, have_dst = false, have_seq = false, have_isn = false;
+	int c, p[2];
+
+	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		fputs(usage, sub ? stdout : stderr);
+		return sub ? EXIT_OK : EXIT_USAGE;
+	}
+	if (strcmp(sub, "syn") && strcmp(sub, "session")) {
+		cli_err("craft", "expected 'syn' or 'session' (see --help)");
+		return EXIT_USAGE;
+	}
+	j.session = !strcmp(sub, "session");
+	optind = 1;
+	opterr = 0;
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		uint32_t v = 0;
+		switch (c) {
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		case O_NETNS: ns = optarg; break;
+		case O_JSON: json = true; break;
+		case O_SRC: case O_DST:
+			if (!endpoint(optarg, c == O_SRC ? &j.src : &j.dst)) {
+				cli_err("craft", "--%s: expected IPv4:PORT: '%s'", c == O_SRC ? "src" : "dst", optarg);
+				return EXIT_USAGE;
+			}
+			*(c == O_SRC ? &have_src : &have_dst) = true;
+			break;
+		case O_FLAGS:
+			if (!tcp_flags_parse(optarg, &j.seg.flags)) {
+				cli_err("craft", "--flags: not a set of S F R P A U letters: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default: {
+			static const char *names[] = { [O_SEQ - O_NETNS] = "--seq", [O_ACK - O_NETNS] = "--ack",
+				[O_TSVAL - O_NETNS] = "--tsval", [O_TSECR - O_NETNS] = "--tsecr",
+				[O_WAIT - O_NETNS] = "--wait", [O_ISN - O_NETNS] = "--isn" };
+			if (c < O_NETNS || c > O_ISN || !names[c - O_NETNS]) {
+				cli_err("craft", "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+				return EXIT_USAGE;
+			}
+			if (!cli_u32("craft", names[c - O_NETNS], optarg, &v))
+				return EXIT_USAGE;
+			if (c == O_SEQ) { j.seg.seq = v; have_seq = true; }
+			if (c == O_ACK) j.seg.ack = v;
+			if (c == O_TSVAL) { j.seg.tsval = v; j.seg.has_ts = true; }
+			if (c == O_TSECR) j.seg.tsecr = v;
+			if (c == O_WAIT) j.wait_ms = v > 60000 ? 60000 : v;
+			if (c == O_ISN) { j.isn = v; have_isn = true; }
+		}
+		}
+	}
+	if (!ns || !have_src || !have_dst || (j.session ? !have_isn : !have_seq)) {
+		cli_err("craft", "%s: --netns, --src, --dst and %s are required (see --help)", sub,
+			j.session ? "--isn" : "--seq");
+		return EXIT_USAGE;
+	}
+	if (geteuid() != 0) {
+		cli_err("craft", "needs root (raw sockets, namespaces, nftables)");
+		return EXIT_RUNTIME;
+	}
+	{
+		/* keep the client kernel's RSTs for this source port in the namespace */
+		struct lab L = { .verbose = false };
+		char rules[256], path[] = "/tmp/twlab-craft-XXXXXX";
+		int fd = mkstemp(path);
+		FILE *f;
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			cli_err("craft", "temporary file: %m");
+			return EXIT_RUNTIME;
+		}
+		snprintf(rules, sizeof rules, "table ip twlab_craft {\n  chain out {\n"
+			 "    type filter hook output priority filter; policy accept;\n"
+			 "    tcp sport %u tcp flags & rst == rst drop\n  }\n}\n", j.src.port);
+		fputs(rules, f);
+		fclose(f);
+		const char *add[] = { "ip", "netns", "exec", ns, "nft", "-f", path, NULL };
+		const char *del[] = { "ip", "netns", "exec", ns, "nft", "delete", "table", "ip", "twlab_craft", NULL };
+		lab_run(&L, del, NULL);          /* a leftover from an interrupted run */
+		if (lab_run(&L, add, NULL) != 0) {
+			unlink(path);
+			cli_err("craft", "--netns %s: cannot install the RST filter (does the namespace exist?)", ns);
+			return EXIT_RUNTIME;
+		}
+		unlink(path);
+		if (pipe(p) < 0) {
+			lab_run(&L, del, NULL);
+			cli_err("craft", "pipe: %m");
+			return EXIT_RUNTIME;
+		}
+		j.out = p[1];
+		int rc = lab_in_ns(ns, run_job, &j);
+		close(p[1]);
+		lab_run(&L, del, NULL);
+		char buf[4096];
+		ssize_t n = read(p[0], buf, sizeof buf - 1);
+		close(p[0]);
+		json_t *o = n > 0 ? (buf[n] = 0, json_loads(buf, 0, NULL)) : NULL;
+		if (!o) {
+			cli_err("craft", "--netns %s: the namespace run failed", ns);
+			return EXIT_RUNTIME;
+		}
+		if (json_object_get(o, "error")) {
+			cli_err("craft", "%s", json_string_value(json_object_get(o, "error")));
+			json_decref(o);
+			return EXIT_RUNTIME;
+		}
+		cli_print(o, json);
+		return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
+	}
 }
