@@ -1,0 +1,241 @@
+/*
+ * test_analyze.c - the analyzer on hand-built segment streams: what is a
+ * TIME_WAIT collision (server-side and client-side evidence), its cause from
+ * the model, its outcome, and what must not count (normal reuse, a live
+ * socket's challenge ACK, a SYN-ACK captured before its SYN). Memory stays
+ * bounded by the live tuples.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "analyze/analyze.h"
+
+static const uint8_t CLI[4] = { 198, 18, 1, 1 }, SRV[4] = { 198, 19, 0, 2 };
+
+/* One segment; from_client picks the direction. ts < 0: no timestamps. */
+static void seg(struct analyzer *a, double t, bool from_client, uint16_t cport, uint8_t flags,
+		uint32_t seq, uint32_t ack, uint32_t len, int64_t tsval, uint32_t tsecr)
+{
+	struct tcp_seg s;
+	memset(&s, 0, sizeof s);
+	s.ts = t;
+	s.family = 4;
+	memcpy(s.saddr, from_client ? CLI : SRV, 4);
+	memcpy(s.daddr, from_client ? SRV : CLI, 4);
+	s.sport = from_client ? cport : 80;
+	s.dport = from_client ? 80 : cport;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.len = len;
+	s.wscale = -1;
+	s.has_ts = tsval >= 0;
+	s.tsval = (uint32_t)(tsval < 0 ? 0 : tsval);
+	s.tsecr = tsecr;
+	an_segment(a, &s);
+}
+
+enum { S = TCPF_SYN, A = TCPF_ACK, SA = TCPF_SYN | TCPF_ACK, F = TCPF_FIN | TCPF_ACK,
+       R = TCPF_RST, PA = TCPF_PSH | TCPF_ACK };
+
+/* A whole connection the server closes first (it holds TIME_WAIT). */
+static void conn_server_closes(struct analyzer *a, double t, uint16_t port, uint32_t ciss,
+			       uint32_t siss, int64_t cts, int64_t sts)
+{
+	bool ts = cts >= 0;
+	seg(a, t, true, port, S, ciss, 0, 0, cts, 0);
+	seg(a, t + 0.001, false, port, SA, siss, ciss + 1, 0, sts, (uint32_t)cts);
+	seg(a, t + 0.002, true, port, A, ciss + 1, siss + 1, 0, ts ? cts + 2 : -1, (uint32_t)sts);
+	seg(a, t + 0.003, true, port, PA, ciss + 1, siss + 1, 100, ts ? cts + 3 : -1, (uint32_t)sts);
+	seg(a, t + 0.004, false, port, PA, siss + 1, ciss + 101, 500, ts ? sts + 4 : -1, (uint32_t)cts + 3);
+	seg(a, t + 0.005, false, port, F, siss + 501, ciss + 101, 0, ts ? sts + 5 : -1, (uint32_t)cts + 3);
+	seg(a, t + 0.006, true, port, F, ciss + 101, siss + 502, 0, ts ? cts + 6 : -1, (uint32_t)sts + 5);
+	seg(a, t + 0.007, false, port, A, siss + 502, ciss + 102, 0, ts ? sts + 7 : -1, (uint32_t)cts + 6);
+}
+
+static struct analyzer *mk(void)
+{
+	struct an_opts o = { .kernel = kprofile_find("6.18") };
+	assert_non_null(o.kernel);
+	struct analyzer *a = an_new(&o);
+	assert_non_null(a);
+	return a;
+}
+
+static void test_bare_ack_with_newer_tsecr_is_a_paws_collision_that_recovers(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* no earlier incarnation in the capture: rebuilt from the ACK
+	 * (ack = tw_rcv_nxt 5555, tsecr = tw_ts_recent 900 > the SYN's 500) */
+	seg(a, 100.000, true, 40000, S, 1000, 0, 0, 500, 0);
+	seg(a, 100.0001, false, 40000, A, 7777, 5555, 0, 9, 900);
+	seg(a, 100.0002, true, 40000, R, 5555, 0, 0, -1, 0);
+	seg(a, 101.000, true, 40000, S, 1000, 0, 0, 1500, 0);
+	seg(a, 101.0001, false, 40000, SA, 123456, 1001, 0, 10, 1500);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_paws, 1);
+	assert_int_equal(r->coll_seq, 0);
+	assert_int_equal(r->recovered, 1);
+	assert_int_equal(r->timed_out, 0);
+	assert_int_equal(r->listed, 1);
+	const struct an_collision *k = &r->list[0];
+	assert_true(k->server_evidence);
+	assert_false(k->prev_in_capture);
+	assert_true(k->client_rst);
+	assert_int_equal(k->tw.rcv_nxt, 5555);
+	assert_int_equal(k->tw.ts_recent, 900);
+	assert_int_equal(k->d.cause, TW_CAUSE_PAWS);
+	assert_true(k->delay_ms > 999.0 && k->delay_ms < 1001.0);
+	an_free(a);
+}
+
+static void test_seq_collision_without_timestamps_times_out(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* the SYN's seq 1000 is not after rcv_nxt 2000: TIME_WAIT answers with
+	 * its ACK; the client retransmits twice and gives up */
+	seg(a, 10.0, true, 40001, S, 1000, 0, 0, -1, 0);
+	seg(a, 10.0001, false, 40001, A, 9000, 2000, 0, -1, 0);
+	seg(a, 11.0, true, 40001, S, 1000, 0, 0, -1, 0);
+	seg(a, 11.0001, false, 40001, A, 9000, 2000, 0, -1, 0);
+	seg(a, 13.0, true, 40001, S, 1000, 0, 0, -1, 0);
+	seg(a, 13.0001, false, 40001, A, 9000, 2000, 0, -1, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_seq, 1);
+	assert_int_equal(r->coll_paws, 0);
+	assert_int_equal(r->timed_out, 1);
+	assert_int_equal(r->recovered, 0);
+	assert_int_equal(r->list[0].syns, 3);
+	assert_int_equal(r->list[0].acks, 3);
+	an_free(a);
+}
+
+static void test_reuse_answered_normally_is_a_reuse_not_a_collision(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	conn_server_closes(a, 0.0, 40002, 1000, 50000, 100, 7000);
+	/* 2 s later, higher ISN and tsval: TIME_WAIT accepts the SYN */
+	conn_server_closes(a, 2.0, 40002, 900000, 80000, 3000, 9000);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->connections, 2);
+	assert_int_equal(r->port_reuses, 1);
+	assert_int_equal(r->collisions, 0);
+	assert_int_equal(r->server_closed_first, 2);
+	assert_int_equal(r->client_closed_first, 0);
+	assert_int_equal(r->reuse_hist[1], 1);     /* 1-10 s after the close */
+	an_free(a);
+}
+
+static void test_client_side_unanswered_syns_after_server_close_are_a_collision(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	conn_server_closes(a, 0.0, 40003, 1000, 50000, 100000, 7000);
+	/* the client's new SYN carries an older clock (another host behind the
+	 * NAT): PAWS in TIME_WAIT; the ACK is dropped upstream, the client only
+	 * retransmits */
+	seg(a, 5.0, true, 40003, S, 777777, 0, 0, 400, 0);
+	seg(a, 6.0, true, 40003, S, 777777, 0, 0, 1400, 0);
+	seg(a, 8.0, true, 40003, S, 777777, 0, 0, 3400, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->port_reuses, 1);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_paws, 1);
+	assert_int_equal(r->timed_out, 1);
+	const struct an_collision *k = &r->list[0];
+	assert_false(k->server_evidence);
+	assert_true(k->prev_in_capture);
+	assert_true(k->since_close > 4.9 && k->since_close < 5.0);
+	an_free(a);
+}
+
+static void test_client_side_unanswered_syns_after_client_close_do_not_count(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* the client closes first: the server holds no TIME_WAIT */
+	seg(a, 0.000, true, 40004, S, 1000, 0, 0, 100000, 0);
+	seg(a, 0.001, false, 40004, SA, 50000, 1001, 0, 7000, 100000);
+	seg(a, 0.002, true, 40004, A, 1001, 50001, 0, 100002, 7000);
+	seg(a, 0.003, true, 40004, F, 1001, 50001, 0, 100003, 7000);
+	seg(a, 0.004, false, 40004, F, 50001, 1002, 0, 7004, 100003);
+	seg(a, 0.005, true, 40004, A, 1002, 50002, 0, 100005, 7004);
+	seg(a, 5.0, true, 40004, S, 777777, 0, 0, 400, 0);
+	seg(a, 6.0, true, 40004, S, 777777, 0, 0, 1400, 0);
+	seg(a, 8.0, true, 40004, S, 777777, 0, 0, 3400, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->client_closed_first, 1);
+	assert_int_equal(r->collisions, 0);
+	an_free(a);
+}
+
+static void test_challenge_ack_from_a_live_socket_is_not_time_wait(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	seg(a, 0.000, true, 40005, S, 1000, 0, 0, 100, 0);
+	seg(a, 0.001, false, 40005, SA, 50000, 1001, 0, 7000, 100);
+	seg(a, 0.002, true, 40005, A, 1001, 50001, 0, 102, 7000);
+	/* half-open: the client forgot, the server still has it established */
+	seg(a, 3.0, true, 40005, S, 999999, 0, 0, 50, 0);
+	seg(a, 3.0001, false, 40005, A, 50001, 1001, 0, 7100, 102);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 0);
+	assert_int_equal(r->other_bare_acks, 1);
+	an_free(a);
+}
+
+static void test_synack_captured_before_its_syn_is_not_a_collision(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	seg(a, 0.0000, false, 40006, SA, 50000, 1001, 0, 7000, 100);
+	seg(a, 0.0001, true, 40006, S, 1000, 0, 0, 100, 0);
+	seg(a, 0.0002, true, 40006, A, 1001, 50001, 0, 102, 7000);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 0);
+	assert_int_equal(r->other_bare_acks, 0);
+	an_free(a);
+}
+
+static void test_memory_follows_live_tuples_not_the_input(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* 60000 connections on distinct ports, 50 per second over 1200 s:
+	 * at most TIME_WAIT + 60 s = 120 s of them (6000) can matter */
+	for (unsigned i = 0; i < 60000; i++)
+		conn_server_closes(a, i * 0.02, (uint16_t)(1024 + i), i * 7919u, i * 104729u,
+				   i * 20, i * 20);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->connections, 60000);
+	assert_int_equal(r->collisions, 0);
+	assert_true(r->peak_tuples < 20000);
+	an_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bare_ack_with_newer_tsecr_is_a_paws_collision_that_recovers),
+		cmocka_unit_test(test_seq_collision_without_timestamps_times_out),
+		cmocka_unit_test(test_reuse_answered_normally_is_a_reuse_not_a_collision),
+		cmocka_unit_test(test_client_side_unanswered_syns_after_server_close_are_a_collision),
+		cmocka_unit_test(test_client_side_unanswered_syns_after_client_close_do_not_count),
+		cmocka_unit_test(test_challenge_ack_from_a_live_socket_is_not_time_wait),
+		cmocka_unit_test(test_synack_captured_before_its_syn_is_not_a_collision),
+		cmocka_unit_test(test_memory_follows_live_tuples_not_the_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
