@@ -43,6 +43,9 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 .PHONY: all check demo deps unit unit-san fuzz fuzz-smoke integration clean
 .DELETE_ON_ERROR:
+# keep the BPF object: otherwise make deletes it as an intermediate and
+# regenerates the skeleton (and so every object) on each run
+.SECONDARY: $(BPF_OBJ)
 
 all: $(BUILD)/twlab
 

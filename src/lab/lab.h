@@ -39,6 +39,9 @@ void lab_stop(pid_t pid);
 /* Checks: root, netns support, the tools. Message in err. */
 bool lab_preflight(char *err, size_t errlen);
 int lab_up(struct lab *L, char *err, size_t errlen);
+/* The HTTP/1.0 server (closes first) in ns, bound to addr:port. */
+int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port,
+		     char *err, size_t errlen);
 /* Remove every namespace with the lab's prefix (also after a crash). */
 int lab_down(struct lab *L);
 /* Namespaces of this prefix that exist now, comma separated, into buf. */

@@ -168,11 +168,50 @@ static int nft_file(struct lab *L, const char *ns, const char *name, const char 
 	return 0;
 }
 
+/* The HTTP/1.0 server: Python's http.server, as in the report. The
+ * response carries no Content-Length, so the client reads until EOF and the
+ * server always closes first: the server holds TIME_WAIT. */
+int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port_no,
+		     char *err, size_t errlen)
+{
+	char py_path[600], slog[700], port[16], a[INET_ADDRSTRLEN];
+
+	snprintf(py_path, sizeof py_path, "%s/server.py", L->outdir);
+	snprintf(slog, sizeof slog, "%s/server.log", L->outdir);
+	if (!L->dry_run) {
+		FILE *f = fopen(py_path, "w");
+		if (!f) {
+			snprintf(err, errlen, "%s: %s", py_path, strerror(errno));
+			return -1;
+		}
+		fputs("import http.server, sys\n"
+		      "class H(http.server.BaseHTTPRequestHandler):\n"
+		      "    protocol_version = 'HTTP/1.0'\n"
+		      "    def log_message(self, *a): pass\n"
+		      "    def do_GET(self):\n"
+		      "        self.send_response(200)\n"
+		      "        self.send_header('Content-Type', 'text/plain')\n"
+		      "        self.send_header('Connection', 'close')\n"
+		      "        self.end_headers()\n"
+		      "        self.wfile.write(b'twlab lab server\\n')\n"
+		      "http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()\n", f);
+		fclose(f);
+	}
+	snprintf(port, sizeof port, "%u", port_no);
+	const char *py[] = { "ip", "netns", "exec", ns, "python3", py_path, ip4(addr, a), port, NULL };
+	L->server_pid = lab_spawn(L, py, slog, slog);
+	if (L->server_pid < 0) {
+		snprintf(err, errlen, "cannot start python3 http.server: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int lab_up(struct lab *L, char *err, size_t errlen)
 {
 	const struct scenario *s = &L->sc;
 	char fw[32], gw[32], srv[32], c[32], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	char cidr[64], log[600], rules[2048], tw[64], port[16];
+	char cidr[64], log[600], rules[2048], tw[64];
 
 	snprintf(log, sizeof log, "%s/lab.log", L->outdir);
 	if (!L->dry_run && mkdir(L->outdir, 0755) && errno != EEXIST) {
@@ -277,39 +316,11 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 	snprintf(tw, sizeof tw, "net.netfilter.nf_conntrack_tcp_timeout_time_wait=%u", s->gw_time_wait);
 	RUN("ip", "netns", "exec", gw, "sysctl", "-qw", tw);
 
-	/* The HTTP/1.0 server: Python's http.server, as in the report. The
-	 * response carries no Content-Length, so the client reads until EOF and
-	 * the server always closes first: the server holds TIME_WAIT. */
 	{
-		char py_path[600], slog[700];
-		snprintf(py_path, sizeof py_path, "%s/server.py", L->outdir);
-		snprintf(slog, sizeof slog, "%s/server.log", L->outdir);
-		if (!L->dry_run) {
-			FILE *f = fopen(py_path, "w");
-			if (!f) {
-				snprintf(err, errlen, "%s: %s", py_path, strerror(errno));
-				return -1;
-			}
-			fputs("import http.server, sys\n"
-			      "class H(http.server.BaseHTTPRequestHandler):\n"
-			      "    protocol_version = 'HTTP/1.0'\n"
-			      "    def do_GET(self):\n"
-			      "        self.send_response(200)\n"
-			      "        self.send_header('Content-Type', 'text/plain')\n"
-			      "        self.send_header('Connection', 'close')\n"
-			      "        self.end_headers()\n"
-			      "        self.wfile.write(b'twlab lab server\\n')\n"
-			      "http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()\n", f);
-			fclose(f);
-		}
-		snprintf(port, sizeof port, "%u", s->server_port);
-		const char *py[] = { "ip", "netns", "exec", srv, "python3", py_path,
-				     ip4(s->server_addr, a), port, NULL };
-		L->server_pid = lab_spawn(L, py, slog, slog);
-		if (L->server_pid < 0) {
-			snprintf(err, errlen, "cannot start python3 http.server: %s", strerror(errno));
+		char sns[32];
+		lab_ns(L, "srv", sns, sizeof sns);
+		if (lab_server_start(L, sns, s->server_addr, s->server_port, err, errlen))
 			return -1;
-		}
 	}
 	return 0;
 }
