@@ -1,0 +1,88 @@
+/*
+ * trace.h - the event record shared by the BPF side (twlab.bpf.c) and the
+ * user-space loader (trace.c), and the loader's API for `twlab trace`.
+ *
+ * Plain fixed-width fields only, so the same header compiles with
+ * vmlinux.h (BPF) and with <linux/types.h> (user space).
+ */
+#ifndef TWLAB_TRACE_H
+#define TWLAB_TRACE_H
+
+#define TRACE_TCPHDR_MAX 60
+
+enum trace_ev_type {
+	TEV_TW_DROP = 1,     /* skb:kfree_skb of a segment that found a TIME_WAIT socket */
+	TEV_SYNSENT_RESET,   /* tcp:tcp_send_reset from a socket in SYN_SENT */
+	TEV_TW_SYN_ACCEPTED, /* fexit tcp_timewait_state_process == TCP_TW_SYN */
+};
+
+/* Per-CPU counters (index into the counters map). */
+enum trace_ctr {
+	TC_LOST = 0,          /* ring buffer full: event dropped */
+	TC_TW_DROP_PAWS,      /* kfree_skb reason TCP_RFC7323_TW_PAWS, any segment */
+	TC_TW_DROP_OTHER,     /* other kfree_skb of a segment on a TIME_WAIT socket */
+	TC_SYNSENT_RESET,     /* tcp_send_reset in SYN_SENT */
+	TC_RECEIVE_RESET,     /* tcp:tcp_receive_reset (full sockets) */
+	TC_SYN_SENT,          /* sock:inet_sock_set_state -> SYN_SENT (connects) */
+	TC_TW_VERDICT_SUCCESS,/* fexit: tcp_timewait_state_process verdicts */
+	TC_TW_VERDICT_RST,
+	TC_TW_VERDICT_ACK,
+	TC_TW_VERDICT_SYN,
+	TC_TW_VERDICT_ACK_OOW,
+	TC_FILTERED,          /* matched a probe but not the filters */
+	TC__MAX
+};
+
+struct twlab_event {
+	__u64 ts_ns;          /* bpf_ktime_get_ns() */
+	__u32 type;           /* enum trace_ev_type */
+	__u32 netns;          /* inode number of the socket's network namespace */
+	/* 4-tuple oriented client -> server (the SYN's direction), network order */
+	__u32 saddr, daddr;
+	__u16 sport, dport;   /* host order */
+	__u32 reason;         /* kfree_skb drop reason (kernel enum value) */
+	__u32 reason_paws;    /* that kernel's value of SKB_DROP_REASON_TCP_RFC7323_TW_PAWS */
+	__s32 verdict;        /* fexit verdict, -1 when not attached/seen */
+	/* TIME_WAIT socket (TEV_TW_DROP, TEV_TW_SYN_ACCEPTED) */
+	__u32 tw_rcv_nxt, tw_snd_nxt, tw_rcv_wnd;
+	__u32 tw_ts_recent, tw_ts_offset;
+	__s32 tw_ts_recent_stamp;   /* seconds, ktime_get_seconds() */
+	__u32 tw_ts_recent_age;     /* now - stamp, seconds */
+	__u32 tw_substate;
+	/* SYN_SENT socket (TEV_SYNSENT_RESET) */
+	__u32 snd_una, snd_nxt;
+	__u32 sk_state;
+	__u32 th_len;               /* bytes valid in th[] */
+	__u8  th[TRACE_TCPHDR_MAX]; /* the segment's TCP header with options */
+};
+
+#ifndef __bpf__
+#include <stdbool.h>
+#include <stdint.h>
+
+struct trace_filter {
+	uint32_t saddr, daddr;  /* network order, 0 = any */
+	uint16_t sport, dport;  /* 0 = any */
+	uint32_t netns;         /* 0 = any */
+};
+
+struct trace_counters { uint64_t v[TC__MAX]; };
+
+struct trace_attach {           /* what got attached, for the start line */
+	bool fexit, kfree_skb, send_reset, receive_reset, set_state;
+	int fexit_err;          /* -errno when fexit failed to load/attach */
+};
+
+struct trace_ctx;
+typedef int (*trace_event_fn)(const struct twlab_event *e, void *arg);
+
+/* Open, load and attach. On failure prints nothing, returns -errno and a
+ * static description in *what. */
+int trace_open(const struct trace_filter *f, bool try_fexit, struct trace_ctx **out,
+	       struct trace_attach *att, const char **what);
+/* Poll the ring buffer up to timeout_ms; calls fn for every event. */
+int trace_poll(struct trace_ctx *t, int timeout_ms, trace_event_fn fn, void *arg);
+void trace_counters(struct trace_ctx *t, struct trace_counters *c);
+void trace_close(struct trace_ctx *t);
+#endif
+#endif
