@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +49,8 @@ static const char usage[] =
 "  --kernel K        model profile for the causes (default host)\n"
 "  --no-fexit        do not try fexit/tcp_timewait_state_process\n"
 "  --quiet           no per-event output, only the summary\n"
+"  --segments        also print other segments freed on a TIME_WAIT socket\n"
+"                    (ACKs, RSTs, data) as tw_segment_dropped\n"
 "\n"
 "Needs root (CAP_BPF, CAP_PERFMON) and kernel BTF (/sys/kernel/btf/vmlinux).\n"
 "Attaches BTF tracepoints skb:kfree_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset,\n"
@@ -64,7 +65,7 @@ struct stats {
 };
 
 struct run {
-	bool json, quiet;
+	bool json, quiet, segments;
 	const struct kprofile *k;
 	struct stats st;
 	double mono_to_real;  /* realtime - monotonic, seconds */
@@ -232,10 +233,24 @@ static int on_event(const struct twlab_event *e, void *arg)
 		bool kpaws = e->reason_paws && e->reason == e->reason_paws;
 		const char *ev = "tw_syn_rejected";
 
-		/* Only ACK-less SYNs are collisions; other segments are counters. */
-		if ((s.flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN)
-			return 0;
 		tw_from_event(e, &tw);
+		/* Only ACK-less SYNs are collisions; other segments are counters
+		 * (or tw_segment_dropped events with --segments). */
+		if ((s.flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+			char fb[8];
+			if (!r->segments)
+				return 0;
+			tw_process(r->k, &env, &tw, &seg, &d);
+			o = base(r, "tw_segment_dropped", e);
+			json_object_set_new(o, "flags", json_string(tcp_flags_str(s.flags, fb)));
+			tw_fields(o, e, &s);
+			set_u(o, "ack", s.ack);
+			json_object_set_new(o, "drop_reason", json_string(kpaws ? "TCP_RFC7323_TW_PAWS" : "NOT_SPECIFIED"));
+			json_object_set_new(o, "model_verdict", json_string(tw_verdict_str(d.verdict)));
+			json_object_set_new(o, "model_agrees", json_boolean(kpaws == d.paws_reject));
+			emit(r, o);
+			return 0;
+		}
 		tw_process(r->k, &env, &tw, &seg, &d);
 		if (d.verdict == TCP_TW_SYN) {
 			/* The kernel freed an acceptable SYN: no listener on the port. */
@@ -303,7 +318,7 @@ static json_t *summary(struct run *r, const struct trace_counters *c, double sec
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "event", json_string("summary"));
-	json_object_set_new(o, "seconds", json_real(secs));
+	set_u(o, "duration_ms", (uint64_t)(secs * 1000 + 0.5));
 	set_u(o, "tw_syn_rejected", r->st.rej_paws + r->st.rej_seq + r->st.rej_other);
 	set_u(o, "paws", r->st.rej_paws);
 	set_u(o, "seq", r->st.rej_seq);
@@ -314,9 +329,19 @@ static json_t *summary(struct run *r, const struct trace_counters *c, double sec
 	set_u(o, "lost_events", c->v[TC_LOST]);
 	set_u(o, "kernel_tw_paws_drops", c->v[TC_TW_DROP_PAWS]);
 	set_u(o, "kernel_tw_other_drops", c->v[TC_TW_DROP_OTHER]);
-	set_u(o, "kernel_receive_resets", c->v[TC_RECEIVE_RESET]);
-	set_u(o, "kernel_connects", c->v[TC_SYN_SENT]);
+	set_u(o, "host_receive_resets", c->v[TC_RECEIVE_RESET]);
+	set_u(o, "host_connects", c->v[TC_SYN_SENT]);
 	set_u(o, "filtered_out", c->v[TC_FILTERED]);
+	if (c->v[TC_TW_VERDICT_SUCCESS] + c->v[TC_TW_VERDICT_RST] + c->v[TC_TW_VERDICT_ACK] +
+	    c->v[TC_TW_VERDICT_SYN] + c->v[TC_TW_VERDICT_ACK_OOW]) {
+		json_t *v = json_object();
+		set_u(v, "TCP_TW_SUCCESS", c->v[TC_TW_VERDICT_SUCCESS]);
+		set_u(v, "TCP_TW_RST", c->v[TC_TW_VERDICT_RST]);
+		set_u(v, "TCP_TW_ACK", c->v[TC_TW_VERDICT_ACK]);
+		set_u(v, "TCP_TW_SYN", c->v[TC_TW_VERDICT_SYN]);
+		set_u(v, "TCP_TW_ACK_OOW", c->v[TC_TW_VERDICT_ACK_OOW]);
+		json_object_set_new(o, "host_tw_verdicts", v);
+	}
 	return o;
 }
 
@@ -411,14 +436,14 @@ static bool parse_netns(const char *v, uint32_t *out)
 int cmd_trace(int argc, char **argv)
 {
 	enum { O_JSON = 1, O_DUR, O_SADDR, O_DADDR, O_SPORT, O_DPORT, O_NETNS, O_PROM,
-	       O_KERNEL, O_NOFEXIT, O_QUIET, O_HELP };
+	       O_KERNEL, O_NOFEXIT, O_QUIET, O_SEGMENTS, O_HELP };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, O_JSON }, { "duration", required_argument, 0, O_DUR },
 		{ "saddr", required_argument, 0, O_SADDR }, { "daddr", required_argument, 0, O_DADDR },
 		{ "sport", required_argument, 0, O_SPORT }, { "dport", required_argument, 0, O_DPORT },
 		{ "netns", required_argument, 0, O_NETNS }, { "prom", required_argument, 0, O_PROM },
 		{ "kernel", required_argument, 0, O_KERNEL }, { "no-fexit", no_argument, 0, O_NOFEXIT },
-		{ "quiet", no_argument, 0, O_QUIET }, { "help", no_argument, 0, O_HELP },
+		{ "quiet", no_argument, 0, O_QUIET }, { "segments", no_argument, 0, O_SEGMENTS }, { "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 } };
 	struct trace_filter f = { 0 };
 	struct trace_attach att;
@@ -450,6 +475,7 @@ int cmd_trace(int argc, char **argv)
 		case O_KERNEL: kname = optarg; break;
 		case O_NOFEXIT: fexit = false; break;
 		case O_QUIET: r.quiet = true; break;
+		case O_SEGMENTS: r.segments = true; break;
 		case 'h': case O_HELP: fputs(usage, stdout); return EXIT_OK;
 		default:
 			cli_err("trace", "unknown or incomplete option '%s' (see twlab trace --help)",
@@ -532,7 +558,7 @@ int cmd_trace(int argc, char **argv)
 		write_prom(prom, &r, &c);
 	{
 		double el = (double)(now.tv_sec - m0.tv_sec) + (now.tv_nsec - m0.tv_nsec) / 1e9;
-		json_t *s = summary(&r, &c, round(el * 1000) / 1000);
+		json_t *s = summary(&r, &c, el);
 		if (!r.json)
 			printf("\n-- summary\n");
 		cli_print(s, r.json);

@@ -19,9 +19,11 @@ enum trace_ev_type {
 /* Per-CPU counters (index into the counters map). */
 enum trace_ctr {
 	TC_LOST = 0,          /* ring buffer full: event dropped */
+	/* after the filters: */
 	TC_TW_DROP_PAWS,      /* kfree_skb reason TCP_RFC7323_TW_PAWS, any segment */
 	TC_TW_DROP_OTHER,     /* other kfree_skb of a segment on a TIME_WAIT socket */
 	TC_SYNSENT_RESET,     /* tcp_send_reset in SYN_SENT */
+	/* host-wide, not filtered: */
 	TC_RECEIVE_RESET,     /* tcp:tcp_receive_reset (full sockets) */
 	TC_SYN_SENT,          /* sock:inet_sock_set_state -> SYN_SENT (connects) */
 	TC_TW_VERDICT_SUCCESS,/* fexit: tcp_timewait_state_process verdicts */

@@ -148,13 +148,12 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 		return 0;
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_RFC7323_TW_PAWS))
 		paws = bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_RFC7323_TW_PAWS);
-	count(paws && reason == paws ? TC_TW_DROP_PAWS : TC_TW_DROP_OTHER);
-
 	if (skb_tcp(skb, &tmp, true))
 		return 0;
 	tmp.netns = sk_netns(rx_sk);
 	if (!pass(tmp.saddr, tmp.daddr, tmp.sport, tmp.dport, tmp.netns))
 		return 0;
+	count(paws && reason == paws ? TC_TW_DROP_PAWS : TC_TW_DROP_OTHER);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TC_LOST);
@@ -183,7 +182,6 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT ||
 	    BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET)
 		return 0;
-	count(TC_SYNSENT_RESET);
 	tmp.saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 	tmp.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	tmp.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -191,6 +189,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	tmp.netns = sk_netns(sk);
 	if (!pass(tmp.saddr, tmp.daddr, tmp.sport, tmp.dport, tmp.netns))
 		return 0;
+	count(TC_SYNSENT_RESET);
 	if (skb_tcp(skb, &tmp, false))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
