@@ -214,7 +214,8 @@ int cmd_craft(int argc, char **argv)
 		}
 		snprintf(rules, sizeof rules, "table ip twlab_craft {\n  chain out {\n"
 			 "    type filter hook output priority filter; policy accept;\n"
-			 "    tcp sport %u tcp flags & rst == rst drop\n  }\n}\n", j.src.port);
+			 "    tcp sport %u tcp flags & rst == rst meta mark != 0x%x drop\n  }\n}\n",
+			 j.src.port, CRAFT_MARK);
 		fputs(rules, f);
 		fclose(f);
 		const char *add[] = { "ip", "netns", "exec", ns, "nft", "-f", path, NULL };

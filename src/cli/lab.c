@@ -4,6 +4,7 @@
  * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
+#include "lab/probe.h"
 #include "lab/repro.h"
 
 #include <getopt.h>
@@ -13,9 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
-"usage: twlab lab up|down|status|repro [options]\n"
+"usage: twlab lab up|down|status|repro|probe [options]\n"
 "\n"
 "The report's lab in network namespaces on this machine: N clients -> firewall\n"
 "(DNAT of the service address, SNAT of every client to one address, short\n"
@@ -29,6 +31,10 @@ static const char usage[] =
 "            the client with the newer timestamp clock uses a port, the one\n"
 "            with the older clock reuses it after the firewall forgot the\n"
 "            session: the server (TIME_WAIT, 60 s) answers with a bare ACK.\n"
+"  probe     the model against this kernel: --count N scripted sessions, each\n"
+"            leaving a TIME_WAIT socket with known numbers, each hit by a\n"
+"            crafted SYN (s32 boundaries, with/without timestamps); the kernel's\n"
+"            answer is compared with tw_process() for the host profile\n"
 "\n"
 "options:\n"
 "  --scenario FILE     topology (default: the built-in scenarios/report.ini)\n"
@@ -41,6 +47,8 @@ static const char usage[] =
 "                        SYN-ACK yet (ct mark), like the report's firewall: the\n"
 "                        client times out\n"
 "  --reuses N          colliding port reuses in repro (default 1, at most 31)\n"
+"  --count N           probe: number of probes (default 200)\n"
+"  --seed N            probe: random seed (default 1)\n"
 "  --out DIR           captures and logs (default ./twlab-out/<command>-<UTC time>)\n"
 "  --keep              repro: leave the lab up afterwards\n"
 "  --json              one JSON object on stdout\n"
@@ -53,18 +61,21 @@ static const char usage[] =
 struct opts {
 	const char *scenario, *prefix, *firewall, *out;
 	unsigned reuses;
+	uint32_t count, seed;
 	bool keep, json, verbose, dry_run;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_SCEN = 256, O_PREFIX, O_FW, O_REUSES, O_OUT, O_KEEP, O_JSON, O_DRY };
+	enum { O_SCEN = 256, O_PREFIX, O_FW, O_REUSES, O_OUT, O_KEEP, O_JSON, O_DRY, O_COUNT, O_SEED };
 	static const struct option lo[] = {
 		{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
 		{ "firewall", required_argument, 0, O_FW }, { "reuses", required_argument, 0, O_REUSES },
 		{ "out", required_argument, 0, O_OUT }, { "keep", no_argument, 0, O_KEEP },
 		{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
-		{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' },
+		{ "count", required_argument, 0, O_COUNT }, { "seed", required_argument, 0, O_SEED },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 	uint32_t v;
@@ -82,6 +93,18 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_KEEP: o->keep = true; break;
 		case O_JSON: o->json = true; break;
 		case O_DRY: o->dry_run = true; break;
+		case O_COUNT:
+			if (!cli_u32("lab", "--count", optarg, &o->count))
+				return EXIT_USAGE;
+			if (o->count < 1 || o->count > 30000) {
+				cli_err("lab", "--count: between 1 and 30000: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_SEED:
+			if (!cli_u32("lab", "--seed", optarg, &o->seed))
+				return EXIT_USAGE;
+			break;
 		case O_REUSES:
 			if (!cli_u32("lab", "--reuses", optarg, &v))
 				return EXIT_USAGE;
@@ -263,7 +286,7 @@ static void repro_text(json_t *o)
 
 int cmd_lab(int argc, char **argv)
 {
-	struct opts o = { .reuses = 1 };
+	struct opts o = { .reuses = 1, .count = 200, .seed = 1 };
 	struct lab L;
 	char err[600], names[2048];
 	const char *sub = argc >= 2 ? argv[1] : NULL;
@@ -273,8 +296,9 @@ int cmd_lab(int argc, char **argv)
 		fputs(usage, sub ? stdout : stderr);
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
-	if (strcmp(sub, "up") && strcmp(sub, "down") && strcmp(sub, "status") && strcmp(sub, "repro")) {
-		cli_err("lab", "unknown subcommand '%s' (up, down, status, repro)", sub);
+	if (strcmp(sub, "up") && strcmp(sub, "down") && strcmp(sub, "status") && strcmp(sub, "repro") &&
+	    strcmp(sub, "probe")) {
+		cli_err("lab", "unknown subcommand '%s' (up, down, status, repro, probe)", sub);
 		return EXIT_USAGE;
 	}
 	if ((r = parse(argc - 1, argv + 1, &o)))
@@ -314,6 +338,30 @@ int cmd_lab(int argc, char **argv)
 		cli_print(json_pack("{s:s,s:s,s:s,s:s}", "prefix", L.sc.prefix, "firewall",
 				    fw_kind_str(L.sc.fw), "namespaces", names, "out", L.outdir), o.json);
 		return EXIT_OK;
+	}
+	if (!strcmp(sub, "probe")) {
+		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.json && isatty(2) };
+		struct probe_result *pr = calloc(1, sizeof *pr);
+		json_t *j, *dis;
+		if (!pr) {
+			cli_err("lab", "out of memory");
+			return EXIT_RUNTIME;
+		}
+		if (lab_probe(&L, &po, pr, err, sizeof err)) {
+			cli_err("lab", "probe: %s", err);
+			free(pr);
+			return EXIT_RUNTIME;
+		}
+		dis = json_array();
+		for (unsigned i = 0; i < pr->nlisted; i++)
+			json_array_append_new(dis, json_string(pr->listed[i]));
+		j = json_pack("{s:s,s:i,s:i,s:i,s:i,s:o,s:s}", "kernel", pr->kernel->name,
+			      "probes", pr->probes, "agree", pr->agree, "disagree", pr->disagree,
+			      "failed_sessions", pr->failed, "disagreements", dis, "log", pr->log);
+		cli_print(j, o.json);
+		r = pr->disagree || !pr->probes ? EXIT_RUNTIME : EXIT_OK;
+		free(pr);
+		return r;
 	}
 	/* repro */
 	{

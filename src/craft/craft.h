@@ -14,6 +14,10 @@
 
 struct craft_ep { uint32_t addr; uint16_t port; };   /* host order */
 
+/* SO_MARK of craft's raw sockets: the RST-dropping rules craft and lab
+ * probe install in a client namespace exempt it. */
+#define CRAFT_MARK 0x7e1ac
+
 /* A raw IPPROTO_TCP socket bound to src; -1 with errno. */
 int craft_open(uint32_t src);
 /* Send seg (flags, seq, ack, len=0, has_ts/tsval/tsecr) from src to dst.
