@@ -559,9 +559,24 @@ int cmd_trace(int argc, char **argv)
 	{
 		double el = (double)(now.tv_sec - m0.tv_sec) + (now.tv_nsec - m0.tv_nsec) / 1e9;
 		json_t *s = summary(&r, &c, el);
-		if (!r.json)
+		if (r.json) {
+			cli_print(s, true);
+		} else {
+			const char *key;
+			json_t *v;
 			printf("\n-- summary\n");
-		cli_print(s, r.json);
+			json_object_foreach(s, key, v) {
+				if (json_is_integer(v))
+					printf("%-22s %lld\n", key, (long long)json_integer_value(v));
+				else if (json_is_object(v)) {
+					const char *k2;
+					json_t *v2;
+					json_object_foreach(v, k2, v2)
+						printf("%-22s %lld\n", k2, (long long)json_integer_value(v2));
+				}
+			}
+			json_decref(s);
+		}
 	}
 	fflush(stdout);
 	trace_close(t);

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# twlab trace against the real kernel: make known numbers of TIME_WAIT
+# collisions in two namespaces and assert the tracer's exact counts.
+#
+#   server 198.18.50.1 (accepts, sends a line, closes first: TIME_WAIT here)
+#   client 198.18.50.2 (net.ipv4.tcp_timestamps=2: no per-tuple offset, so
+#                       tsval = CLOCK_MONOTONIC ms and PAWS is predictable)
+#
+#   1. one connection per port 41000-41032, client ISN fixed at 1000000 with
+#      TCP_REPAIR: every TIME_WAIT socket has tw_rcv_nxt = 1000002
+#   2. NP raw SYNs with a timestamp 200 s old        -> cause paws
+#   3. NS raw SYNs, seq 1000000, no timestamp         -> cause seq
+#   4. NR real connects (timestamps off), ISN 1000000 -> cause seq, and the
+#      client in SYN_SENT resets the bare ACK         -> synsent_reset
+#   5. NA raw SYNs with seq after rcv_nxt             -> accepted, no event
+# A second tracer filters one port, a third the server namespace.
+set -euo pipefail
+T=${TWLAB:-build/twlab}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LAB=$HERE/../../bench/trace_lab.py
+P="ttr$$-"; S=${P}s; C=${P}c
+out=$(mktemp -d /tmp/twlab-trace-XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	ip netns del "$S" 2>/dev/null || true
+	ip netns del "$C" 2>/dev/null || true
+	rm -rf "$out"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$out"/*.err; do echo "== $f" >&2; cat "$f" >&2; done; exit 1; }
+count() { python3 - "$1" "$2" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if eval(sys.argv[2], {}, {"e": e}):
+        n += 1
+print(n)
+PY
+}
+summary() { python3 -c "import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1][sys.argv[2]])" "$1" "$2"; }
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: trace_collisions needs root"; exit 0; }
+[ -r /sys/kernel/btf/vmlinux ] || { echo "SKIP: no kernel BTF"; exit 0; }
+
+# usage errors and --help
+$T trace --help | grep -q "tw_syn_rejected" || fail "--help"
+set +e
+$T trace --sport 70000 2>/dev/null; [ $? = 2 ] || fail "--sport 70000 not a usage error"
+$T trace --saddr 1.2.3 2>/dev/null; [ $? = 2 ] || fail "--saddr 1.2.3 not a usage error"
+$T trace extra 2>/dev/null; [ $? = 2 ] || fail "extra argument not a usage error"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$(readlink -f "$T")" trace --duration 1 2>"$out/noroot.err"
+[ $? = 1 ] || fail "without root: not exit 1"
+set -e
+grep -q "needs root" "$out/noroot.err" || fail "without root: no clear error"
+
+ip netns add "$S"; ip netns add "$C"
+ip link add "${P}a" netns "$S" type veth peer name "${P}b" netns "$C"
+ip -n "$S" addr add 198.18.50.1/24 dev "${P}a"; ip -n "$S" link set "${P}a" up; ip -n "$S" link set lo up
+ip -n "$C" addr add 198.18.50.2/24 dev "${P}b"; ip -n "$C" link set "${P}b" up; ip -n "$C" link set lo up
+ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=2
+ip netns exec "$S" python3 "$LAB" serve --addr 198.18.50.1 --port 8080 > "$out/serve.out" 2>&1 &
+pids+=($!)
+
+F="--daddr 198.18.50.1 --dport 8080"
+$T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" & TA=$!; pids+=($TA)
+$T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; pids+=($TO)
+$T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; pids+=($TS)
+for i in $(seq 50); do
+	grep -q attached "$out/all.err" && grep -q attached "$out/one.err" && grep -q attached "$out/srv.err" \
+		&& grep -q ready "$out/serve.out" && break
+	sleep 0.1
+done
+grep -q attached "$out/all.err" || fail "tracer did not start"
+
+NP=5 NS=4 NR=3 NA=3
+cl() { ip netns exec "$C" python3 "$LAB" "$@" --src 198.18.50.2 --dst 198.18.50.1 --dport 8080; }
+cl old --ports 41000-41032 --isn 1000000 >/dev/null
+sleep 0.3
+cl syn --ports 41000-41004 --seq 5 --tsval-age-ms 200000 >/dev/null
+cl syn --ports 41010-41013 --seq 1000000 >/dev/null
+cl syn --ports 41030-41032 --seq 3000000 >/dev/null
+ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=0
+cl reuse --ports 41020-41022 --isn 1000000 > "$out/reuse.out"
+grep -q "reuse ok $NR failed 0" "$out/reuse.out" || fail "reuse: $(cat "$out/reuse.out")"
+sleep 0.5
+kill -INT $TA $TO $TS
+wait $TA; wait $TO; wait $TS
+
+a=$out/all.json
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws"')" = $NP ] || fail "paws count: $(cat "$a")"
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq"')" = $((NS + NR)) ] || fail "seq count: $(cat "$a")"
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR)) ] || fail "rejected total"
+[ "$(count "$a" 'e["event"]=="synsent_reset"')" = $NR ] || fail "synsent_reset count: $(cat "$a")"
+# the right ports, the kernel's drop reason, and the socket's numbers
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and 41000<=e["sport"]<=41004 and e["drop_reason"]=="TCP_RFC7323_TW_PAWS"')" = $NP ] || fail "paws ports/reason"
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["drop_reason"]=="NOT_SPECIFIED" and e["rcv_nxt"]==1000002 and e["seq"]==1000000')" = $((NS + NR)) ] || fail "seq numbers"
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and 41030<=e["sport"]<=41032')" = 0 ] || fail "accepted SYNs reported as rejected"
+[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and not e["model_agrees"]')" = 0 ] || fail "model disagrees with the kernel's drop reason"
+[ "$(count "$a" 'e["event"]=="synsent_reset" and 41020<=e["sport"]<=41022 and e["ack"]==1000002 and e["snd_una"]==1000000 and e["model_verdict"]=="reset"')" = $NR ] || fail "synsent_reset fields"
+[ "$(summary "$a" paws)" = $NP ] || fail "summary paws"
+[ "$(summary "$a" seq)" = $((NS + NR)) ] || fail "summary seq"
+[ "$(summary "$a" synsent_reset)" = $NR ] || fail "summary synsent_reset"
+[ "$(summary "$a" lost_events)" = 0 ] || fail "lost events"
+[ "$(summary "$a" kernel_tw_paws_drops)" = $NP ] || fail "kernel PAWS drop counter"
+# twlab explain on the numbers of one event agrees with the tracer
+read -r rn sq tv tr age <<<"$(python3 -c "
+import json,sys
+e=[json.loads(l) for l in open(sys.argv[1]) if '\"paws\"' in l][0]
+print(e['rcv_nxt'], e['seq'], e['tsval'], e['ts_recent'], e['ts_recent_age_s'])" "$a")"
+$T explain tw --kernel 6.18 --rcv-nxt "$rn" --seq "$sq" --tsval "$tv" --ts-recent "$tr" --ts-recent-age "$age" --json \
+	| grep -q '"cause":"paws"' || fail "explain disagrees"
+# --prom
+grep -q '^twlab_trace_tw_syn_rejected_total{cause="paws"} '$NP'$' "$out/trace.prom" || fail "prom paws: $(cat "$out/trace.prom")"
+grep -q '^twlab_trace_tw_syn_rejected_total{cause="seq"} '$((NS + NR))'$' "$out/trace.prom" || fail "prom seq"
+grep -q '^twlab_trace_synsent_reset_total '$NR'$' "$out/trace.prom" || fail "prom synsent_reset"
+ls "$out" | grep -q 'trace.prom.tmp' && fail "prom temp file left behind"
+# --sport filter: one paws collision on 41001 only
+[ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected"')" = 1 ] || fail "--sport filter: $(cat "$out/one.json")"
+[ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected" and e["sport"]==41001 and e["cause"]=="paws"')" = 1 ] || fail "--sport filter event"
+# --netns server: every rejection, no client-side reset (that is in the client namespace)
+[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR)) ] || fail "--netns: rejections"
+[ "$(count "$out/srv.json" 'e["event"]=="synsent_reset"')" = 0 ] || fail "--netns: synsent_reset from another namespace"
+grep -q "fexit" "$out/all.err" || fail "no attach line on stderr"
+echo "trace_collisions: ok (paws $NP, seq $((NS + NR)), synsent_reset $NR, accepted $NA ignored)"
