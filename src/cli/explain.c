@@ -98,6 +98,8 @@ static json_t *tw_json(const struct kprofile *k, const struct tw_decision *d)
 	json_object_set_new(o, "timer_rearmed", json_boolean(d->timer_rearmed));
 	json_object_set_new(o, "tw_killed", json_boolean(d->tw_killed));
 	json_object_set_new(o, "rate_limited", json_boolean(d->rate_limited));
+	json_object_set_new(o, "kernel_status", json_string(
+		d->ack_oow && d->verdict == TCP_TW_ACK ? "TCP_TW_ACK_OOW" : tw_verdict_str(d->verdict)));
 	json_object_set_new(o, "drop_reason", d->drop_reason ? json_string(d->drop_reason) : json_null());
 	for (size_t i = 0; d->counters[i]; i++)
 		json_array_append_new(c, json_string(d->counters[i]));

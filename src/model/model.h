@@ -69,6 +69,11 @@ struct kprofile {
 	unsigned syn_rto_initial_ms;   /* TCP_TIMEOUT_INIT */
 	unsigned syn_retries_default;  /* net.ipv4.tcp_syn_retries */
 	const char *oow_skip_counter;  /* nstat name when a TW ACK is rate-limited */
+	/* 6.18 (net/ipv4/tcp_minisocks.c tcp_timewait_check_oow_rate_limit)
+	 * returns TCP_TW_ACK_OOW for an out-of-window ACK that passed the rate
+	 * limit; tcp_v4_timewait_ack() then only clears the ECN bits of the
+	 * IP TOS. seq/ack/tsecr are the same as for TCP_TW_ACK. */
+	bool tw_ack_oow_status;
 	/* Further per-version facts may be added; keep each one cited. */
 };
 
@@ -142,6 +147,8 @@ struct tw_decision {
 	enum tw_cause cause;         /* a SYN that did not get TCP_TW_SYN: why */
 	struct reply reply;          /* ACK (TCP_TW_ACK), RST (TCP_TW_RST) */
 	bool     rate_limited;       /* TCP_TW_ACK suppressed by oow rate limit */
+	bool     ack_oow;            /* kernel status is TCP_TW_ACK_OOW (6.18):
+				      * same ACK, ECN bits of TOS cleared */
 	uint32_t isn;                /* TCP_TW_SYN: tw_snd_nxt + 65535 + 2, !0 */
 	bool     timer_rearmed;      /* inet_twsk_reschedule(TCP_TIMEWAIT_LEN) */
 	bool     tw_killed;          /* inet_twsk_deschedule_put (TW gone) */

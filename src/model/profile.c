@@ -36,13 +36,19 @@
  *   6.18:  LINUX_MIB_PAWS_TW_REJECTED ("TcpExtPAWSTimewait") and the
  *           kfree_skb reason SKB_DROP_REASON_TCP_RFC7323_TW_PAWS
  *           (tcp_timewait_state_process, 6.18).
+ * TCP_TW_ACK_OOW (6.18 tcp_minisocks.c tcp_timewait_check_oow_rate_limit,
+ *   tcp_ipv4.c tcp_v4_timewait_ack): the rate-limited-path ACK is reported
+ *   as TCP_TW_ACK_OOW and sent with the ECN bits of TOS cleared; the FIN_WAIT2
+ *   -> TIME_WAIT ACK stays TCP_TW_ACK. Not in 4.19/5.10/6.1 (plain TCP_TW_ACK).
  * SYN_SENT bad ACK (net/ipv4/tcp_input.c: tcp_rcv_synsent_state_process)
  *   3.10: goto reset_and_undo only; the SYN waits for its RTO (1 s).
  *   6.18: "Previous FIN/ACK or RST/ACK might be ignored": when
  *         icsk_retransmits == 0 the retransmit timer is re-armed at
  *         TCP_TIMEOUT_MIN (2 jiffies: 8 ms at HZ=250, 2 ms at HZ=1000).
- *   4.19/5.10/6.1: not verified against source here (see closing note);
- *         modelled like 3.10 for 4.19 and like 6.18 for 5.10/6.1.
+ *   4.19: absent (read in hypoxic/GP2-linux-4.19.124 tcp_input.c
+ *         tcp_rcv_synsent_state_process: plain goto reset_and_undo).
+ *   5.10: present (read in Rtoax/linux-5.10.13, same function); 6.1 is
+ *         later than 5.10 and keeps it (no 6.1 mirror file was stored).
  */
 #include "model/model.h"
 
@@ -107,7 +113,7 @@ static const struct kprofile k618 = {
 	.paws_wrap_s = 2147, .paws_msl_s = 60, .paws_ts_recent_zero_passes = true,
 	.syn_no_ack_rearm_exempt = true,
 	.paws_tw_counter = "TcpExtPAWSTimewait",
-	.paws_tw_drop_reason = "TCP_RFC7323_TW_PAWS",
+	.paws_tw_drop_reason = "TCP_RFC7323_TW_PAWS", .tw_ack_oow_status = true,
 	.tw_reuse_default = 2, .synsent_fast_retry = true,
 	.syn_rto_initial_ms = 1000, .syn_retries_default = 6,
 	.oow_skip_counter = "TcpExtTCPACKSkippedTimeWait",

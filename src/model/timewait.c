@@ -145,6 +145,9 @@ static void oow_ack(const struct kprofile *k, const struct tcp_env *env,
 		}
 		d->next.last_oow_ack_ms = 0;
 	}
+	/* 6.18: this path returns TCP_TW_ACK_OOW (ECN bits cleared), 3.10 has
+	 * no rate limit and returns TCP_TW_ACK directly. */
+	d->ack_oow = k->tw_ack_oow_status;
 	ack_reply(tw, &d->reply);
 	why(&d->why, "answer: ACK seq %u ack %u (the old connection's numbers)",
 	    d->reply.seq, d->reply.ack);

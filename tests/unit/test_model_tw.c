@@ -497,6 +497,26 @@ static void fin_wait2_out_of_window_gets_ack(void **st)
 	assert_false(d.to_time_wait);
 }
 
+/* 6.18 tcp_timewait_check_oow_rate_limit returns TCP_TW_ACK_OOW; the
+ * FIN_WAIT2 -> TIME_WAIT ACK and older kernels stay plain TCP_TW_ACK. */
+static void oow_ack_is_tcp_tw_ack_oow_on_618_only(void **st)
+{
+	(void)st;
+	struct tw_sock tw = tw_plain(1000), f = fw2();
+	struct segment s = syn(900);
+	struct segment fin = { .flags = TCPF_FIN | TCPF_ACK, .seq = 1000, .ack = 5000 };
+	struct tw_decision d;
+
+	FOR_EACH_PROFILE(k) {
+		tw_process(k, &env0, &tw, &s, &d);
+		assert_int_equal(d.verdict, TCP_TW_ACK);
+		assert_int_equal(d.ack_oow, !strcmp(k->name, "6.18"));
+		tw_process(k, &env0, &f, &fin, &d);
+		assert_int_equal(d.verdict, TCP_TW_ACK);
+		assert_false(d.ack_oow);
+	}
+}
+
 static void fin_wait2_rst_kills_syn_resets_data_resets(void **st)
 {
 	(void)st;
@@ -599,6 +619,7 @@ int main(void)
 		cmocka_unit_test(fin_wait2_fin_enters_time_wait),
 		cmocka_unit_test(fin_wait2_out_of_window_gets_ack),
 		cmocka_unit_test(fin_wait2_rst_kills_syn_resets_data_resets),
+		cmocka_unit_test(oow_ack_is_tcp_tw_ack_oow_on_618_only),
 		cmocka_unit_test(profiles_are_found_by_name_and_release),
 		cmocka_unit_test(flags_parse_and_print_round_trip),
 		cmocka_unit_test(strict_firewall_drops_bare_ack_linux_passes_it),
