@@ -22,17 +22,18 @@
 #include <string.h>
 
 /* Direction-independent key: the two endpoints in a fixed order, so one
- * lookup serves both directions. 40 bytes, hashed as five words. */
+ * lookup serves both directions. Five words, built and compared as words
+ * (byte-wise stores read back as words stall the CPU): w[0..1] the lower
+ * endpoint's address, w[2..3] the other's, w[4] ports and family. */
 struct ckey {
-	uint8_t  a[16], b[16];
-	uint16_t ap, bp;
-	uint8_t  family, pad[3];
+	uint64_t w[5];
 };
 
 struct conn {
 	bool     used;
 	uint32_t hash;
 	struct ckey k;
+	bool     client_is_a;          /* the client is the key's first endpoint */
 	struct an_tuple t;             /* oriented: client, server */
 	double   last_t;
 	/* the current or last incarnation */
@@ -80,10 +81,9 @@ const char *an_outcome_str(enum an_outcome o)
 
 static uint32_t hash_key(const struct ckey *k)
 {
-	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
-	memcpy(w, k, sizeof w);
+	uint64_t h = 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
+		h ^= k->w[i];
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
@@ -91,6 +91,12 @@ static uint32_t hash_key(const struct ckey *k)
 }
 
 _Static_assert(sizeof(struct ckey) == 40, "ckey is hashed as five words");
+
+static inline bool key_eq(const struct ckey *x, const struct ckey *y)
+{
+	const uint64_t *a = x->w, *b = y->w;
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]));
+}
 
 struct analyzer *an_new(const struct an_opts *o)
 {
@@ -171,7 +177,7 @@ static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, b
 				a->r.peak_tuples = a->n;
 			return c;
 		}
-		if (c->hash == h && !memcmp(&c->k, k, sizeof *k))
+		if (c->hash == h && key_eq(&c->k, k))
 			return c;
 	}
 }
@@ -284,11 +290,13 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			struct an_tuple keep = c->t;
 			struct ckey kk = c->k;
 			uint32_t hh = c->hash;
+			bool cia = c->client_is_a;
 			free(c->open);
 			memset(c, 0, sizeof *c);
 			c->used = true;
 			c->hash = hh;
 			c->k = kk;
+			c->client_is_a = cia;
 			c->t = keep;
 			c->last_t = s->ts;
 		}
@@ -527,21 +535,25 @@ static bool is_server(const struct analyzer *a, const struct tcp_seg *s, bool sr
 void an_segment(struct analyzer *a, const struct tcp_seg *s)
 {
 	struct ckey k;
-	size_t alen = s->family == 6 ? 16 : 4;
-	int order;
 	bool src_is_a, from_client;
 	struct conn *c;
 
 	a->r.segments++;
 	a->now = s->ts;
-	memset(&k, 0, sizeof k);
-	k.family = s->family;
-	order = memcmp(s->saddr, s->daddr, alen);
-	src_is_a = order < 0 || (order == 0 && s->sport <= s->dport);
-	memcpy(k.a, src_is_a ? s->saddr : s->daddr, alen);
-	memcpy(k.b, src_is_a ? s->daddr : s->saddr, alen);
-	k.ap = src_is_a ? s->sport : s->dport;
-	k.bp = src_is_a ? s->dport : s->sport;
+	{
+		uint64_t sa[2], da[2];         /* decode zeroes an IPv4 address's tail */
+		memcpy(sa, s->saddr, 16);
+		memcpy(da, s->daddr, 16);
+		/* any fixed total order will do: by address words, then port */
+		src_is_a = sa[0] != da[0] ? sa[0] < da[0] : sa[1] != da[1] ? sa[1] < da[1]
+										 : s->sport <= s->dport;
+		k.w[0] = src_is_a ? sa[0] : da[0];
+		k.w[1] = src_is_a ? sa[1] : da[1];
+		k.w[2] = src_is_a ? da[0] : sa[0];
+		k.w[3] = src_is_a ? da[1] : sa[1];
+		k.w[4] = (uint64_t)(src_is_a ? s->sport : s->dport) |
+			 (uint64_t)(src_is_a ? s->dport : s->sport) << 16 | (uint64_t)s->family << 32;
+	}
 	c = find(a, &k, hash_key(&k), true);
 	if (!c)
 		return;
@@ -563,13 +575,14 @@ void an_segment(struct analyzer *a, const struct tcp_seg *s)
 		} else {
 			from_client = s->dport < s->sport;    /* mid-stream: lower port serves */
 		}
+		c->client_is_a = from_client == src_is_a;
 		c->t.family = s->family;
 		memcpy(c->t.caddr, from_client ? s->saddr : s->daddr, 16);
 		memcpy(c->t.saddr, from_client ? s->daddr : s->saddr, 16);
 		c->t.cport = from_client ? s->sport : s->dport;
 		c->t.sport = from_client ? s->dport : s->sport;
 	} else {
-		from_client = s->sport == c->t.cport && !memcmp(s->saddr, c->t.caddr, alen);
+		from_client = src_is_a == c->client_is_a;
 	}
 	c->last_t = s->ts;
 	if (from_client)

@@ -36,7 +36,7 @@ static const char usage[] =
 
 static void progress(uint64_t n, void *arg)
 {
-	(void)arg;
+	*(bool *)arg = true;            /* shown: end the line when done */
 	fprintf(stderr, "\rtwlab: analyze: %llu segments...", (unsigned long long)n);
 }
 
@@ -283,8 +283,11 @@ int cmd_analyze(int argc, char **argv)
 		cli_err("analyze", "%s", err);
 		return EXIT_RUNTIME;
 	}
+	/* every 2^20 segments, so only a large input shows it */
+	bool shown = false;
 	if (isatty(2)) {
 		o.progress = progress;
+		o.progress_arg = &shown;
 	}
 	a = an_new(&o);
 	if (!a) {
@@ -294,7 +297,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	while ((rc = capture_next(cap, &s, err, sizeof err)) == 1)
 		an_segment(a, &s);
-	if (o.progress)
+	if (shown)
 		fputc('\n', stderr);
 	if (rc < 0) {
 		cli_err("analyze", "%s", err);
