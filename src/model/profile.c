@@ -36,6 +36,15 @@
  *   6.18:  LINUX_MIB_PAWS_TW_REJECTED ("TcpExtPAWSTimewait") and the
  *           kfree_skb reason SKB_DROP_REASON_TCP_RFC7323_TW_PAWS
  *           (tcp_timewait_state_process, 6.18).
+ * tcp_tw_reuse: 3.10 accepts 0/1 (default 0); 4.19 already bounds it to
+ *   0..2 (hypoxic/GP2-linux-4.19.124 net/ipv4/sysctl_net_ipv4.c, "tcp_tw_reuse"
+ *   extra2 = &two), 2 = loopback only is the default there and later. The
+ *   4.19 default value itself (tcp_sk_init in tcp_ipv4.c) was not readable
+ *   in a stored 4.19 mirror.
+ * tcp_invalid_ratelimit is kept in jiffies (proc_dointvec_ms_jiffies, 4.19
+ *   sysctl_net_ipv4.c) and compared with tcp_jiffies32 in
+ *   __tcp_oow_rate_limited: the 500 ms default is 125 jiffies at HZ=250, so
+ *   the model's millisecond comparison is exact only to one jiffy.
  * TCP_TW_ACK_OOW (6.18 tcp_minisocks.c tcp_timewait_check_oow_rate_limit,
  *   tcp_ipv4.c tcp_v4_timewait_ack): the rate-limited-path ACK is reported
  *   as TCP_TW_ACK_OOW and sent with the ECN bits of TOS cleared; the FIN_WAIT2
