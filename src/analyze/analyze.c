@@ -239,6 +239,8 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 		else
 			free(k);
 	}
+	if (!c->open && !c->answered && !synack && c->syns >= 2)
+		a->r.unanswered++;     /* no earlier incarnation to judge it by */
 	if (c->open) {
 		struct an_collision *k = c->open;
 		k->syns = c->syns;

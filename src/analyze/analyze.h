@@ -52,6 +52,9 @@ struct an_result {
 	uint64_t collisions, coll_paws, coll_seq, coll_unknown;
 	uint64_t recovered, timed_out, outcome_unknown;
 	uint64_t other_bare_acks;      /* SYN answered by a bare ACK from a live socket */
+	uint64_t unanswered;           /* SYN retransmitted, nothing came back, and no
+					* earlier incarnation in the capture to judge it by
+					* (a client behind a strict firewall sees only this) */
 	uint64_t server_closed_first, client_closed_first;
 	uint64_t reuse_hist[4];        /* <1 s, 1-10 s, 10-60 s, 60-120 s after the close */
 	uint64_t peak_tuples;

@@ -96,6 +96,7 @@ static json_t *result_json(const struct an_result *r, const struct kprofile *k, 
 	json_object_set_new(s, "timed_out", json_integer((json_int_t)r->timed_out));
 	json_object_set_new(s, "outcome_unknown", json_integer((json_int_t)r->outcome_unknown));
 	json_object_set_new(s, "other_bare_acks", json_integer((json_int_t)r->other_bare_acks));
+	json_object_set_new(s, "unanswered_syns", json_integer((json_int_t)r->unanswered));
 	json_object_set_new(s, "server_closed_first", json_integer((json_int_t)r->server_closed_first));
 	json_object_set_new(s, "client_closed_first", json_integer((json_int_t)r->client_closed_first));
 	for (int i = 0; i < 4; i++)
@@ -136,6 +137,11 @@ static void text_report(const struct an_result *r, const struct kprofile *k, uns
 	if (r->other_bare_acks)
 		printf("SYNs answered by a bare ACK from a socket still open (not TIME_WAIT): %llu\n",
 		       (unsigned long long)r->other_bare_acks);
+	if (r->unanswered)
+		printf("SYNs retransmitted with no answer at all, no earlier connection on the 4-tuple in this\n"
+		       "capture to judge them by: %llu (behind a strict firewall a client sees only this;\n"
+		       "add the server's or the firewall's capture to name the cause)\n",
+		       (unsigned long long)r->unanswered);
 	for (unsigned i = 0; i < r->nnat; i++)
 		if (r->nat[i].hosts > 1) {
 			if (!multi++)

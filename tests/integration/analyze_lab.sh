@@ -45,6 +45,21 @@ print(f"collisions={c} collisions_paws={p} collisions_seq={q} recovered={rec} ti
     got=$(summary "$out/$fw/$v.pcap")
     [ "$got" = "$want" ] || fail "$fw $v.pcap: analyze '$got', lab '$want'"
   done
+  # the clients' own captures (merged: the previous incarnation of a post-NAT
+  # tuple may be the other client's). The firewall rewrites the source, so a
+  # client sees a collision only if the bare ACK reaches it (linux firewall:
+  # bare ACK, RST, SYN-ACK = recovered); behind the strict firewall it sees
+  # only SYNs retransmitted into silence, reported as unanswered_syns.
+  got=$($T analyze "$out/$fw/client-1.pcap" "$out/$fw/client-2.pcap" --json | python3 -c '
+import json,sys; s=json.load(sys.stdin)["summary"]
+print(s["collisions"] + s["unanswered_syns"], s["recovered"], s["unanswered_syns"])')
+  want_cli=$(python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+rec=sum(1 for a in d["attempts"] if a["collision"] and a["outcome"]=="delayed")
+to=sum(1 for a in d["attempts"] if a["collision"] and a["outcome"]=="timed_out")
+print(d["collisions"], rec, to)' "$out/$fw.json")
+  [ "$got" = "$want_cli" ] || fail "$fw clients: analyze (collisions+unanswered recovered unanswered) '$got', lab '$want_cli'"
   # all captures at once, merged by time: the server's view counts once per tuple
   got=$(summary "$out/$fw/server.pcap" "$out/$fw/client-1.pcap" "$out/$fw/client-2.pcap" --server 198.19.0.2:80)
   [ "$got" = "$want" ] || fail "$fw merged: analyze '$got', lab '$want'"
