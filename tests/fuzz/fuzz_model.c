@@ -65,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (d.cause == TW_CAUSE_PAWS && !d.paws_reject)
 		abort();
+	if (d.ack_oow && (d.verdict != TCP_TW_ACK || !all[ctl % nprof]->tw_ack_oow_status))
+		abort();                       /* TCP_TW_ACK_OOW: 6.18 ACKs only */
 	if (d.reply.sent && (seg.flags & TCPF_RST) && d.verdict == TCP_TW_RST)
 		abort();                       /* never a RST in answer to a RST */
 	if (d.why.n > MODEL_WHY_MAX)
