@@ -8,7 +8,8 @@ and bench/trace. Run inside network namespaces (ip netns exec).
                                            one connection per local port with
                                            ISN S (TCP_REPAIR), read to EOF, close
   syn    --src A --dst B --dport P --ports LO-HI --seq S [--tsval-age-ms N]
-         [--count C] [--rate R]            raw SYNs (IP_HDRINCL); with
+         [--count C] [--rate R] [--duration S]
+                                           raw SYNs (IP_HDRINCL); with
                                            --tsval-age-ms a timestamp option
                                            with tsval = CLOCK_MONOTONIC ms - N
                                            (the client namespace must use
@@ -105,23 +106,25 @@ def syn(a):
     sent = 0
     t0 = time.monotonic()
     gap = 1.0 / a.rate if a.rate else 0
-    pkts = None
-    if a.tsval_age_ms is None:   # no timestamps: packets do not change
-        pkts = [syn_packet(a.src, a.dst, p, a.dport, a.seq, None) for p in ps]
-    for i in range(a.count * len(ps)):
-        p = ps[i % len(ps)]
-        if pkts is not None:
-            pkt = pkts[i % len(ps)]
-        else:
-            ts = time.monotonic_ns() // 1000000 - a.tsval_age_ms
-            pkt = syn_packet(a.src, a.dst, p, a.dport, a.seq, ts)
-        s.sendto(pkt, (a.dst, 0))
-        sent += 1
-        if gap:
-            due = t0 + sent * gap
+    # tsval computed once: "age" ms older than now at the start of the run
+    ts = None if a.tsval_age_ms is None else time.monotonic_ns() // 1000000 - a.tsval_age_ms
+    pkts = [syn_packet(a.src, a.dst, p, a.dport, a.seq, ts) for p in ps]
+    n, dst, send = len(pkts), (a.dst, 0), s.sendto
+    total = a.count * n
+    if a.duration:
+        total = int(a.duration * a.rate) if a.rate else 1 << 62
+    i = 0
+    while i < total:
+        send(pkts[i % n], dst)
+        i += 1
+        if (gap or a.duration) and i % 32 == 0:
             now = time.monotonic()
-            if due > now:
+            if a.duration and now - t0 >= a.duration:
+                break
+            due = t0 + i * gap
+            if gap and due > now:
                 time.sleep(due - now)
+    sent = i
     el = time.monotonic() - t0
     print('sent %d in %.3f s' % (sent, el), flush=True)
 
@@ -139,6 +142,7 @@ def main():
         p.add_argument('--tsval-age-ms', type=int, default=None)
         p.add_argument('--count', type=int, default=1)
         p.add_argument('--rate', type=float, default=0)
+        p.add_argument('--duration', type=float, default=0)
     a = ap.parse_args()
     {'serve': serve, 'old': old, 'reuse': reuse, 'syn': syn}[a.cmd](a)
 

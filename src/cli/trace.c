@@ -177,7 +177,6 @@ static void emit(struct run *r, json_t *o)
 		} else {
 			text_line(r, o);
 		}
-		fflush(stdout);
 	}
 	json_decref(o);
 }
@@ -537,6 +536,7 @@ int cmd_trace(int argc, char **argv)
 	while (!stop_flag) {
 		double el;
 		err = trace_poll(t, 100, on_event, &r);
+		fflush(stdout);
 		if (err < 0 && err != -EINTR) {
 			cli_err("trace", "ring buffer: %s", strerror(-err));
 			break;
