@@ -74,6 +74,9 @@ struct kprofile {
 	 * limit; tcp_v4_timewait_ack() then only clears the ECN bits of the
 	 * IP TOS. seq/ack/tsecr are the same as for TCP_TW_ACK. */
 	bool tw_ack_oow_status;
+	/* tcp_rcv_synsent_state_process() names a kfree_skb drop reason
+	 * (SKB_DR_SET, 6.18); 4.19.124 and 5.10.13 have none there. */
+	bool synsent_drop_reasons;
 	/* Further per-version facts may be added; keep each one cited. */
 };
 

@@ -36,6 +36,12 @@ const char *synsent_verdict_str(enum synsent_verdict v)
 	return "?";
 }
 
+/* Drop reasons exist in this function only on newer kernels. */
+static const char *dr(const struct kprofile *k, const char *name)
+{
+	return k->synsent_drop_reasons ? name : NULL;
+}
+
 /* include/net/tcp.h between(): seq2 <= seq1 <= seq3 in u32 space. */
 static bool between(uint32_t seq1, uint32_t seq2, uint32_t seq3)
 {
@@ -90,7 +96,7 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 				why(&d->why, "ACK not acceptable: after(ack %u, snd_nxt %u): "
 					     "(s32)(snd_nxt - ack) = %d < 0 (SEG.ACK > SND.NXT)",
 				    seg->ack, s->snd_nxt, u32_diff(s->snd_nxt, seg->ack));
-			d->drop_reason = "TCP_INVALID_ACK_SEQUENCE";
+			d->drop_reason = dr(k, "TCP_INVALID_ACK_SEQUENCE");
 			if (k->synsent_fast_retry && s->retransmits == 0) {
 				/* "Previous FIN/ACK or RST/ACK might be ignored." */
 				d->fast_retry = true;
@@ -110,7 +116,7 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 			if (!between(seg->tsecr, s->ts_sent, now)) {
 				why(&d->why, "tsecr %u not between our SYN's tsval %u and now %u "
 					     "(PAWSActiveRejected)", seg->tsecr, s->ts_sent, now);
-				d->drop_reason = "TCP_RFC7323_PAWS";
+				d->drop_reason = dr(k, "TCP_RFC7323_PAWS");
 				reset(seg, d);
 				return;
 			}
@@ -122,7 +128,7 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 			return;
 		}
 		if (!(f & TCPF_SYN)) {
-			d->drop_reason = "TCP_FLAGS";
+			d->drop_reason = dr(k, "TCP_FLAGS");
 			why(&d->why, "acceptable ACK without SYN or RST: dropped");
 			return;
 		}
@@ -138,7 +144,7 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 
 	if (f & TCPF_RST) {
 		why(&d->why, "RST without ACK in SYN_SENT: dropped");
-		d->drop_reason = "TCP_RESET";
+		d->drop_reason = dr(k, "TCP_RESET");
 		return;
 	}
 	if (f & TCPF_SYN) {

@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -28,6 +29,27 @@ static void bare_ack_with_old_ack_number_draws_rst_with_seq_equal_ack(void **st)
 		assert_true(d.reply.sent);
 		assert_int_equal(d.reply.flags, TCPF_RST);
 		assert_int_equal(d.reply.seq, 2851797348u);
+	}
+}
+
+/* 4.19.124 has no fast retry, 5.10.13 has it (tcp_rcv_synsent_state_process);
+ * drop reasons there exist only on the newer kernels. */
+static void fast_retry_and_drop_reason_follow_the_version(void **st)
+{
+	(void)st;
+	static const struct { const char *k; bool fast, reason; } want[] = {
+		{ "3.10", false, false }, { "4.19", false, false },
+		{ "5.10", true, false }, { "6.1", true, true }, { "6.18", true, true },
+	};
+	struct synsent_sock c = client(1000);
+	struct segment a = { .flags = TCPF_ACK, .ack = 5 };
+	struct synsent_decision d;
+
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		synsent_process(kprofile_find(want[i].k), &c, &a, &d);
+		assert_int_equal(d.verdict, SYNSENT_RESET);
+		assert_int_equal(d.fast_retry, want[i].fast);
+		assert_int_equal(d.drop_reason != NULL, want[i].reason);
 	}
 }
 
@@ -140,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bare_ack_with_old_ack_number_draws_rst_with_seq_equal_ack),
 		cmocka_unit_test(fast_retry_after_bad_ack_only_on_kernels_that_have_it),
+		cmocka_unit_test(fast_retry_and_drop_reason_follow_the_version),
 		cmocka_unit_test(ack_acceptability_uses_s32_comparisons),
 		cmocka_unit_test(rst_with_acceptable_ack_is_refused_bad_ack_rst_gets_nothing),
 		cmocka_unit_test(acceptable_ack_without_syn_is_discarded),
