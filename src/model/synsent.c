@@ -115,7 +115,7 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 			uint32_t now = s->ts_now ? s->ts_now : s->ts_sent;
 			if (!between(seg->tsecr, s->ts_sent, now)) {
 				why(&d->why, "tsecr %u not between our SYN's tsval %u and now %u "
-					     "(PAWSActiveRejected)", seg->tsecr, s->ts_sent, now);
+					     "(counter TcpExtPAWSActive)", seg->tsecr, s->ts_sent, now);
 				d->drop_reason = dr(k, "TCP_RFC7323_PAWS");
 				reset(seg, d);
 				return;
