@@ -2,7 +2,7 @@
 # twlab trace against the real kernel: make known numbers of TIME_WAIT
 # collisions in two namespaces and assert the tracer's exact counts.
 #
-#   server 198.18.50.1 (accepts, sends a line, closes first: TIME_WAIT here)
+#   server 198.18.50.1:DPORT (accepts, sends a line, closes first: TIME_WAIT here)
 #   client 198.18.50.2 (net.ipv4.tcp_timestamps=2: no per-tuple offset, so
 #                       tsval = CLOCK_MONOTONIC ms and PAWS is predictable)
 #
@@ -19,6 +19,7 @@ T=${TWLAB:-build/twlab}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../../bench/trace_lab.py
 P="ttr$$-"; S=${P}s; C=${P}c
+DPORT=$((20000 + $$ % 20000))   # unique per run: the filters are by address and port
 out=$(mktemp -d /tmp/twlab-trace-XXXXXX)
 pids=()
 cleanup() {
@@ -61,10 +62,10 @@ ip link add "${P}a" netns "$S" type veth peer name "${P}b" netns "$C"
 ip -n "$S" addr add 198.18.50.1/24 dev "${P}a"; ip -n "$S" link set "${P}a" up; ip -n "$S" link set lo up
 ip -n "$C" addr add 198.18.50.2/24 dev "${P}b"; ip -n "$C" link set "${P}b" up; ip -n "$C" link set lo up
 ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=2
-ip netns exec "$S" python3 "$LAB" serve --addr 198.18.50.1 --port 8080 > "$out/serve.out" 2>&1 &
+ip netns exec "$S" python3 "$LAB" serve --addr 198.18.50.1 --port "$DPORT" > "$out/serve.out" 2>&1 &
 pids+=($!)
 
-F="--daddr 198.18.50.1 --dport 8080"
+F="--daddr 198.18.50.1 --dport $DPORT"
 $T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" & TA=$!; pids+=($TA)
 $T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; pids+=($TO)
 $T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; pids+=($TS)
@@ -76,7 +77,7 @@ done
 grep -q attached "$out/all.err" || fail "tracer did not start"
 
 NP=5 NS=4 NR=3 NA=3
-cl() { ip netns exec "$C" python3 "$LAB" "$@" --src 198.18.50.2 --dst 198.18.50.1 --dport 8080; }
+cl() { ip netns exec "$C" python3 "$LAB" "$@" --src 198.18.50.2 --dst 198.18.50.1 --dport "$DPORT"; }
 cl old --ports 41000-41032 --isn 1000000 >/dev/null
 sleep 0.3
 cl syn --ports 41000-41004 --seq 5 --tsval-age-ms 200000 >/dev/null
