@@ -36,6 +36,11 @@
  *   6.18:  LINUX_MIB_PAWS_TW_REJECTED ("TcpExtPAWSTimewait") and the
  *           kfree_skb reason SKB_DROP_REASON_TCP_RFC7323_TW_PAWS
  *           (tcp_timewait_state_process, 6.18).
+ * tcp_tw_recycle (3.10 only, removed in 4.12): with it on, tcp_time_wait()
+ *   shortens tw_timeout to the RTO and the listener drops SYNs whose tsval
+ *   is older than the peer's remembered one (tcp_v4_conn_request). Default
+ *   0 and a LISTEN-side rule: not modelled (AndreiLux/ref-3.10
+ *   net/ipv4/tcp_minisocks.c tcp_time_wait, recycle_ok).
  * tcp_tw_reuse: 3.10 accepts 0/1 (default 0); 4.19 already bounds it to
  *   0..2 (hypoxic/GP2-linux-4.19.124 net/ipv4/sysctl_net_ipv4.c, "tcp_tw_reuse"
  *   extra2 = &two), 2 = loopback only is the default there and later. The
