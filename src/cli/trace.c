@@ -139,7 +139,7 @@ static void text_line(struct run *r, json_t *o)
 	json_t *v;
 
 	if (!r->header_done) {
-		printf("%-15s %-18s %-6s %-21s %-21s %-10s %s\n", "TIME", "EVENT", "CAUSE",
+		printf("%-16s %-18s %-6s %-21s %-21s %-10s %s\n", "TIME", "EVENT", "CAUSE",
 		       "CLIENT", "SERVER", "NETNS", "DETAIL");
 		r->header_done = true;
 	}
@@ -162,7 +162,7 @@ static void text_line(struct run *r, json_t *o)
 				 json_integer_value(json_object_get(o, "ts_recent")),
 				 json_integer_value(json_object_get(o, "ts_recent_age_s")));
 	}
-	printf("%-15s %-18s %-6s %-21s %-21s %-10lld %s\n",
+	printf("%-16s %-18s %-6s %-21s %-21s %-10lld %s\n",
 	       json_string_value(json_object_get(o, "time")) + 11, ev, cause ? cause : "-",
 	       src, dst, json_integer_value(json_object_get(o, "netns")), detail);
 }
