@@ -11,8 +11,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 
-ns_before=$(ip netns list | sort)
-link_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
+# what this test may leave behind: namespaces with its prefix, and the
+# temporary link names the lab uses while it moves veths into namespaces
+ours() { { ip netns list | grep "^$prefix" || true; ip -o link show | grep -o 'tmp-twl-[a-z]*' || true; } | sort; }
+[ -z "$(ours)" ] || fail "leftovers before the test: $(ours)"
 
 $T lab repro --firewall strict --prefix "$prefix" --out "$out/strict" --json > "$out/strict.json"
 [ "$(get "$out/strict.json" 'd["timed_out"] >= 1')" = True ] || fail "strict: no timeout: $(cat "$out/strict.json")"
@@ -33,8 +35,7 @@ $T lab repro --firewall linux --prefix "$prefix" --out "$out/linux" --json > "$o
 [ "$(get "$out/linux.json" 'all(a["model"]["agrees"] for a in d["attempts"] if "model" in a)')" = True ] \
   || fail "linux: model disagrees with the kernel"
 
-[ "$(ip netns list | sort)" = "$ns_before" ] || fail "namespaces left behind"
-[ "$(ip -o link show | awk -F': ' '{print $2}' | sort)" = "$link_before" ] || fail "links left behind"
+[ -z "$(ours)" ] || fail "left behind: $(ours)"
 
 # lab up / status / down, and down after a "crash" (namespaces left behind)
 $T lab up --prefix "$prefix" --out "$out/up" >/dev/null
@@ -45,7 +46,7 @@ $T lab down --prefix "$prefix" >/dev/null
   || fail "status after down"
 ip netns add "${prefix}fw"
 $T lab down --prefix "$prefix" >/dev/null
-[ "$(ip netns list | sort)" = "$ns_before" ] || fail "down after crash"
+[ -z "$(ours)" ] || fail "down after crash left: $(ours)"
 
 # usage errors
 set +e
