@@ -81,41 +81,9 @@ struct capture *capture_open(const char *const *files, size_t nfiles, char *err,
 	return c;
 }
 
-/* Advance one source to its next TCP segment. */
-static int fill(struct capture *c, struct source *s, char *err, size_t errlen)
+/* The next TCP segment of one source into out: 1, 0 at its end, -1 error. */
+static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, char *err, size_t errlen)
 {
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	int r;
-
-	while (!s->have && !s->done) {
-		r = pcap_next_ex(s->p, &h, &d);
-		if (r == -2) {
-			s->done = true;
-			break;
-		}
-		if (r == -1) {
-			snprintf(err, errlen, "%s: %s", s->name, pcap_geterr(s->p));
-			return -1;
-		}
-		if (r == 0)
-			continue;
-		c->st.packets++;
-		enum seg_skip k = seg_decode(s->dlt, d, h->caplen, &s->seg);
-		if (k) {
-			c->st.skipped[k]++;
-			continue;
-		}
-		s->seg.ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
-		s->have = true;
-	}
-	return 0;
-}
-
-/* One file: decode straight into the caller's segment, no merge. */
-static int next_single(struct capture *c, struct tcp_seg *out, char *err, size_t errlen)
-{
-	struct source *s = &c->src[0];
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	int r;
@@ -137,17 +105,32 @@ static int next_single(struct capture *c, struct tcp_seg *out, char *err, size_t
 			continue;
 		}
 		out->ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
-		c->st.segments++;
 		return 1;
 	}
+}
+
+/* Advance one source of a merge to its next TCP segment. */
+static int fill(struct capture *c, struct source *s, char *err, size_t errlen)
+{
+	if (s->have || s->done)
+		return 0;
+	int r = read_seg(c, s, &s->seg, err, errlen);
+	if (r < 0)
+		return -1;
+	s->have = r == 1;
+	s->done = r == 0;
+	return 0;
 }
 
 int capture_next(struct capture *c, struct tcp_seg *out, char *err, size_t errlen)
 {
 	struct source *best = NULL;
 
-	if (c->n == 1)
-		return next_single(c, out, err, errlen);
+	if (c->n == 1) {               /* one file: no merge, no copy */
+		int r = read_seg(c, &c->src[0], out, err, errlen);
+		c->st.segments += r == 1;
+		return r;
+	}
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct source *s = &c->src[i];

@@ -9,21 +9,12 @@
  * jiffies) and TCP_TIMEOUT_INIT (1 s).
  */
 #include "model/model.h"
+#include "model/why.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static void why(struct why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void why(struct why *w, const char *fmt, ...)
-{
-	va_list ap;
-	if (w->n >= MODEL_WHY_MAX)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(w->line[w->n++], MODEL_WHY_LEN, fmt, ap);
-	va_end(ap);
-}
 
 const char *synsent_verdict_str(enum synsent_verdict v)
 {

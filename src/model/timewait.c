@@ -10,21 +10,12 @@
  * tcp_v4_send_reset() for the segment that goes back.
  */
 #include "model/model.h"
+#include "model/why.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static void why(struct why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void why(struct why *w, const char *fmt, ...)
-{
-	va_list ap;
-	if (w->n >= MODEL_WHY_MAX)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(w->line[w->n++], MODEL_WHY_LEN, fmt, ap);
-	va_end(ap);
-}
 
 static void count(struct tw_decision *d, const char *name)
 {
