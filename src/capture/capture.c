@@ -20,7 +20,7 @@ struct source {
 	 * then the records are read straight from a mapping (libpcap's two
 	 * freads per packet cost more than decoding and analyzing it) */
 	const uint8_t *map;
-	size_t maplen, off;
+	size_t maplen, off, dropped;  /* bytes mapped, read, given back */
 	bool swap, nsec;
 	bool have;                   /* seg holds the next segment */
 	bool done;
@@ -153,6 +153,13 @@ static int map_next(struct source *s, const uint8_t **d, uint32_t *caplen, doubl
 		snprintf(err, errlen, "%s: truncated packet at byte %zu (%u bytes announced, %zu there)",
 			 s->name, s->off, incl, s->maplen - s->off - 16);
 		return -1;
+	}
+	if (s->off - s->dropped >= (8u << 20)) {
+		/* give back what is read: the mapping's pages count as ours, and
+		 * memory must follow the live tuples, not the file size */
+		size_t upto = s->off & ~(size_t)0xfffff;
+		madvise((void *)(s->map + s->dropped), upto - s->dropped, MADV_DONTNEED);
+		s->dropped = upto;
 	}
 	*d = r + 16;
 	*caplen = incl;
