@@ -45,7 +45,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 .DELETE_ON_ERROR:
 # keep the BPF object: otherwise make deletes it as an intermediate and
 # regenerates the skeleton (and so every object) on each run
-.SECONDARY: $(BPF_OBJ)
+.SECONDARY: $(BPF_OBJ) $(BPF_SKEL) $(BUILD)/gen/vmlinux.h $(BUILD)/gen/report_ini.h
 
 all: $(BUILD)/twlab
 
@@ -105,7 +105,9 @@ fuzz-smoke: fuzz
 	done
 
 integration: $(BUILD)/twlab
-	@set -e; for t in $(INTEG); do echo "== $$t"; TWLAB=$(BUILD)/twlab bash $$t; done
+	@pass=0; fail=0; for t in $(INTEG); do echo "== $$t"; \
+	  if TWLAB=$(BUILD)/twlab bash $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; echo "integration: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 deps:
 	@scripts/deps
