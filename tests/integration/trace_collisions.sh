@@ -13,6 +13,9 @@
 #   4. NR real connects (timestamps off), ISN 1000000 -> cause seq, and the
 #      client in SYN_SENT resets the bare ACK         -> synsent_reset
 #   5. NA raw SYNs with seq after rcv_nxt             -> accepted, no event
+#   6. with the lab helper's `twlab craft` against python3 -m http.server on
+#      DPORT+1 (own tracer): `craft session` leaves TIME_WAIT with a chosen
+#      ISN/tsval, then `craft syn` makes one paws and one seq collision
 # A second tracer filters one port, a third the server namespace.
 set -euo pipefail
 T=${TWLAB:-build/twlab}
@@ -66,13 +69,17 @@ ip -n "$C" addr add 198.18.50.2/24 dev "${P}b"; ip -n "$C" link set "${P}b" up; 
 ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=2
 ip netns exec "$S" python3 "$LAB" serve --addr 198.18.50.1 --port "$DPORT" > "$out/serve.out" 2>&1 &
 pids+=($!)
+HPORT=$((DPORT + 1))
+ip netns exec "$S" python3 -m http.server --bind 198.18.50.1 "$HPORT" --directory "$out" > "$out/http.out" 2>&1 &
+pids+=($!)
 
 F="--daddr 198.18.50.1 --dport $DPORT"
 $T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" & TA=$!; pids+=($TA)
 $T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; pids+=($TO)
 $T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; pids+=($TS)
+$T trace --json --daddr 198.18.50.1 --dport "$HPORT" > "$out/craft.json" 2> "$out/craft.err" & TC=$!; pids+=($TC)
 for i in $(seq 50); do
-	grep -q attached "$out/all.err" && grep -q attached "$out/one.err" && grep -q attached "$out/srv.err" \
+	grep -q attached "$out/all.err" && grep -q attached "$out/one.err" && grep -q attached "$out/srv.err" && grep -q attached "$out/craft.err" \
 		&& grep -q ready "$out/serve.out" && break
 	sleep 0.1
 done
@@ -88,9 +95,27 @@ cl syn --ports 41030-41032 --seq 3000000 >/dev/null
 ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=0
 cl reuse --ports 41020-41022 --isn 1000000 > "$out/reuse.out"
 grep -q "reuse ok $NR failed 0" "$out/reuse.out" || fail "reuse: $(cat "$out/reuse.out")"
+NC=0
+if $T craft session --help >/dev/null 2>&1; then
+	jf() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+	for i in $(seq 30); do ip netns exec "$S" ss -Hltn "sport = :$HPORT" | grep -q LISTEN && break; sleep 0.1; done
+	CD=198.18.50.1:$HPORT
+	$T craft session --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --isn 7000000 --tsval 3000000000 --json > "$out/cs1.json" \
+		|| fail "craft session: $(cat "$out/cs1.json")"
+	$T craft session --netns "$C" --src 198.18.50.2:42001 --dst "$CD" --isn 7000000 --json > "$out/cs2.json" \
+		|| fail "craft session: $(cat "$out/cs2.json")"
+	rn1=$(jf 'd["time_wait"]["rcv_nxt"]' < "$out/cs1.json"); tr1=$(jf 'd["time_wait"]["ts_recent"]' < "$out/cs1.json")
+	rn2=$(jf 'd["time_wait"]["rcv_nxt"]' < "$out/cs2.json")
+	[ "$tr1" = 3000000000 ] || fail "craft session ts_recent $tr1"
+	$T craft syn --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --seq $(( (rn1 + 100000) % 4294967296 )) --tsval 2900000000 --wait 300 --json > "$out/cp.json"
+	[ "$(jf 'd["reply"]["flags"]' < "$out/cp.json")" = A ] || fail "craft paws: no bare ACK: $(cat "$out/cp.json")"
+	$T craft syn --netns "$C" --src 198.18.50.2:42001 --dst "$CD" --seq $(( (rn2 + 4294967286) % 4294967296 )) --wait 300 --json > "$out/cq.json"
+	[ "$(jf 'd["reply"]["flags"]' < "$out/cq.json")" = A ] || fail "craft seq: no bare ACK: $(cat "$out/cq.json")"
+	NC=1
+fi
 sleep 0.5
-kill -INT $TA $TO $TS
-wait $TA; wait $TO; wait $TS
+kill -INT $TA $TO $TS $TC
+wait $TA; wait $TO; wait $TS; wait $TC
 
 a=$out/all.json
 [ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws"')" = $NP ] || fail "paws count: $(cat "$a")"
@@ -124,7 +149,16 @@ ls "$out" | grep -q 'trace.prom.tmp' && fail "prom temp file left behind"
 [ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected"')" = 1 ] || fail "--sport filter: $(cat "$out/one.json")"
 [ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected" and e["sport"]==41001 and e["cause"]=="paws"')" = 1 ] || fail "--sport filter event"
 # --netns server: every rejection, no client-side reset (that is in the client namespace)
-[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR)) ] || fail "--netns: rejections"
+[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR + 2 * NC)) ] || fail "--netns: rejections"
 [ "$(count "$out/srv.json" 'e["event"]=="synsent_reset"')" = 0 ] || fail "--netns: synsent_reset from another namespace"
 grep -q "fexit" "$out/all.err" || fail "no attach line on stderr"
-echo "trace_collisions: ok (paws $NP, seq $((NS + NR)), synsent_reset $NR, accepted $NA ignored)"
+k=$out/craft.json
+if [ $NC = 1 ]; then
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected"')" = 2 ] || fail "craft phase: $(cat "$k")"
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]==42000 and e["rcv_nxt"]=='"$rn1"' and e["ts_recent"]==3000000000 and e["tsval"]==2900000000')" = 1 ] || fail "craft paws event: $(cat "$k")"
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["sport"]==42001 and e["rcv_nxt"]=='"$rn2"' and e["seq"]=='"$(( (rn2 + 4294967286) % 4294967296 ))"'')" = 1 ] || fail "craft seq event: $(cat "$k")"
+	[ "$(summary "$k" lost_events)" = 0 ] || fail "craft phase lost events"
+else
+	echo "note: twlab craft missing: craft phase skipped" >&2
+fi
+echo "trace_collisions: ok (paws $NP, seq $((NS + NR)), synsent_reset $NR, accepted $NA ignored; craft paws+seq $NC)"
