@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -26,7 +27,10 @@ static const char usage[] =
 "  --flags F       S F R P A U letters (default S)\n"
 "  --ack N         acknowledgment number (default 0)\n"
 "  --tsval N       add a timestamp option with this tsval (--tsecr N, default 0)\n"
-"  --wait MS       how long to wait for an answer (default 1000)\n"
+"  --wait MS       how long to wait for an answer (default 1000); the reply\n"
+"                  carries rtt_ms, send to receive\n"
+"  --no-kernel-rst keep the client kernel's RSTs for --src in NS (see below;\n"
+"                  this is always on: a crafted 4-tuple has no socket)\n"
 "session: handshake, GET / HTTP/1.0, read until the server closes, close:\n"
 "  the server is left in TIME_WAIT with rcv_nxt, snd_nxt and ts_recent that\n"
 "  are printed, so `twlab explain tw` or `craft syn` can be aimed at it.\n"
@@ -109,8 +113,15 @@ static int run_job(void *arg)
 				"flags", tcp_flags_str(j->seg.flags, fb), "seq", (json_int_t)j->seg.seq,
 				"ack", (json_int_t)j->seg.ack,
 				"tsval", j->seg.has_ts ? json_integer(j->seg.tsval) : json_null()));
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			int r = craft_recv(fd, j->src, j->dst, (int)j->wait_ms, &in);
-			json_object_set_new(o, "reply", r == 1 ? seg_json(&in) : json_null());
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			json_t *rep = r == 1 ? seg_json(&in) : json_null();
+			if (r == 1)
+				json_object_set_new(rep, "rtt_ms", json_real(
+					(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
+			json_object_set_new(o, "reply", rep);
 		}
 	}
 	if (fd >= 0)
@@ -128,14 +139,14 @@ static int run_job(void *arg)
 
 int cmd_craft(int argc, char **argv)
 {
-	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON };
+	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON, O_NORST };
 	static const struct option lo[] = {
 		{ "netns", required_argument, 0, O_NETNS }, { "src", required_argument, 0, O_SRC },
 		{ "dst", required_argument, 0, O_DST }, { "seq", required_argument, 0, O_SEQ },
 		{ "ack", required_argument, 0, O_ACK }, { "flags", required_argument, 0, O_FLAGS },
 		{ "tsval", required_argument, 0, O_TSVAL }, { "tsecr", required_argument, 0, O_TSECR },
 		{ "wait", required_argument, 0, O_WAIT }, { "isn", required_argument, 0, O_ISN },
-		{ "json", no_argument, 0, O_JSON }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "json", no_argument, 0, O_JSON }, { "no-kernel-rst", no_argument, 0, O_NORST }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct job j = { .seg = { .flags = TCPF_SYN }, .wait_ms = 1000 };
 	const char *ns = NULL, *sub = argc >= 2 ? argv[1] : NULL;
@@ -161,6 +172,7 @@ int cmd_craft(int argc, char **argv)
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		case O_NETNS: ns = optarg; break;
 		case O_JSON: json = true; break;
+		case O_NORST: break;   /* the RST filter is always installed */
 		case O_SRC: case O_DST:
 			if (!endpoint(optarg, c == O_SRC ? &j.src : &j.dst)) {
 				cli_err("craft", "--%s: expected IPv4:PORT: '%s'", c == O_SRC ? "src" : "dst", optarg);

@@ -171,6 +171,9 @@ static json_t *attempt_json(const struct attempt *a)
 			      "reuse", a->reuse, "collision", a->collision, "syns", a->syn_sent);
 	if (a->collision)
 		json_object_set_new(o, "ack", json_integer(a->answer_ack));
+	if (a->answer[0])
+		json_object_set_new(o, "firewall_model", json_pack("{s:b,s:b}",
+			"passes", a->fw_passes, "agrees", a->fw_agree));
 	if (a->modelled) {
 		json_t *why = json_array();
 		for (unsigned i = 0; i < a->model.why.n; i++)
@@ -202,6 +205,8 @@ static json_t *repro_json(const struct lab *L, const struct repro_result *r)
 	json_object_set_new(o, "firewall", json_string(fw_kind_str(L->sc.fw)));
 	json_object_set_new(o, "kernel", json_string(r->kernel->name));
 	json_object_set_new(o, "model_agrees", json_integer(r->agree));
+	json_object_set_new(o, "firewall_model_agrees", json_integer(r->fw_agree));
+	json_object_set_new(o, "firewall_model_judged", json_integer(r->fw_judged));
 	json_object_set_new(o, "clock_gap_ms", json_integer(r->clock_gap_ms));
 	json_object_set_new(o, "connect_timeout_s", json_integer(L->sc.connect_timeout));
 	for (unsigned i = 0; i < r->n; i++)
@@ -261,6 +266,10 @@ static void repro_text(json_t *o)
 	       json_integer_value(json_object_get(o, "collisions_paws")),
 	       json_integer_value(json_object_get(o, "collisions_seq")),
 	       json_integer_value(json_object_get(o, "model_agrees")), modelled);
+	printf("firewall (%s): fw_reply_passes() agreed with what the clients heard %lld/%lld\n",
+	       json_string_value(json_object_get(o, "firewall")),
+	       json_integer_value(json_object_get(o, "firewall_model_agrees")),
+	       json_integer_value(json_object_get(o, "firewall_model_judged")));
 	json_array_foreach(json_object_get(o, "attempts"), i, a) {
 		json_t *m = json_object_get(a, "model"), *w;
 		size_t j;

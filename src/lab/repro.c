@@ -258,6 +258,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 					 (s.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK) ? "SYN-ACK"
 					 : s.flags == TCPF_ACK ? "bare ACK" : tcp_flags_str(s.flags, fb));
 				pending->answer_ack = s.ack;
+				pending->answer_flags = s.flags;
 				pending->collision = s.flags == TCPF_ACK;
 				if (pending->modelled)
 					pending->agree = (pending->model.verdict == TCP_TW_SYN) ==
@@ -438,6 +439,15 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			r->coll_seq += a->model.cause == TW_CAUSE_SEQ;
 		}
 		r->agree += a->modelled && a->agree;
+		/* the firewall's decision is the model's (fw_reply_passes); the
+		 * nft rules implement it for real: a client hears the server's
+		 * first answer (and so does not time out) exactly when it passes */
+		if (a->answer[0]) {
+			a->fw_passes = fw_reply_passes(L->sc.fw, a->answer_flags);
+			a->fw_agree = a->fw_passes == (a->outcome != OUT_TIMED_OUT);
+			r->fw_judged++;
+			r->fw_agree += a->fw_agree;
+		}
 	}
 	rc = 0;
 out:

@@ -29,6 +29,9 @@ struct attempt {
 	struct tw_decision model;    /* what src/model/ says about that SYN */
 	bool     agree;              /* model verdict matches the server's answer */
 	long long rst_delta;         /* client RSTs sent during the attempt */
+	uint8_t  answer_flags;       /* flags of the server's answer to the first SYN */
+	bool     fw_passes;          /* model: fw_reply_passes() for that answer */
+	bool     fw_agree;           /* ...and the client's outcome says the same */
 };
 
 struct repro_opts {
@@ -41,6 +44,7 @@ struct repro_result {
 	unsigned n;
 	struct attempt a[REPRO_MAX_ATTEMPTS];
 	unsigned ok, delayed, timed_out, collisions, coll_paws, coll_seq, agree;
+	unsigned fw_judged, fw_agree;   /* firewall model vs the real nft rules */
 	int32_t clock_gap_ms;        /* (s32)(first client's clock - second's) */
 	char captures[SCEN_MAX_CLIENTS + 2][700];
 	char capture_names[SCEN_MAX_CLIENTS + 2][16];
