@@ -171,6 +171,8 @@ static json_t *attempt_json(const struct attempt *a)
 			      "reuse", a->reuse, "collision", a->collision, "syns", a->syn_sent);
 	if (a->collision)
 		json_object_set_new(o, "ack", json_integer(a->answer_ack));
+	if (a->rst_to_syn_ms > 0)
+		json_object_set_new(o, "rst_to_syn_ms", json_real(a->rst_to_syn_ms));
 	if (a->answer[0])
 		json_object_set_new(o, "firewall_model", json_pack("{s:b,s:b}",
 			"passes", a->fw_passes, "agrees", a->fw_agree));
@@ -207,6 +209,7 @@ static json_t *repro_json(const struct lab *L, const struct repro_result *r)
 	json_object_set_new(o, "model_agrees", json_integer(r->agree));
 	json_object_set_new(o, "firewall_model_agrees", json_integer(r->fw_agree));
 	json_object_set_new(o, "firewall_model_judged", json_integer(r->fw_judged));
+	json_object_set_new(o, "rst_to_syn_ms", r->rst_to_syn_max_ms > 0 ? json_real(r->rst_to_syn_max_ms) : json_null());
 	json_object_set_new(o, "clock_gap_ms", json_integer(r->clock_gap_ms));
 	json_object_set_new(o, "connect_timeout_s", json_integer(L->sc.connect_timeout));
 	for (unsigned i = 0; i < r->n; i++)
@@ -266,6 +269,9 @@ static void repro_text(json_t *o)
 	       json_integer_value(json_object_get(o, "collisions_paws")),
 	       json_integer_value(json_object_get(o, "collisions_seq")),
 	       json_integer_value(json_object_get(o, "model_agrees")), modelled);
+	if (json_is_real(json_object_get(o, "rst_to_syn_ms")))
+		printf("client RST -> retransmitted SYN (client capture): %.1f ms\n",
+		       json_real_value(json_object_get(o, "rst_to_syn_ms")));
 	printf("firewall (%s): fw_reply_passes() agreed with what the clients heard %lld/%lld\n",
 	       json_string_value(json_object_get(o, "firewall")),
 	       json_integer_value(json_object_get(o, "firewall_model_agrees")),

@@ -328,6 +328,51 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 	return rc < 0 ? -1 : 0;
 }
 
+/* The delay a client paid for a collision it heard about: in its own
+ * capture, from the RST it sent to the bare ACK until its next SYN on that
+ * port (the kernel's fast retry; about TCP_TIMEOUT_MIN on 6.18). */
+static void client_view(struct lab *L, struct repro_result *r, unsigned client, const char *pcap)
+{
+	const char *files[1] = { pcap };
+	char err[256];
+	struct capture *c = capture_open(files, 1, err, sizeof err);
+	struct { uint16_t port; double t; } rst[REPRO_MAX_ATTEMPTS];
+	size_t nrst = 0;
+	struct tcp_seg s;
+
+	if (!c)
+		return;
+	while (capture_next(c, &s, err, sizeof err) == 1) {
+		if (s.family != 4 || s.dport != L->sc.service_port)
+			continue;
+		if (s.flags & TCPF_RST) {
+			if (nrst < REPRO_MAX_ATTEMPTS) {
+				rst[nrst].port = s.sport;
+				rst[nrst++].t = s.ts;
+			}
+			continue;
+		}
+		if ((s.flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
+			continue;
+		for (size_t i = 0; i < nrst; i++) {
+			if (rst[i].port != s.sport || rst[i].t < 0)
+				continue;
+			for (unsigned k = 0; k < r->n; k++) {
+				struct attempt *a = &r->a[k];
+				if (a->client == client && a->port == s.sport && a->outcome == OUT_DELAYED &&
+				    a->rst_to_syn_ms == 0) {
+					a->rst_to_syn_ms = (s.ts - rst[i].t) * 1e3;
+					if (a->rst_to_syn_ms > r->rst_to_syn_max_ms)
+						r->rst_to_syn_max_ms = a->rst_to_syn_ms;
+					break;
+				}
+			}
+			rst[i].t = -1;
+		}
+	}
+	capture_close(c);
+}
+
 int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	      char *err, size_t errlen)
 {
@@ -428,6 +473,11 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 
 	if (server_view(L, r, r->captures[r->ncaptures - 1], t0, err, errlen))
 		goto out;
+	for (unsigned i = 0; i < r->ncaptures; i++) {
+		unsigned k;
+		if (sscanf(r->capture_names[i], "client-%u", &k) == 1)
+			client_view(L, r, k, r->captures[i]);
+	}
 	for (unsigned i = 0; i < r->n; i++) {
 		struct attempt *a = &r->a[i];
 		r->ok += a->outcome == OUT_OK;

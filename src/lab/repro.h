@@ -32,6 +32,7 @@ struct attempt {
 	uint8_t  answer_flags;       /* flags of the server's answer to the first SYN */
 	bool     fw_passes;          /* model: fw_reply_passes() for that answer */
 	bool     fw_agree;           /* ...and the client's outcome says the same */
+	double   rst_to_syn_ms;      /* client capture: its RST -> its next SYN, 0 if none */
 };
 
 struct repro_opts {
@@ -45,6 +46,7 @@ struct repro_result {
 	struct attempt a[REPRO_MAX_ATTEMPTS];
 	unsigned ok, delayed, timed_out, collisions, coll_paws, coll_seq, agree;
 	unsigned fw_judged, fw_agree;   /* firewall model vs the real nft rules */
+	double   rst_to_syn_max_ms;     /* the longest of the attempts' rst_to_syn_ms */
 	int32_t clock_gap_ms;        /* (s32)(first client's clock - second's) */
 	char captures[SCEN_MAX_CLIENTS + 2][700];
 	char capture_names[SCEN_MAX_CLIENTS + 2][16];

@@ -23,6 +23,9 @@ $T lab repro --firewall strict --prefix "$prefix" --out "$out/strict" --json > "
 # every modelled attempt: the model agrees with what the server did
 [ "$(get "$out/strict.json" 'all(a["model"]["agrees"] for a in d["attempts"] if "model" in a)')" = True ] \
   || fail "strict: model disagrees with the kernel"
+# the nft rules do what fw_reply_passes() says: the bare ACK is dropped
+[ "$(get "$out/strict.json" 'd["firewall_model_agrees"] == d["firewall_model_judged"] >= 3')" = True ] \
+  || fail "strict: firewall model vs nft: $(cat "$out/strict.json")"
 for c in client-1 client-2 firewall server; do
   f=$(get "$out/strict.json" "d['captures']['$c']")
   [ -s "$f" ] || fail "capture $c missing"
@@ -34,6 +37,10 @@ $T lab repro --firewall linux --prefix "$prefix" --out "$out/linux" --json > "$o
 [ "$(get "$out/linux.json" 'd["collisions"] >= 1')" = True ] || fail "linux: no collision"
 [ "$(get "$out/linux.json" 'all(a["model"]["agrees"] for a in d["attempts"] if "model" in a)')" = True ] \
   || fail "linux: model disagrees with the kernel"
+[ "$(get "$out/linux.json" 'd["firewall_model_agrees"] == d["firewall_model_judged"] >= 3')" = True ] \
+  || fail "linux: firewall model vs conntrack"
+# the fast retry after the client's RST, measured in its capture (ms, not s)
+[ "$(get "$out/linux.json" '0 < d["rst_to_syn_ms"] < 500')" = True ] || fail "linux: RST -> SYN delay"
 
 [ -z "$(ours)" ] || fail "left behind: $(ours)"
 
