@@ -20,7 +20,8 @@
 
 static const char usage[] =
 "usage: twlab craft syn --netns NS --src IP:PORT --dst IP:PORT --seq N [options]\n"
-"       twlab craft session --netns NS --src IP:PORT --dst IP:PORT --isn N [--tsval N] [--json]\n"
+"       twlab craft session --netns NS --src IP:PORT --dst IP:PORT --isn N [--tsval N]\n"
+"                           [--request PATH] [--json]\n"
 "\n"
 "syn: send one TCP segment from a raw socket inside network namespace NS and\n"
 "print the first segment that comes back on that 4-tuple.\n"
@@ -31,7 +32,8 @@ static const char usage[] =
 "                  carries rtt_ms, send to receive\n"
 "  --no-kernel-rst keep the client kernel's RSTs for --src in NS (see below;\n"
 "                  this is always on: a crafted 4-tuple has no socket)\n"
-"session: handshake, GET / HTTP/1.0, read until the server closes, close:\n"
+"session: handshake, GET PATH HTTP/1.0 (--request, default /), read until the\n"
+"  server closes, close:\n"
 "  the server is left in TIME_WAIT with rcv_nxt, snd_nxt and ts_recent that\n"
 "  are printed, so `twlab explain tw` or `craft syn` can be aimed at it.\n"
 "\n"
@@ -65,6 +67,7 @@ struct job {
 	struct craft_ep src, dst;
 	struct segment seg;
 	uint32_t isn, wait_ms;
+	const char *path;             /* session: the request path */
 	int out;                      /* pipe: the result as JSON text */
 };
 
@@ -91,7 +94,7 @@ static int run_job(void *arg)
 		rc = 1;
 	} else if (j->session) {
 		struct craft_session s;
-		if (craft_run_session(fd, j->src, j->dst, j->isn, j->seg.has_ts, j->seg.tsval, &s)) {
+		if (craft_run_session(fd, j->src, j->dst, j->isn, j->seg.has_ts, j->seg.tsval, j->path, &s)) {
 			json_object_set_new(o, "error", json_string(s.error));
 			rc = 1;
 		} else {
@@ -139,14 +142,15 @@ static int run_job(void *arg)
 
 int cmd_craft(int argc, char **argv)
 {
-	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON, O_NORST };
+	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON, O_NORST, O_REQUEST };
 	static const struct option lo[] = {
 		{ "netns", required_argument, 0, O_NETNS }, { "src", required_argument, 0, O_SRC },
 		{ "dst", required_argument, 0, O_DST }, { "seq", required_argument, 0, O_SEQ },
 		{ "ack", required_argument, 0, O_ACK }, { "flags", required_argument, 0, O_FLAGS },
 		{ "tsval", required_argument, 0, O_TSVAL }, { "tsecr", required_argument, 0, O_TSECR },
 		{ "wait", required_argument, 0, O_WAIT }, { "isn", required_argument, 0, O_ISN },
-		{ "json", no_argument, 0, O_JSON }, { "no-kernel-rst", no_argument, 0, O_NORST }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "json", no_argument, 0, O_JSON }, { "no-kernel-rst", no_argument, 0, O_NORST },
+		{ "request", required_argument, 0, O_REQUEST }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct job j = { .seg = { .flags = TCPF_SYN }, .wait_ms = 1000 };
 	const char *ns = NULL, *sub = argc >= 2 ? argv[1] : NULL;
@@ -173,6 +177,14 @@ int cmd_craft(int argc, char **argv)
 		case O_NETNS: ns = optarg; break;
 		case O_JSON: json = true; break;
 		case O_NORST: break;   /* the RST filter is always installed */
+		case O_REQUEST:
+			if (!craft_path_ok(optarg)) {
+				cli_err("craft", "--request: expected a path starting with '/', printable, no spaces, "
+					"at most %d characters: '%s'", CRAFT_PATH_MAX, optarg);
+				return EXIT_USAGE;
+			}
+			j.path = optarg;
+			break;
 		case O_SRC: case O_DST:
 			if (!endpoint(optarg, c == O_SRC ? &j.src : &j.dst)) {
 				cli_err("craft", "--%s: expected IPv4:PORT: '%s'", c == O_SRC ? "src" : "dst", optarg);

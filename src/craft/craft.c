@@ -135,10 +135,23 @@ int craft_recv(int fd, struct craft_ep src, struct craft_ep dst, int timeout_ms,
 	}
 }
 
-int craft_run_session(int fd, struct craft_ep src, struct craft_ep dst, uint32_t isn,
-		      bool ts, uint32_t tsval, struct craft_session *r)
+bool craft_path_ok(const char *path)
 {
-	static const char req[] = "GET / HTTP/1.0\r\nHost: twlab\r\n\r\n";
+	size_t n = path ? strlen(path) : 0;
+	if (!n || n > CRAFT_PATH_MAX || path[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (path[i] <= ' ' || path[i] > '~')
+			return false;
+	return true;
+}
+
+int craft_run_session(int fd, struct craft_ep src, struct craft_ep dst, uint32_t isn,
+		      bool ts, uint32_t tsval, const char *path, struct craft_session *r)
+{
+	char req[300];
+	int reqlen = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: twlab\r\n\r\n",
+			      craft_path_ok(path) ? path : "/");
 	struct segment s = { .flags = TCPF_SYN, .seq = isn, .has_ts = ts, .tsval = tsval };
 	struct tcp_seg in;
 	uint32_t nxt, rcv, srv_ts = 0;
@@ -160,9 +173,11 @@ int craft_run_session(int fd, struct craft_ep src, struct craft_ep dst, uint32_t
 	rcv = in.seq + 1;
 	s = (struct segment){ .flags = TCPF_ACK | TCPF_PSH, .seq = nxt, .ack = rcv, .has_ts = ts,
 			      .tsval = tsval, .tsecr = srv_ts };
-	if (craft_send_data(fd, src, dst, &s, req, sizeof req - 1) < 0)
+	if (reqlen < 0 || (size_t)reqlen >= sizeof req)
+		FAIL("request too long");
+	if (craft_send_data(fd, src, dst, &s, req, (size_t)reqlen) < 0)
 		FAIL("send request failed");
-	nxt += sizeof req - 1;
+	nxt += (uint32_t)reqlen;
 	/* read the response until the server's FIN, acknowledging as we go */
 	for (int guard = 0; !fin && guard < 64; guard++) {
 		if (craft_recv(fd, src, dst, 1000, &in) != 1)

@@ -35,8 +35,12 @@ struct craft_session {
 	unsigned bytes;             /* response bytes received */
 	char     error[96];         /* why it failed, if it did */
 };
-/* Handshake, "GET / HTTP/1.0", read to the server's FIN, ACK it, FIN, wait
+/* A request path craft sends: starts with '/', printable ASCII without
+ * spaces, at most CRAFT_PATH_MAX characters. */
+#define CRAFT_PATH_MAX 200
+bool craft_path_ok(const char *path);
+/* Handshake, "GET <path> HTTP/1.0" (path NULL: "/"), read to the server's FIN, ACK it, FIN, wait
  * for the last ACK. The server must close first. 0 on success. */
 int craft_run_session(int fd, struct craft_ep src, struct craft_ep dst, uint32_t isn,
-		      bool ts, uint32_t tsval, struct craft_session *out);
+		      bool ts, uint32_t tsval, const char *path, struct craft_session *out);
 #endif

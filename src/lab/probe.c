@@ -100,7 +100,7 @@ static int run(void *arg)
 		int got;
 		bool agree;
 
-		if (craft_run_session(fd, src, dst, rnd(), tw_ts, tsval, &s)) {
+		if (craft_run_session(fd, src, dst, rnd(), tw_ts, tsval, NULL, &s)) {
 			fprintf(c->out, "failed %u %s\n", i, s.error);
 			continue;
 		}

@@ -38,7 +38,8 @@ import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("198.18.61.1", 80)); s.listen(16)
 while True:
-    c, _ = s.accept(); c.recv(4096); c.sendall(b"HTTP/1.0 200 OK\r\n\r\nhi\n"); c.close()
+    c, _ = s.accept(); q = c.recv(4096)
+    c.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + q.split(b"\r\n")[0] + b"\n"); c.close()   # echoes the request line
 PY
 ip netns exec "${prefix}cs" python3 "$out/srv.py" & SP=$!
 sleep 0.5
@@ -49,7 +50,8 @@ old=$($T craft syn --netns "${prefix}cc" --src 198.18.61.2:33333 --dst 198.18.61
 python3 - "$old" "$rcv" <<'PY' || exit 1
 import json, sys
 d = json.loads(sys.argv[1]); r = d["reply"]
-if not r or r["flags"] != "A" or r["ack"] != int(sys.argv[2]) or r["tsecr"] != 500000:
+if not r or r["flags"] != "A" or r["ack"] != int(sys.argv[2]) or r["tsecr"] != 500000 \
+   or not 0 <= r["rtt_ms"] < 1000:
     sys.exit(f"FAIL: craft syn, older tsval: {d}")
 PY
 new=$($T craft syn --netns "${prefix}cc" --src 198.18.61.2:33333 --dst 198.18.61.1:80 --seq 4000000 --tsval 600000 --json)
@@ -59,7 +61,16 @@ d = json.loads(sys.argv[1]); r = d["reply"]
 if not r or r["flags"] != "SA" or r["seq"] != (int(sys.argv[2]) + 65537) % 2**32:
     sys.exit(f"FAIL: craft syn, newer: {d}")
 PY
+# --request: the server echoes the request line, 3 bytes longer for /abc than /
+s2=$($T craft session --netns "${prefix}cc" --src 198.18.61.2:33334 --dst 198.18.61.1:80 --isn 9000 --request /abc --json)
+python3 - "$sess" "$s2" <<'PY' || exit 1
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+if b["response_bytes"] - a["response_bytes"] != 3 or b["time_wait"]["ts_recent"] is not None:
+    sys.exit(f"FAIL: craft session --request: {a} {b}")
+PY
 set +e
+$T craft session --netns "${prefix}cc" --src 198.18.61.2:1 --dst 198.18.61.1:80 --isn 1 --request 'a b' >/dev/null 2>&1; [ $? -eq 2 ] || fail "craft --request usage"
 $T craft syn --netns "${prefix}cc" --src 198.18.61.2 --dst 198.18.61.1:80 --seq 1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "craft usage"
 $T craft syn --netns nonexistent-ns --src 198.18.61.2:1 --dst 198.18.61.1:80 --seq 1 >/dev/null 2>&1; [ $? -eq 1 ] || fail "craft bad ns"
 set -e
