@@ -129,8 +129,11 @@ int craft_recv(int fd, struct craft_ep src, struct craft_ep dst, int timeout_ms,
 			return -1;
 		if (seg_decode(DLT_RAW, b, (size_t)n, out) != SKIP_NONE || out->family != 4)
 			continue;
-		if (ntohl(*(uint32_t *)out->saddr) == dst.addr && out->sport == dst.port &&
-		    ntohl(*(uint32_t *)out->daddr) == src.addr && out->dport == src.port)
+		uint32_t sa, da;          /* the address bytes need not be aligned */
+		memcpy(&sa, out->saddr, 4);
+		memcpy(&da, out->daddr, 4);
+		if (ntohl(sa) == dst.addr && out->sport == dst.port &&
+		    ntohl(da) == src.addr && out->dport == src.port)
 			return 1;
 	}
 }
