@@ -183,34 +183,17 @@ int lab_probe(struct lab *L, const struct probe_opts *o, struct probe_result *r,
 	RUN("ip", "-n", cns, "link", "set", "lo", "up");
 	RUN("ip", "-n", sns, "link", "set", "lo", "up");
 	RUN("ip", "netns", "exec", sns, "sysctl", "-qw", "net.ipv4.tcp_invalid_ratelimit=0");
-	snprintf(path, sizeof path, "%s/probe-client.nft", L->outdir);
 	snprintf(rules, sizeof rules, "table ip twlab_probe {\n  chain out {\n"
 		 "    type filter hook output priority filter; policy accept;\n"
 		 "    tcp sport %u-%u tcp flags & rst == rst meta mark != 0x%x drop\n  }\n}\n",
 		 PROBE_PORT0, PROBE_PORT0 + 29999, CRAFT_MARK);
-	if (!(f = fopen(path, "w"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (lab_nft(L, cns, "probe-client", rules, log, err, errlen))
 		goto out;
-	}
-	fputs(rules, f);
-	fclose(f);
-	RUN("ip", "netns", "exec", cns, "nft", "-f", path);
 	if (lab_server_start(L, sns, PROBE_SERVER, 80, err, errlen))
 		goto out;
-	/* wait for the server: a session that works */
-	{
-		int ok = 0;
-		for (int i = 0; i < 50 && !ok && !lab_interrupted; i++) {
-			const char *curl[] = { "ip", "netns", "exec", cns, "curl", "-s", "-o", "/dev/null",
-					       "--max-time", "1", "http://198.18.60.1/", NULL };
-			ok = lab_run(L, curl, NULL) == 0;
-			if (!ok)
-				usleep(100000);
-		}
-		if (!ok) {
-			snprintf(err, errlen, "the probe server does not answer (see %s/server.log)", L->outdir);
-			goto out;
-		}
+	if (lab_wait_http(L, cns, "http://198.18.60.1/")) {
+		snprintf(err, errlen, "the probe server does not answer (see %s/server.log)", L->outdir);
+		goto out;
 	}
 	snprintf(path, sizeof path, "%s/probe.txt", L->outdir);
 	if (!(c.out = fopen(path, "w"))) {

@@ -101,7 +101,8 @@ static int client_clock(struct lab *L, unsigned i, uint16_t lport, uint32_t *ts)
 	return rc;
 }
 
-/* Wait until the server answers (python takes a moment to start). */
+/* Wait until the server answers, through the firewall (python takes a
+ * moment to start). */
 static int wait_server(struct lab *L)
 {
 	char ns[32], url[64], svc[INET_ADDRSTRLEN];
@@ -110,14 +111,7 @@ static int wait_server(struct lab *L)
 	lab_client_ns(L, 0, ns, sizeof ns);
 	inet_ntop(AF_INET, &in, svc, sizeof svc);
 	snprintf(url, sizeof url, "http://%s:%u/", svc, L->sc.service_port);
-	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
-			       "--connect-timeout", "1", "--max-time", "2", url, NULL };
-	for (int i = 0; i < 50 && !lab_interrupted; i++) {
-		if (lab_run(L, argv, NULL) == 0)
-			return 0;
-		sleep_s(0.1);
-	}
-	return -1;
+	return lab_wait_http(L, ns, url);
 }
 
 static int start_dump(struct lab *L, const char *ns, const char *ifname, const char *name,

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void lab_ns(const struct lab *L, const char *role, char *buf, size_t len)
@@ -147,8 +148,8 @@ int lab_down(struct lab *L)
 	} \
 } while (0)
 
-static int nft_file(struct lab *L, const char *ns, const char *name, const char *rules,
-		    const char *log, char *err, size_t errlen)
+int lab_nft(struct lab *L, const char *ns, const char *name, const char *rules,
+	    const char *log, char *err, size_t errlen)
 {
 	char path[700];
 	FILE *f;
@@ -207,6 +208,20 @@ int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port
 	return 0;
 }
 
+int lab_wait_http(struct lab *L, const char *ns, const char *url)
+{
+	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+			       "--connect-timeout", "1", "--max-time", "2", url, NULL };
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+	for (int i = 0; i < 50 && !lab_interrupted; i++) {
+		if (lab_run(L, argv, NULL) == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
 int lab_up(struct lab *L, char *err, size_t errlen)
 {
 	const struct scenario *s = &L->sc;
@@ -258,7 +273,7 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 			 "  chain out {\n    type filter hook output priority filter; policy accept;\n"
 			 "    meta mark 0x%x drop\n  }\n}\n", LAB_PROBE_MARK);
 		snprintf(fif, sizeof fif, "client-%u", i + 1);
-		if (nft_file(L, c, fif, rules, log, err, errlen))
+		if (lab_nft(L, c, fif, rules, log, err, errlen))
 			return -1;
 	}
 	/* fw <-> gw, gw <-> server */
@@ -302,7 +317,7 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		   "    iifname \"gw\" tcp flags & (syn | ack) == syn | ack ct mark set 1\n"
 		   "    iifname \"gw\" ct mark != 1 tcp flags & (syn | rst) == 0 counter drop\n"
 		 : "    # linux: conntrack only\n    ct state invalid counter\n");
-	if (nft_file(L, fw, "firewall", rules, log, err, errlen))
+	if (lab_nft(L, fw, "firewall", rules, log, err, errlen))
 		return -1;
 	snprintf(tw, sizeof tw, "net.netfilter.nf_conntrack_tcp_timeout_time_wait=%u", s->fw_time_wait);
 	RUN("ip", "netns", "exec", fw, "sysctl", "-qw", tw);
@@ -311,7 +326,7 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		 "table ip twlab {\n"
 		 "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
 		 "    ct state invalid counter log prefix \"twlab-gw-invalid: \"\n  }\n}\n");
-	if (nft_file(L, gw, "gateway", rules, log, err, errlen))
+	if (lab_nft(L, gw, "gateway", rules, log, err, errlen))
 		return -1;
 	snprintf(tw, sizeof tw, "net.netfilter.nf_conntrack_tcp_timeout_time_wait=%u", s->gw_time_wait);
 	RUN("ip", "netns", "exec", gw, "sysctl", "-qw", tw);
