@@ -80,6 +80,12 @@ struct kprofile {
 	/* Further per-version facts may be added; keep each one cited. */
 };
 
+/* A kernel version as one ordered number: KVER(6, 18, 17) = 6018017.
+ * (Stable sublevels pass 255: 4.9.320, 4.14.285.) */
+#define KVER(a, b, c) ((uint32_t)(a) * 1000000u + (uint32_t)(b) * 1000u + (uint32_t)(c))
+/* "6.18.44-amd64", "3.10.0-1062.el7.x86_64", "6.1" -> KVER; false on junk. */
+bool kver_parse(const char *s, uint32_t *out);
+
 /* NULL if unknown. */
 const struct kprofile *kprofile_find(const char *name);
 /* The profile that best matches a `uname -r` string ("6.18.44-...",
@@ -96,6 +102,7 @@ const char *kprofile_names(char *buf, size_t len);
 #define MODEL_WHY_LEN 160
 struct why {
 	unsigned n;
+	bool off;                    /* quiet decision: no text is formatted */
 	char line[MODEL_WHY_MAX][MODEL_WHY_LEN];
 };
 
@@ -165,6 +172,11 @@ struct tw_decision {
 void tw_process(const struct kprofile *k, const struct tcp_env *env,
 		const struct tw_sock *tw, const struct segment *seg,
 		struct tw_decision *out);
+/* The same decision without the why text (out->why.n stays 0): for hot
+ * loops (sim) where formatting would cost ten times the decision. */
+void tw_process_quiet(const struct kprofile *k, const struct tcp_env *env,
+		      const struct tw_sock *tw, const struct segment *seg,
+		      struct tw_decision *out);
 
 /* ---- client SYN_SENT: net/ipv4/tcp_input.c tcp_rcv_synsent_state_process() */
 
@@ -193,6 +205,9 @@ struct synsent_decision {
 
 void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 		     const struct segment *seg, struct synsent_decision *out);
+/* The same without the why text. */
+void synsent_process_quiet(const struct kprofile *k, const struct synsent_sock *s,
+			   const struct segment *seg, struct synsent_decision *out);
 
 /* ---- middleboxes (conntrack and firewalls between client and server) */
 

@@ -147,6 +147,30 @@ const struct kprofile *kprofile_find(const char *name)
 	return NULL;
 }
 
+bool kver_parse(const char *s, uint32_t *out)
+{
+	unsigned long v[3] = { 0, 0, 0 };
+	char *end;
+
+	if (!s)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v[i] = strtoul(s, &end, 10);
+		if (v[i] > 999 || (i == 0 && v[i] == 0))
+			return false;
+		s = end;
+		if (*s != '.')
+			break;
+		s++;
+		if (i == 2)
+			break;
+	}
+	*out = KVER(v[0], v[1], v[2]);
+	return true;
+}
+
 /* "6.18.44-fc" -> 6018; "3.10.0-1062.el7" -> 3010; junk -> 0 */
 static unsigned version_key(const char *s)
 {

@@ -64,12 +64,12 @@ static void reset(const struct segment *seg, struct synsent_decision *d)
 	why(&d->why, "answer: RST seq %u (= the segment's ack)", seg->ack);
 }
 
-void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
-		     const struct segment *seg, struct synsent_decision *d)
+static void decide(const struct kprofile *k, const struct synsent_sock *s,
+		   const struct segment *seg, struct synsent_decision *d, bool quiet)
 {
 	uint8_t f = seg->flags;
 
-	memset(d, 0, sizeof(*d));
+	MODEL_DECISION_RESET(d, quiet);
 	d->verdict = SYNSENT_DISCARD;
 	d->next_syn_ms = syn_rto_ms(k, s->retransmits);
 
@@ -149,4 +149,16 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 		return;
 	}
 	why(&d->why, "neither SYN nor RST nor ACK: dropped");
+}
+
+void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
+		     const struct segment *seg, struct synsent_decision *d)
+{
+	decide(k, s, seg, d, false);
+}
+
+void synsent_process_quiet(const struct kprofile *k, const struct synsent_sock *s,
+			   const struct segment *seg, struct synsent_decision *d)
+{
+	decide(k, s, seg, d, true);
 }

@@ -196,9 +196,9 @@ static void fin_wait2(const struct kprofile *k, const struct tcp_env *env,
 	ack_reply(&d->next, &d->reply);
 }
 
-void tw_process(const struct kprofile *k, const struct tcp_env *env,
-		const struct tw_sock *tw, const struct segment *seg,
-		struct tw_decision *d)
+static void decide(const struct kprofile *k, const struct tcp_env *env,
+		   const struct tw_sock *tw, const struct segment *seg,
+		   struct tw_decision *d, bool quiet)
 {
 	static const struct tcp_env defaults = { .invalid_ratelimit_ms = -1 };
 	uint8_t f = seg->flags;
@@ -207,7 +207,7 @@ void tw_process(const struct kprofile *k, const struct tcp_env *env,
 
 	if (!env)
 		env = &defaults;
-	memset(d, 0, sizeof(*d));
+	MODEL_DECISION_RESET(d, quiet);
 	d->verdict = TCP_TW_SUCCESS;
 	d->next = *tw;
 
@@ -314,4 +314,18 @@ void tw_process(const struct kprofile *k, const struct tcp_env *env,
 		why(&d->why, "TIME_WAIT timer not re-armed (ACK-less SYN, no PAWS rejection)");
 	}
 	oow_ack(k, env, tw, seg, k->oow_skip_counter, d);
+}
+
+void tw_process(const struct kprofile *k, const struct tcp_env *env,
+		const struct tw_sock *tw, const struct segment *seg,
+		struct tw_decision *d)
+{
+	decide(k, env, tw, seg, d, false);
+}
+
+void tw_process_quiet(const struct kprofile *k, const struct tcp_env *env,
+		      const struct tw_sock *tw, const struct segment *seg,
+		      struct tw_decision *d)
+{
+	decide(k, env, tw, seg, d, true);
 }

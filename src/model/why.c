@@ -9,7 +9,7 @@
 void why(struct why *w, const char *fmt, ...)
 {
 	va_list ap;
-	if (w->n >= MODEL_WHY_MAX)
+	if (w->off || w->n >= MODEL_WHY_MAX)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(w->line[w->n++], MODEL_WHY_LEN, fmt, ap);

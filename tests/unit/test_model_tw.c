@@ -590,6 +590,40 @@ static void strict_firewall_drops_bare_ack_linux_passes_it(void **st)
 	assert_false(fw_reply_passes(FW_STRICT, TCPF_FIN | TCPF_ACK));
 }
 
+/* The quiet path (sim's hot loop) must decide exactly as the explained one,
+ * over every profile, both substates and a spread of segments. */
+static void quiet_decision_equals_explained_decision(void **state)
+{
+	static const uint8_t flags[] = { TCPF_SYN, TCPF_ACK, TCPF_RST, TCPF_SYN | TCPF_ACK,
+					 TCPF_FIN | TCPF_ACK, TCPF_RST | TCPF_ACK };
+	static const uint32_t seqs[] = { 0, 999, 1000, 1001, 0x80000000u + 1000, 0x7fffffffu };
+	static const uint32_t tsvals[] = { 0, 499, 500, 501, 0x80000000u + 500 };
+	unsigned n = 0;
+	(void)state;
+	FOR_EACH_PROFILE(k) {
+		for (int sub = 0; sub < 2; sub++)
+		for (size_t f = 0; f < sizeof flags; f++)
+		for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
+		for (size_t t = 0; t <= sizeof tsvals / sizeof tsvals[0]; t++) {
+			struct tw_sock tw = tw_ts(1000, 500, 3);
+			struct segment seg = { .flags = flags[f], .seq = seqs[i], .ack = 5000 };
+			struct tw_decision a, b;
+			tw.substate = sub ? TW_FIN_WAIT2 : TW_TIME_WAIT;
+			if (t < sizeof tsvals / sizeof tsvals[0]) {
+				seg.has_ts = true;
+				seg.tsval = tsvals[t];
+			}
+			tw_process(k, &env0, &tw, &seg, &a);
+			tw_process_quiet(k, &env0, &tw, &seg, &b);
+			assert_true(a.why.n > 0);
+			assert_int_equal(b.why.n, 0);
+			assert_memory_equal(&a, &b, offsetof(struct tw_decision, why));
+			n++;
+		}
+	}
+	assert_true(n > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +657,7 @@ int main(void)
 		cmocka_unit_test(profiles_are_found_by_name_and_release),
 		cmocka_unit_test(flags_parse_and_print_round_trip),
 		cmocka_unit_test(strict_firewall_drops_bare_ack_linux_passes_it),
+		cmocka_unit_test(quiet_decision_equals_explained_decision),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
