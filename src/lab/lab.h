@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "lab/scenario.h"
+#include "scenario/scenario.h"
 
 /* SO_MARK of repro's clock-probe sockets; the client namespace drops them. */
 #define LAB_PROBE_MARK 0x7e1ab
