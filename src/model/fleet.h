@@ -72,11 +72,12 @@ uint64_t model_siphash_3u32(uint32_t a, uint32_t b, uint32_t c,
 /* ---- client: ephemeral port of connect() ---------------------------------
  * net/ipv4/inet_hashtables.c __inet_hash_connect(), per version. */
 enum port_alg {
-	PORT_ALG_HINT_310,       /* upstream 3.10.y (and 3.x - 4.5): one global
-				  * hint, offset = hint + md5 port_offset, scan
-				  * +1 over both parities, hint += i + 1 */
-	PORT_ALG_HINT_RHEL7,     /* RHEL 7.7 3.10.0-1062: as above, with the
-				  * parity changes RHEL backported */
+	PORT_ALG_HINT_310,       /* upstream 3.10.y (3.x - 4.1): one global
+				  * hint, offset = hint + port_offset, scan +1
+				  * over both parities, hint += i */
+	PORT_ALG_HINT_EVEN,      /* 4.2 - 4.5 and RHEL 7.7 3.10.0-1062 (which
+				  * carries 4.2's change): offset made even,
+				  * scan +1, hint += (i + 2) & ~1 */
 	PORT_ALG_EVEN_ODD,       /* 4.6 - 5.11 (before the 2022 stable fix):
 				  * global hint, siphash offset, even first,
 				  * scan +2, hint += i + 2 */
@@ -107,6 +108,8 @@ struct port_alloc {              /* one per client host (per netns) */
 	uint16_t lo, hi;             /* net.ipv4.ip_local_port_range, inclusive */
 	struct model_key secret;     /* net_secret: keys the port offset hash */
 	uint32_t hint;               /* the static hint of hint-based allocators */
+	unsigned hz;                 /* CONFIG_HZ: jiffies for the 10 s re-salt
+				      * (port_alloc_init sets 250, Debian's) */
 	uint32_t *table;             /* table_perturb (port_alloc_table_len
 				      * entries, caller-owned), or NULL */
 	const uint64_t *reserved;    /* ip_local_reserved_ports: 65536-bit map
@@ -114,7 +117,7 @@ struct port_alloc {              /* one per client host (per netns) */
 };
 
 /* Fill *pa: secret and table contents drawn from rng (the kernel fills both
- * with random bytes once per boot), hint 0. `table` must hold
+ * with random bytes once per boot), hint 0, hz 250. `table` must hold
  * port_alloc_table_len(alg) entries (NULL if that is 0). Returns false if
  * lo > hi, lo == 0, or a needed table is missing. */
 bool port_alloc_init(struct port_alloc *pa, enum port_alg alg, uint16_t lo,
