@@ -62,12 +62,13 @@ static inline double model_rng_unit(struct model_rng *r)
 struct model_key { uint64_t k0, k1; };
 void model_key_draw(struct model_key *k, struct model_rng *r);
 
-/* SipHash-2-4 of four u32 words (the kernel's siphash_4u32 layout: words
- * packed little-endian two per u64), and of three words (siphash_3u32). */
+/* SipHash-2-4 of four, three and two u32 words (the kernel's siphash_4u32,
+ * siphash_3u32, siphash_2u32: words packed little-endian two per u64). */
 uint64_t model_siphash_4u32(uint32_t a, uint32_t b, uint32_t c, uint32_t d,
 			    const struct model_key *k);
 uint64_t model_siphash_3u32(uint32_t a, uint32_t b, uint32_t c,
 			    const struct model_key *k);
+uint64_t model_siphash_2u32(uint32_t a, uint32_t b, const struct model_key *k);
 
 /* ---- client: ephemeral port of connect() ---------------------------------
  * net/ipv4/inet_hashtables.c __inet_hash_connect(), per version. */
@@ -153,6 +154,8 @@ struct port_pick port_alloc_connect(struct port_alloc *pa, uint32_t saddr,
  * or 0 with --persistent; reciprocal_scale). n >= 1. */
 uint32_t nat_overload_addr(uint32_t pool_lo, uint32_t n, uint32_t client,
 			   uint32_t server, uint16_t zone, bool persistent);
+/* The kernel's jhash2() (include/linux/jhash.h), exposed for tests. */
+uint32_t model_jhash2(const uint32_t *k, uint32_t len, uint32_t initval);
 
 enum nat_port_rule {
 	NAT_PORT_PRESERVE_RANDOM, /* Linux SNAT/MASQUERADE: keep the client's
@@ -169,6 +172,8 @@ struct nat_preset {
 	const char *name;            /* "linux", "linux-random-fully", "fortigate", ... */
 	const char *desc;            /* one line, with its source */
 	enum nat_port_rule rule;
+	bool     netfilter;          /* Linux: port search and range rules of
+				      * nf_nat_core.c by version (nat_state.kver) */
 	uint16_t port_lo, port_hi;   /* ports the box translates into */
 	/* How long after the session closed a (nat addr:port, server addr:port)
 	 * tuple stays unavailable: conntrack TIME_WAIT, a vendor's session
@@ -199,12 +204,31 @@ enum nat_tuple {
 	NAT_TUPLE_FREE = 0,
 	NAT_TUPLE_USED,              /* a live session, or one within its hold */
 	NAT_TUPLE_USED_CLOSING,      /* a Linux conntrack entry in TIME_WAIT or
-				      * CLOSE (nf_nat_used_tuple_harder may
-				      * evict it) */
+				      * CLOSE, NATed, not fixed-timeout: 6.5+
+				      * nf_nat_used_tuple_harder() may evict it;
+				      * the callback then sets *old_seq_end to
+				      * that entry's seen[ORIGINAL].td_end */
 };
-typedef enum nat_tuple (*nat_tuple_fn)(void *ctx, uint32_t nat_addr, uint16_t nat_port);
+typedef enum nat_tuple (*nat_tuple_fn)(void *ctx, uint32_t nat_addr,
+				       uint16_t nat_port, uint32_t *old_seq_end);
+
+struct nat_req {                 /* one new connection through the box */
+	uint32_t nat_addr;           /* from nat_overload_addr(), a 1:1 pool
+				      * or a static map */
+	uint16_t client_port;        /* the client's source port */
+	uint32_t syn_seq_end;        /* SYN seq + 1 (the new conntrack's
+				      * seen[ORIGINAL].td_end, compared by the
+				      * 6.5+ eviction rule) */
+	/* find_appropriate_src(): a mapping the box already holds for this
+	 * client addr:port (toward another server, or a closing entry):
+	 * netfilter tries it before anything else. 0/0: none. */
+	uint32_t mapped_addr;
+	uint16_t mapped_port;
+};
 
 struct nat_pick {
+	uint32_t addr;               /* outside address (req->nat_addr, or
+				      * mapped_addr when that mapping was kept) */
 	uint16_t port;               /* outside port; 0: no free tuple found,
 				      * the packet is dropped (conntrack
 				      * insert_failed) */
@@ -214,19 +238,18 @@ struct nat_pick {
 	uint32_t probes;
 };
 
-/* The outside port for a new connection from client_port that the NAT maps
- * to nat_addr (the address comes from nat_overload_addr, a 1:1 pool, or a
- * static map). */
-struct nat_pick nat_pick_port(struct nat_state *ns, uint32_t nat_addr,
-			      uint16_t client_port, struct model_rng *rng,
-			      nat_tuple_fn tuple, void *ctx);
+/* The outside address and port netfilter's get_unique_tuple() (or the
+ * vendor preset's rule) gives a new connection. */
+struct nat_pick nat_pick_port(struct nat_state *ns, const struct nat_req *req,
+			      struct model_rng *rng, nat_tuple_fn tuple, void *ctx);
 
 /* One-to-one dynamic pool: which free address a client gets. No vendor
- * documents the order; the model takes the address that has been free the
- * longest (least recently released), which is also the order FortiGate's
- * docs imply for returning addresses. released_ms[i] is when address i was
- * last released (0 never used), busy[i] whether it is held. Returns the
- * index, or -1 if the pool is exhausted (the session is dropped). */
+ * documents the order, so this is an assumption, stated: the address free
+ * the longest (least recently released; never-used first, then lowest
+ * index). A "lowest free" box would hand a just-released address straight
+ * back and collide more. released_ms[i]: when address i was last released
+ * (0: never used); busy[i]: held now. Returns the index, or -1 if the pool
+ * is exhausted (the session is dropped). */
 int nat_one_to_one_pick(const uint64_t *released_ms, const bool *busy, uint32_t n);
 
 /* ---- client clocks: TCP timestamps and ISNs -------------------------------
@@ -235,7 +258,8 @@ int nat_one_to_one_pick(const uint64_t *released_ms, const bool *busy, uint32_t 
 struct host_clock {
 	enum ts_clock kind;          /* from model.h */
 	unsigned ts_hz;              /* TS ticks per second (HZ for jiffies) */
-	bool     offsets;            /* false: tcp_timestamps=2 (or 3.10) */
+	bool     offsets;            /* false: tcp_timestamps=2 (or before 4.10) */
+	bool     per_tuple_410;      /* 4.10 only: offset per 4-tuple, own key */
 	uint64_t boot_uptime_ms;     /* uptime when the simulation starts */
 	struct model_key net_secret; /* ISN key */
 	struct model_key ts_secret;  /* TS offset key */

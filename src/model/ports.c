@@ -87,6 +87,12 @@ uint64_t model_siphash_3u32(uint32_t a, uint32_t b, uint32_t c,
 	return sip24(w, 1, ((uint64_t)12 << 56) | c, k);
 }
 
+uint64_t model_siphash_2u32(uint32_t a, uint32_t b, const struct model_key *k)
+{
+	uint64_t w[1] = { (uint64_t)b << 32 | a };
+	return sip24(w, 1, (uint64_t)8 << 56, k);
+}
+
 /* ---- which allocator a release runs */
 
 /* The 2022 fix (CVE-2022-1012: commits 4c2c8f03a5ab "increase source port
