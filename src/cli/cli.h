@@ -21,6 +21,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_craft(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* "twlab: <cmd>: <message>\n" on stderr. */
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

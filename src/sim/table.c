@@ -1,0 +1,218 @@
+/*
+ * table.c - hash map, timer FIFO and heap for the simulator (table.h).
+ */
+#include "sim/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline size_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+bool tmap_init(struct tmap *m, size_t cap)
+{
+	size_t c = 16;
+	while (c < cap)
+		c *= 2;
+	memset(m, 0, sizeof *m);
+	m->slot = calloc(c, sizeof *m->slot);
+	if (!m->slot)
+		return false;
+	m->cap = c;
+	return true;
+}
+
+void tmap_free(struct tmap *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof *m);
+}
+
+struct tent *tmap_get(struct tmap *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i = hash64(key) & mask;
+	for (;; i = (i + 1) & mask) {
+		struct tent *e = &m->slot[i];
+		if (e->key == key)
+			return e;
+		if (!e->key)
+			return NULL;
+	}
+}
+
+static bool grow(struct tmap *m)
+{
+	struct tmap n;
+	if (!tmap_init(&n, m->cap * 2))
+		return false;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct tent *e = &m->slot[i];
+		if (!e->key)
+			continue;
+		size_t mask = n.cap - 1, j = hash64(e->key) & mask;
+		while (n.slot[j].key)
+			j = (j + 1) & mask;
+		n.slot[j] = *e;
+	}
+	n.n = m->n;
+	n.peak = m->peak;
+	free(m->slot);
+	*m = n;
+	return true;
+}
+
+struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created)
+{
+	size_t mask, i;
+
+	if ((m->n + 1) * 2 > m->cap && !grow(m))
+		return NULL;
+	mask = m->cap - 1;
+	for (i = hash64(key) & mask;; i = (i + 1) & mask) {
+		struct tent *e = &m->slot[i];
+		if (e->key == key) {
+			if (created)
+				*created = false;
+			return e;
+		}
+		if (!e->key) {
+			memset(e, 0, sizeof *e);
+			e->key = key;
+			if (++m->n > m->peak)
+				m->peak = m->n;
+			if (created)
+				*created = true;
+			return e;
+		}
+	}
+}
+
+void tmap_del(struct tmap *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i = hash64(key) & mask, j;
+
+	for (;; i = (i + 1) & mask) {
+		if (m->slot[i].key == key)
+			break;
+		if (!m->slot[i].key)
+			return;
+	}
+	m->slot[i].key = 0;
+	m->n--;
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!m->slot[j].key)
+			return;
+		size_t k = hash64(m->slot[j].key) & mask;
+		/* move j back to i unless its home k lies cyclically in (i, j] */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			m->slot[i] = m->slot[j];
+			m->slot[j].key = 0;
+			i = j;
+		}
+	}
+}
+
+bool fifo_push(struct fifo *q, int64_t t, uint64_t key, uint64_t tag)
+{
+	if (q->n == q->cap) {
+		size_t nc = q->cap ? q->cap * 2 : 1024;
+		struct fent *v = malloc(nc * sizeof *v);
+		if (!v)
+			return false;
+		for (size_t i = 0; i < q->n; i++)
+			v[i] = q->v[(q->head + i) & (q->cap - 1)];
+		free(q->v);
+		q->v = v;
+		q->cap = nc;
+		q->head = 0;
+	}
+	struct fent *e = &q->v[(q->head + q->n) & (q->cap - 1)];
+	e->t = t;
+	e->key = key;
+	e->tag = tag;
+	if (++q->n > q->peak)
+		q->peak = q->n;
+	return true;
+}
+
+void fifo_free(struct fifo *q)
+{
+	free(q->v);
+	memset(q, 0, sizeof *q);
+}
+
+static inline bool less(const struct hent *a, const struct hent *b)
+{
+	return a->t < b->t || (a->t == b->t && a->id < b->id);
+}
+
+static void sift_down(struct heap *h, size_t i)
+{
+	struct hent x = h->v[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && less(&h->v[c + 1], &h->v[c]))
+			c++;
+		if (!less(&h->v[c], &x))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	h->v[i] = x;
+}
+
+bool heap_push(struct heap *h, int64_t t, uint64_t id)
+{
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 1024;
+		struct hent *v = realloc(h->v, nc * sizeof *v);
+		if (!v)
+			return false;
+		h->v = v;
+		h->cap = nc;
+	}
+	struct hent x = { t, id };
+	size_t i = h->n++;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!less(&x, &h->v[p]))
+			break;
+		h->v[i] = h->v[p];
+		i = p;
+	}
+	h->v[i] = x;
+	if (h->n > h->peak)
+		h->peak = h->n;
+	return true;
+}
+
+void heap_pop(struct heap *h, struct hent *out)
+{
+	*out = h->v[0];
+	h->v[0] = h->v[--h->n];
+	if (h->n)
+		sift_down(h, 0);
+}
+
+void heap_replace_top(struct heap *h, int64_t t, uint64_t id)
+{
+	h->v[0].t = t;
+	h->v[0].id = id;
+	sift_down(h, 0);
+}
+
+void heap_free(struct heap *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof *h);
+}

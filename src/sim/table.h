@@ -1,0 +1,90 @@
+/*
+ * table.h - the simulator's containers: a hash map keyed by a 64-bit word
+ * (TIME_WAIT entries by 4-tuple, NAT mappings, client ports), a FIFO of
+ * timers with a fixed delay (appended in time order, so a ring is a priority
+ * queue), and a binary heap for timers with varying delays. None allocates
+ * per operation: each grows by doubling and keeps its peak size, so memory
+ * follows the live state, not the number of connections.
+ */
+#ifndef TWLAB_SIM_TABLE_H
+#define TWLAB_SIM_TABLE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- hash map: key (never 0) -> fixed payload */
+
+struct tent {
+	uint64_t key;                /* 0: empty slot */
+	int64_t  exp;                /* when the entry ends (us); INT64_MAX: open */
+	uint32_t a, b, c, d;         /* payload (meaning per table) */
+	int64_t  e, f;
+};
+
+struct tmap {
+	struct tent *slot;
+	size_t cap, n, peak;
+};
+
+bool tmap_init(struct tmap *m, size_t cap);
+void tmap_free(struct tmap *m);
+/* The entry for key, or NULL. */
+struct tent *tmap_get(struct tmap *m, uint64_t key);
+/* The entry for key, created (zeroed, key set) if absent; NULL if out of
+ * memory. *created tells which. The pointer is valid until the next put. */
+struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created);
+/* Remove key (backward-shift deletion: no tombstones). */
+void tmap_del(struct tmap *m, uint64_t key);
+
+/* ---- timer FIFO: (time, key, tag), appended with non-decreasing time */
+
+struct fent {
+	int64_t  t;
+	uint64_t key;
+	uint64_t tag;
+};
+
+struct fifo {
+	struct fent *v;
+	size_t cap, head, n, peak;   /* ring: n entries from head */
+};
+
+bool fifo_push(struct fifo *q, int64_t t, uint64_t key, uint64_t tag);
+static inline const struct fent *fifo_peek(const struct fifo *q)
+{
+	return q->n ? &q->v[q->head] : NULL;
+}
+static inline int64_t fifo_next(const struct fifo *q)
+{
+	return q->n ? q->v[q->head].t : INT64_MAX;
+}
+static inline void fifo_pop(struct fifo *q)
+{
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->n--;
+}
+void fifo_free(struct fifo *q);
+
+/* ---- min-heap of (time, id); ties broken by id (deterministic) */
+
+struct hent {
+	int64_t  t;
+	uint64_t id;
+};
+
+struct heap {
+	struct hent *v;
+	size_t cap, n, peak;
+};
+
+bool heap_push(struct heap *h, int64_t t, uint64_t id);
+static inline int64_t heap_next(const struct heap *h)
+{
+	return h->n ? h->v[0].t : INT64_MAX;
+}
+/* Remove the minimum into *out (h->n > 0). */
+void heap_pop(struct heap *h, struct hent *out);
+/* Replace the minimum by (t, id) and restore order: one sift instead of two. */
+void heap_replace_top(struct heap *h, int64_t t, uint64_t id);
+void heap_free(struct heap *h);
+#endif
