@@ -168,6 +168,91 @@ static struct mc monte_carlo(enum port_alg alg, uint16_t plo, uint16_t phi, unsi
 	return out;
 }
 
+/* ---- 3. cost of the model calls the simulator makes per connection -------- */
+
+#include <time.h>
+static double secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint32_t big_tables[1000][65536];
+
+static void cost_ports(enum port_alg alg, unsigned hosts, bool compact, unsigned long n,
+		       uint64_t ms_per_call)
+{
+	static struct port_alloc pa[1000];
+	struct model_rng rng;
+	unsigned long sum = 0;
+
+	model_rng_seed(&rng, 99);
+	for (unsigned h = 0; h < hosts; h++)
+		port_alloc_init(&pa[h], alg, 32768, 60999, compact ? NULL : big_tables[h], &rng);
+	double t0 = secs();
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned h = (unsigned)(i * 2654435761u % hosts);
+		sum += port_alloc_connect(&pa[h], 0x0A000000u + h, SERVER, 80, i * ms_per_call, &rng,
+					  client_free, NULL).port;
+	}
+	double dt = secs() - t0;
+	printf("port_alloc_connect %-10s %4u hosts %-7s %-9s %6.1f ns/call %6.2f M/s (chk %lu)\n",
+	       port_alg_str(alg), hosts, port_alloc_table_len(alg) ? (compact ? "compact" : "table") : "-",
+	       ms_per_call >= 10000 ? "new-10s" : "same-10s", dt / n * 1e9, n / dt / 1e6, sum % 1000);
+}
+
+static void cost_rest(unsigned long n)
+{
+	struct model_rng rng;
+	struct host_clock c;
+	struct nat_state ns;
+	unsigned long sum = 0;
+	double t0, dt;
+
+	model_rng_seed(&rng, 98);
+	host_clock_init(&c, KVER(6, 18, 44), 1, 1000, &rng);
+	t0 = secs();
+	for (unsigned long i = 0; i < n; i++)
+		sum += tcp_tsval(&c, NATADDR, SERVER, (uint16_t)i, 80, i);
+	dt = secs() - t0;
+	printf("tcp_tsval (4-tuple offset)                  %8.1f ns/call %7.2f M/s (chk %lu)\n",
+	       dt / n * 1e9, n / dt / 1e6, sum % 1000);
+	t0 = secs();
+	for (unsigned long i = 0; i < n; i++)
+		sum += tcp_isn(&c, NATADDR, SERVER, (uint16_t)i, 80, i * 1000);
+	dt = secs() - t0;
+	printf("tcp_isn                                     %8.1f ns/call %7.2f M/s (chk %lu)\n",
+	       dt / n * 1e9, n / dt / 1e6, sum % 1000);
+	t0 = secs();
+	for (unsigned long i = 0; i < n; i++) {
+		struct conn_clock k;
+		tcp_conn_clock(&c, NATADDR, SERVER, (uint16_t)i, 80, &k);
+		sum += conn_isn(&k, i * 1000) + conn_tsval(&c, &k, i) + conn_tsval(&c, &k, i + 1000)
+		       + conn_tsval(&c, &k, i + 2000);
+	}
+	dt = secs() - t0;
+	printf("tcp_conn_clock + ISN + 3 TSvals             %8.1f ns/conn %7.2f M/s (chk %lu)\n",
+	       dt / n * 1e9, n / dt / 1e6, sum % 1000);
+	t0 = secs();
+	for (unsigned long i = 0; i < n; i++)
+		sum += nat_overload_addr(NATADDR, 2, 0x0A000000u + (uint32_t)i, SERVER, 0, false);
+	dt = secs() - t0;
+	printf("nat_overload_addr                           %8.1f ns/call %7.2f M/s (chk %lu)\n",
+	       dt / n * 1e9, n / dt / 1e6, sum % 1000);
+	memset(nat_until, 0, sizeof nat_until);
+	now = 0;
+	nat_state_init(&ns, nat_preset_find("linux"), KVER(6, 18, 44));
+	t0 = secs();
+	for (unsigned long i = 0; i < n; i++) {
+		struct nat_req rq = { .nat_addr = NATADDR, .client_port = (uint16_t)(32768 + i % 28232) };
+		sum += nat_pick_port(&ns, &rq, &rng, nat_cb, NULL).port;
+	}
+	dt = secs() - t0;
+	printf("nat_pick_port linux, port free              %8.1f ns/call %7.2f M/s (chk %lu)\n",
+	       dt / n * 1e9, n / dt / 1e6, sum % 1000);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seeds = argc > 1 ? (unsigned)atoi(argv[1]) : 10;
@@ -207,6 +292,17 @@ int main(int argc, char **argv)
 		printf("%-34s %9.3f%% %7.3f%% %7.3f%% %7.3f%% %9.3f%% %8.3f\n", rows[i].label,
 		       100 * r.mean, 100 * r.sd, 100 * r.lo, 100 * r.hi, 100 * f, r.mean / f);
 	}
-	printf("   (SIM.md: formula 4.08%%, 6.x 4.10%%, 4.19 ~4.5%% wide spread, 3.10 ~1.7%%)\n");
+	printf("   (SIM.md: formula 4.08%%, 6.x 4.10%%, 4.19 ~4.5%% wide spread, 3.10 ~1.7%%)\n\n");
+
+	printf("3. cost of the model's per-connection calls (one core, shared machine)\n");
+	/* same-10s: a host connecting many times per 10 s window (the port
+	 * hash is memoised); new-10s: every connect in a new window */
+	cost_ports(PORT_ALG_PERTURB64K, 1, false, 4000000, 0);
+	cost_ports(PORT_ALG_PERTURB64K, 1000, false, 4000000, 0);
+	cost_ports(PORT_ALG_PERTURB64K, 1000, false, 4000000, 10000);
+	cost_ports(PORT_ALG_PERTURB64K, 1000, true, 4000000, 10000);
+	cost_ports(PORT_ALG_EVEN_ODD, 1000, false, 4000000, 10000);
+	cost_ports(PORT_ALG_HINT_310, 1000, false, 4000000, 10000);
+	cost_rest(4000000);
 	return 0;
 }

@@ -57,6 +57,7 @@ void host_clock_init(struct host_clock *c, uint32_t kver, int tcp_timestamps,
 	c->offsets = kver >= KVER(4, 10, 0) && tcp_timestamps == 1;
 	c->per_tuple_410 = kver >= KVER(4, 10, 0) && kver < KVER(4, 11, 0);
 	c->boot_uptime_ms = boot_uptime_ms;
+	c->memo_ok = false;
 	model_key_draw(&c->net_secret, rng);
 	model_key_draw(&c->ts_secret, rng);
 }
@@ -85,15 +86,30 @@ uint32_t tcp_ts_offset(const struct host_clock *c, uint32_t saddr, uint32_t dadd
 uint32_t tcp_tsval(const struct host_clock *c, uint32_t saddr, uint32_t daddr,
 		   uint16_t sport, uint16_t dport, uint64_t sim_ms)
 {
-	uint64_t up = c->boot_uptime_ms + sim_ms;
-	uint32_t clock;
+	return host_ts_clock(c, sim_ms) + tcp_ts_offset(c, saddr, daddr, sport, dport);
+}
 
-	if (c->kind == TS_CLOCK_JIFFIES)
-		clock = (uint32_t)(-(int32_t)(300 * c->ts_hz)) +
-			(uint32_t)(up * c->ts_hz / 1000);
-	else
-		clock = (uint32_t)up;
-	return clock + tcp_ts_offset(c, saddr, daddr, sport, dport);
+void tcp_conn_clock(struct host_clock *c, uint32_t saddr, uint32_t daddr,
+		    uint16_t sport, uint16_t dport, struct conn_clock *out)
+{
+	uint64_t h = model_siphash_3u32(saddr, daddr, ports_word(sport, dport), &c->net_secret);
+
+	out->isn_hash = (uint32_t)h;
+	if (!c->offsets)
+		out->ts_off = 0;
+	else if (c->kind == TS_CLOCK_MS_TUPLE_OFFSET)
+		out->ts_off = (uint32_t)(h >> 32);
+	else if (c->per_tuple_410)
+		out->ts_off = tcp_ts_offset(c, saddr, daddr, sport, dport);
+	else {
+		if (!c->memo_ok || c->memo_saddr != saddr || c->memo_daddr != daddr) {
+			c->memo_off = tcp_ts_offset(c, saddr, daddr, sport, dport);
+			c->memo_saddr = saddr;
+			c->memo_daddr = daddr;
+			c->memo_ok = true;
+		}
+		out->ts_off = c->memo_off;
+	}
 }
 
 uint32_t tcp_isn(const struct host_clock *c, uint32_t saddr, uint32_t daddr,

@@ -211,19 +211,57 @@ bool port_alloc_init(struct port_alloc *pa, enum port_alg alg, uint16_t lo,
 {
 	size_t n = port_alloc_table_len(alg);
 
-	if (lo == 0 || lo > hi || (n && !table))
+	if (lo == 0 || lo > hi)
 		return false;
 	*pa = (struct port_alloc){ .alg = alg, .lo = lo, .hi = hi, .hz = 250,
 				   .table = n ? table : NULL };
 	model_key_draw(&pa->secret, rng);
+	model_key_draw(&pa->table_key, rng);
 	/* net_get_random_once(table_perturb, ...): random bytes, once */
-	for (size_t i = 0; i < n; i += 2) {
+	for (size_t i = 0; pa->table && i < n; i += 2) {
 		uint64_t r = model_rng_next(rng);
 		table[i] = (uint32_t)r;
 		if (i + 1 < n)
 			table[i + 1] = (uint32_t)(r >> 32);
 	}
 	return true;
+}
+
+/* inet_sk_port_offset(): the keyed hash of (saddr, daddr, dport[, salt]),
+ * memoised for the last input. */
+static uint64_t port_offset(struct port_alloc *pa, uint32_t saddr, uint32_t daddr,
+			    uint16_t dport, uint32_t salt, bool salted)
+{
+	if (pa->memo_ok && pa->memo_in[0] == saddr && pa->memo_in[1] == daddr &&
+	    pa->memo_in[2] == dport && pa->memo_in[3] == salt)
+		return pa->memo_out;
+	pa->memo_out = salted ? model_siphash_4u32(saddr, daddr, dport, salt, &pa->secret)
+			      : model_siphash_3u32(saddr, daddr, dport, &pa->secret);
+	pa->memo_in[0] = saddr;
+	pa->memo_in[1] = daddr;
+	pa->memo_in[2] = dport;
+	pa->memo_in[3] = salt;
+	pa->memo_ok = true;
+	return pa->memo_out;
+}
+
+/* The table entry for idx: the caller's table, or the compact one. */
+static uint32_t *perturb_slot(struct port_alloc *pa, uint32_t idx)
+{
+	if (pa->table)
+		return &pa->table[idx];
+	for (uint32_t k = 0; k < pa->hot_n; k++)
+		if (pa->hot[k].idx == idx)
+			return &pa->hot[k].val;
+	uint32_t k = pa->hot_n < PORT_ALLOC_HOT ? pa->hot_n++ : pa->hot_next++ % PORT_ALLOC_HOT;
+	pa->hot[k].idx = idx;
+	/* the initial random bytes of entry idx: a 64-bit finaliser of
+	 * (key, idx) (splitmix64's), cheaper than a SipHash and as uniform */
+	uint64_t z = pa->table_key.k0 + (idx + 1) * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	pa->hot[k].val = (uint32_t)(z ^ (z >> 31));
+	return &pa->hot[k].val;
 }
 
 static inline bool reserved(const struct port_alloc *pa, uint32_t port)
@@ -330,18 +368,18 @@ struct port_pick port_alloc_connect(struct port_alloc *pa, uint32_t saddr,
 	/* inet_sk_port_offset() hashes the network-order words; with a
 	 * random key the byte order changes nothing, so host order is used. */
 	struct port_pick r;
-	uint32_t i = 0, idx;
+	uint32_t i = 0;
 	uint64_t off64;
 
 	switch (pa->alg) {
 	case PORT_ALG_HINT_310:
 	case PORT_ALG_HINT_EVEN:
-		return hint_walk(pa, (uint32_t)model_siphash_3u32(saddr, daddr, dport, &pa->secret),
+		return hint_walk(pa, (uint32_t)port_offset(pa, saddr, daddr, dport, 0, false),
 				 pa->alg == PORT_ALG_HINT_EVEN, taken, ctx);
 	case PORT_ALG_EVEN_ODD: {
 		/* 4.6-5.11: offset = (hint + port_offset) % remaining; ok:
 		 * hint += i + 2 (4.19 __inet_hash_connect) */
-		uint32_t po = (uint32_t)model_siphash_3u32(saddr, daddr, dport, &pa->secret);
+		uint32_t po = (uint32_t)port_offset(pa, saddr, daddr, dport, 0, false);
 		uint32_t remaining = (uint32_t)pa->hi + 1 - pa->lo;
 		if (remaining > 1)
 			remaining &= ~1u;
@@ -354,14 +392,14 @@ struct port_pick port_alloc_connect(struct port_alloc *pa, uint32_t saddr,
 		/* 5.12 (190cc82489f4): index = hash_32(port_offset, 8);
 		 * offset = (table_perturb[index] + port_offset) % remaining;
 		 * ok: table_perturb[index] += i + 2 */
-		uint32_t po = (uint32_t)model_siphash_3u32(saddr, daddr, dport, &pa->secret);
+		uint32_t po = (uint32_t)port_offset(pa, saddr, daddr, dport, 0, false);
 		uint32_t remaining = (uint32_t)pa->hi + 1 - pa->lo;
 		if (remaining > 1)
 			remaining &= ~1u;
-		idx = hash_32(po, 8);
-		r = split_scan(pa, (pa->table[idx] + po) % remaining, 2, taken, ctx, &i);
+		uint32_t *slot = perturb_slot(pa, hash_32(po, 8));
+		r = split_scan(pa, (*slot + po) % remaining, 2, taken, ctx, &i);
 		if (r.port)
-			pa->table[idx] += i + 2;
+			*slot += i + 2;
 		return r;
 	}
 	case PORT_ALG_PERTURB64K:
@@ -377,15 +415,14 @@ struct port_pick port_alloc_connect(struct port_alloc *pa, uint32_t saddr,
 		unsigned step = pa->alg == PORT_ALG_PERTURB64K ? 2 : 1;
 		unsigned hz = pa->hz ? pa->hz : 250;
 		uint32_t salt = (uint32_t)(jiffies_at(hz, uptime_ms) / (10ull * hz));
-		off64 = model_siphash_4u32(saddr, daddr, dport, salt, &pa->secret);
-		idx = (uint32_t)off64 & 0xFFFF;
-		r = split_scan(pa, pa->table[idx] + (uint32_t)(off64 >> 32), step,
-			       taken, ctx, &i);
+		off64 = port_offset(pa, saddr, daddr, dport, salt, true);
+		uint32_t *slot = perturb_slot(pa, (uint32_t)off64 & 0xFFFF);
+		r = split_scan(pa, *slot + (uint32_t)(off64 >> 32), step, taken, ctx, &i);
 		if (r.port) {
 			uint32_t jitter = model_rng_below(rng, 8) * step;
 			if (jitter > i)
 				i = jitter;
-			pa->table[idx] += i + step;
+			*slot += i + step;
 		}
 		return r;
 	}

@@ -135,6 +135,29 @@ static void own_reuse_is_newer_other_hosts_half_the_time(void **st)
 	assert_in_range(isn_newer, N * 45 / 100, N * 55 / 100);
 }
 
+static void conn_clock_equals_the_per_call_functions(void **st)
+{
+	static const uint32_t kv[] = { KVER(3, 10, 0), KVER(4, 10, 5), KVER(4, 19, 124),
+				       KVER(6, 18, 16), KVER(6, 18, 44) };
+	struct model_rng r;
+	(void)st;
+	model_rng_seed(&r, 8);
+	for (size_t v = 0; v < sizeof kv / sizeof kv[0]; v++)
+		for (int ts = 1; ts <= 2; ts++) {
+			struct host_clock c;
+			host_clock_init(&c, kv[v], ts, 123456, &r);
+			for (int i = 0; i < 200; i++) {
+				struct conn_clock k;
+				uint32_t d = SRV + (uint32_t)(i % 3);
+				uint16_t sp = (uint16_t)(30000 + i * 7);
+				uint64_t t = (uint64_t)i * 1234567;
+				tcp_conn_clock(&c, NAT, d, sp, 80, &k);
+				assert_int_equal(conn_tsval(&c, &k, t), tcp_tsval(&c, NAT, d, sp, 80, t));
+				assert_int_equal(conn_isn(&k, t * 1000), tcp_isn(&c, NAT, d, sp, 80, t * 1000));
+			}
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +169,7 @@ int main(void)
 		cmocka_unit_test(timestamps_2_means_no_offset),
 		cmocka_unit_test(isn_rises_by_the_clock_over_64_ns),
 		cmocka_unit_test(own_reuse_is_newer_other_hosts_half_the_time),
+		cmocka_unit_test(conn_clock_equals_the_per_call_functions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,46 @@ static void perturb64k_resalts_every_ten_seconds(void **st)
 	assert_true(jumps >= 55);
 }
 
+/* The compact table (no 256 KiB array): eight destinations interleaved, each
+ * still walks its own entry in steps of 2..16, and the mean wrap length is
+ * the full table's. */
+static void compact_table_walks_like_the_full_one(void **st)
+{
+	struct port_alloc pa; struct model_rng rng;
+	uint16_t prev[8];
+	(void)st;
+	model_rng_seed(&rng, 12);
+	assert_true(port_alloc_init(&pa, PORT_ALG_PERTURB64K, LO, HI, NULL, &rng));
+	assert_null(pa.table);
+	for (int d = 0; d < 8; d++)
+		prev[d] = port_alloc_connect(&pa, SADDR, DADDR + (uint32_t)d, 80, 0, &rng,
+					     none_taken, NULL).port;
+	for (int i = 0; i < 3000; i++) {
+		int d = i % 8;
+		uint16_t p = port_alloc_connect(&pa, SADDR, DADDR + (uint32_t)d, 80, 0, &rng,
+						none_taken, NULL).port;
+		unsigned step = (unsigned)(p - prev[d] + (p < prev[d] ? 28232 : 0));
+		assert_int_equal((p - LO) % 2, 0);
+		assert_in_range(step, 2, 16);
+		prev[d] = p;
+	}
+	double sum = 0;
+	for (int trial = 0; trial < 30; trial++) {
+		model_rng_seed(&rng, 200 + (uint64_t)trial);
+		assert_true(port_alloc_init(&pa, PORT_ALG_PERTURB64K, LO, HI, NULL, &rng));
+		uint16_t q = next_port(&pa, &rng, 0);
+		unsigned adv = 0, n = 0;
+		while (adv < 28232) {
+			uint16_t p = next_port(&pa, &rng, 0);
+			adv += (unsigned)(p - q + (p < q ? 28232 : 0));
+			q = p;
+			n++;
+		}
+		sum += n;
+	}
+	assert_in_range((unsigned)(sum / 30), 3080, 3200);
+}
+
 static void step1_socket_range_uses_both_parities(void **st)
 {
 	struct port_alloc pa; struct model_rng rng;
@@ -283,7 +323,7 @@ static void init_rejects_bad_ranges(void **st)
 	model_rng_seed(&rng, 1);
 	assert_false(port_alloc_init(&pa, PORT_ALG_EVEN_ODD, 0, 100, NULL, &rng));
 	assert_false(port_alloc_init(&pa, PORT_ALG_EVEN_ODD, 200, 100, NULL, &rng));
-	assert_false(port_alloc_init(&pa, PORT_ALG_PERTURB64K, 1, 100, NULL, &rng));
+	assert_true(port_alloc_init(&pa, PORT_ALG_PERTURB64K, 1, 100, NULL, &rng)); /* compact */
 	assert_true(port_alloc_init(&pa, PORT_ALG_HINT_310, 1, 1, NULL, &rng));
 	assert_int_equal(port_alloc_connect(&pa, SADDR, DADDR, 80, 0, &rng, none_taken, NULL).port, 1);
 }
@@ -370,6 +410,7 @@ int main(void)
 		cmocka_unit_test(perturb64k_steps_are_two_to_sixteen_and_even),
 		cmocka_unit_test(perturb64k_wraps_after_3137_connects_on_average),
 		cmocka_unit_test(perturb64k_resalts_every_ten_seconds),
+		cmocka_unit_test(compact_table_walks_like_the_full_one),
 		cmocka_unit_test(step1_socket_range_uses_both_parities),
 		cmocka_unit_test(perturb256_steps_plus_two_per_destination),
 		cmocka_unit_test(same_seed_same_ports),
