@@ -1063,7 +1063,7 @@ static double percentile(const struct sim_result *r, double q)
 	for (unsigned b = 0; b < SIM_LAT_BUCKETS; b++) {
 		acc += r->lat_hist[b];
 		if (acc >= want)
-			return lat_bucket_ms(b);
+			return fmin(lat_bucket_ms(b), r->lat_max_ms);
 	}
 	return r->lat_max_ms;
 }
