@@ -59,6 +59,9 @@ static const char usage[] =
 "\n"
 "Rates carry a 95% Wilson confidence interval over connections.\n";
 
+/* CPU seconds of the last run (perf figures) */
+static double last_cpu;
+
 static json_t *ci_json(uint64_t k, uint64_t n)
 {
 	double lo, hi;
@@ -137,8 +140,9 @@ static json_t *result_json(const struct sim_params *p, const struct sim_result *
 		"client_ports_exhausted", (json_int_t)r->client_ports_exhausted,
 		"keepalive_conns", (json_int_t)r->keepalive_conns));
 	json_object_set_new(o, "scenario", scenario_json(p));
-	json_object_set_new(o, "perf", json_pack("{s:f,s:f,s:I,s:I,s:I}", "wall_s", wall,
-		"conn_per_s", wall > 0 ? (double)n / wall : 0.0, "events", (json_int_t)r->events,
+	json_object_set_new(o, "perf", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I}", "wall_s", wall,
+		"cpu_s", last_cpu, "conn_per_s", wall > 0 ? (double)n / wall : 0.0,
+		"conn_per_cpu_s", last_cpu > 0 ? (double)n / last_cpu : 0.0, "events", (json_int_t)r->events,
 		"peak_bytes", (json_int_t)r->peak_bytes, "nat_max", (json_int_t)r->nat_max));
 	return o;
 }
@@ -150,15 +154,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
 static int run_one(const struct sim_params *p, struct sim_result *r, double *wall)
 {
 	char err[256];
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	if (sim_run(p, r, err, sizeof err) < 0) {
 		cli_err("sim", "%s", err);
 		return EXIT_RUNTIME;
 	}
 	*wall = now_s() - t0;
+	last_cpu = cpu_s() - c0;
 	return 0;
 }
 
