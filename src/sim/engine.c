@@ -52,6 +52,8 @@ struct client {
 	uint32_t addr;
 	uint32_t o2o;                /* one-to-one: pool index + 1 held, 0 none */
 	uint32_t sessions;           /* one-to-one: live sessions + held mappings */
+	uint32_t ov_addr;            /* overload: its address (depends only on the
+				      * client and the server: computed once) */
 	struct port_alloc pa;
 	struct host_clock clk;
 	struct model_rng rng;        /* this host's own draws (port steps) */
@@ -439,7 +441,7 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 		*port = cport;
 		return true;
 	case SNAT_OVERLOAD:
-		*addr = nat_overload_addr(s->p->nat_addr, f->snat.n, c->addr, s->p->server_addr, 0, false);
+		*addr = c->ov_addr;
 		break;
 	case SNAT_MASQUERADE:
 	case SNAT_RANDOM_FULLY:
@@ -750,6 +752,12 @@ static void on_arrival(struct sim *s, uint32_t ci)
 		return;
 	}
 	uint16_t cport = pp.port;
+	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
+	 * while the clock and ISN hashes run */
+	tmap_prefetch(&s->tw, tw_key(f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
+				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
+				     s->p->nat_addr, cport));
 	uint32_t tsval = cli_ts(s, c, cport, c0);
 	uint32_t isn = tcp_isn(&c->clk, c->addr, s->service_addr, cport, s->service_port,
 			       EPOCH_NS + (uint64_t)c0 * 1000);
@@ -1012,6 +1020,8 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	for (uint32_t i = 0; i < s->nclients; i++) {
 		struct client *c = &s->cl[i];
 		c->addr = i < p->nclient_addrs ? p->client_addrs[i] : client_addr(i);
+		if (f->snat.mode == SNAT_OVERLOAD)
+			c->ov_addr = nat_overload_addr(p->nat_addr, f->snat.n, c->addr, p->server_addr, 0, false);
 		model_rng_seed(&c->rng, model_rng_next(&root));
 		/* uptimes: an hour to 30 days, so 3.10 jiffies clocks differ */
 		host_clock_init(&c->clk, ckver, 1,
@@ -1212,12 +1222,18 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		}
 		case 1: {
 			struct conn k = s.conns.v[s.conns.head];
+			if (s.conns.n > 8) {
+				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
+				tmap_prefetch(&s.tw, tw_key(ahead->nat_addr, ahead->nat_port));
+			}
 			s.conns.head = (s.conns.head + 1) & (s.conns.cap - 1);
 			s.conns.n--;
 			close_conn(&s, &k);
 			break;
 		}
 		case 2:
+			if (s.tw_q.n > 8)
+				tmap_prefetch(&s.tw, s.tw_q.v[(s.tw_q.head + 8) & (s.tw_q.cap - 1)].key);
 			tw_expire(&s, fifo_peek(&s.tw_q));
 			fifo_pop(&s.tw_q);
 			break;

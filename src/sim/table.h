@@ -26,6 +26,23 @@ struct tmap {
 	size_t cap, n, peak;
 };
 
+static inline size_t tmap_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+/* Start loading key's home slot into the cache: a lookup due soon then
+ * finds it there (the TIME_WAIT table is larger than the caches, and its
+ * accesses are random: this hides the miss behind other work). */
+static inline void tmap_prefetch(const struct tmap *m, uint64_t key)
+{
+	__builtin_prefetch(&m->slot[tmap_hash(key) & (m->cap - 1)]);
+}
+
 bool tmap_init(struct tmap *m, size_t cap);
 void tmap_free(struct tmap *m);
 /* The entry for key, or NULL. */
