@@ -100,8 +100,12 @@ enum port_alg port_alg_for(uint32_t kver, bool rhel);
 bool port_alg_for_release(const char *release, enum port_alg *out);
 const char *port_alg_str(enum port_alg a);   /* "perturb64k" ... */
 
-/* Entries of the caller-provided table_perturb for this allocator: 65536,
- * 256, or 0 (hint-based allocators need no table). */
+/* Entries of table_perturb the caller should provide: 256 for 5.12's table,
+ * 0 for the rest -- hint-based allocators need none, and the 2022 fix's
+ * 2^16 table is kept compact inside struct port_alloc by default (see
+ * below). A caller that wants the kernel's whole table may still pass
+ * PORT_TABLE_FULL entries for PERTURB64K*. */
+#define PORT_TABLE_FULL 65536
 size_t port_alloc_table_len(enum port_alg a);
 
 #define PORT_ALLOC_HOT 8
@@ -113,8 +117,9 @@ struct port_alloc {              /* one per client host (per netns) */
 	uint32_t hint;               /* the static hint of hint-based allocators */
 	unsigned hz;                 /* CONFIG_HZ: jiffies for the 10 s re-salt
 				      * (port_alloc_init sets 250, Debian's) */
-	uint32_t *table;             /* table_perturb (port_alloc_table_len
-				      * entries, caller-owned), or NULL: compact */
+	uint32_t *table;             /* table_perturb (256 entries for 5.12,
+				      * PORT_TABLE_FULL for the 2022 table),
+				      * caller-owned, or NULL: compact */
 	const uint64_t *reserved;    /* ip_local_reserved_ports: 65536-bit map
 				      * (1024 u64), or NULL for none */
 	/* Compact table (table == NULL): the kernel's table is random bytes
@@ -136,9 +141,10 @@ struct port_alloc {              /* one per client host (per netns) */
 };
 
 /* Fill *pa: secret and table contents drawn from rng (the kernel fills both
- * with random bytes once per boot), hint 0, hz 250. `table` holds
- * port_alloc_table_len(alg) entries, or is NULL (compact table, above).
- * Returns false if lo > hi or lo == 0. */
+ * with random bytes once per boot), hint 0, hz 250. `table`: NULL (compact,
+ * above), or 256 entries (PERTURB256) / PORT_TABLE_FULL entries
+ * (PERTURB64K*); ignored by hint-based allocators. Returns false if lo > hi
+ * or lo == 0. */
 bool port_alloc_init(struct port_alloc *pa, enum port_alg alg, uint16_t lo,
 		     uint16_t hi, uint32_t *table, struct model_rng *rng);
 

@@ -198,10 +198,16 @@ const char *port_alg_str(enum port_alg a)
 
 size_t port_alloc_table_len(enum port_alg a)
 {
+	return a == PORT_ALG_PERTURB256 ? 256 : 0;
+}
+
+/* entries of a caller's table for this allocator */
+static size_t table_entries(enum port_alg a)
+{
 	switch (a) {
 	case PORT_ALG_PERTURB256: return 256;
 	case PORT_ALG_PERTURB64K:
-	case PORT_ALG_PERTURB64K_STEP1: return 65536;
+	case PORT_ALG_PERTURB64K_STEP1: return PORT_TABLE_FULL;
 	default: return 0;
 	}
 }
@@ -209,7 +215,7 @@ size_t port_alloc_table_len(enum port_alg a)
 bool port_alloc_init(struct port_alloc *pa, enum port_alg alg, uint16_t lo,
 		     uint16_t hi, uint32_t *table, struct model_rng *rng)
 {
-	size_t n = port_alloc_table_len(alg);
+	size_t n = table_entries(alg);
 
 	if (lo == 0 || lo > hi)
 		return false;

@@ -316,6 +316,15 @@ static void same_seed_same_ports(void **st)
 	}
 }
 
+static void only_the_256_entry_table_is_asked_of_the_caller(void **st)
+{
+	(void)st;
+	assert_int_equal(port_alloc_table_len(PORT_ALG_PERTURB256), 256);
+	assert_int_equal(port_alloc_table_len(PORT_ALG_PERTURB64K), 0);    /* compact */
+	assert_int_equal(port_alloc_table_len(PORT_ALG_EVEN_ODD), 0);
+	assert_int_equal(port_alloc_table_len(PORT_ALG_HINT_310), 0);
+}
+
 static void init_rejects_bad_ranges(void **st)
 {
 	struct port_alloc pa; struct model_rng rng;
@@ -414,6 +423,7 @@ int main(void)
 		cmocka_unit_test(step1_socket_range_uses_both_parities),
 		cmocka_unit_test(perturb256_steps_plus_two_per_destination),
 		cmocka_unit_test(same_seed_same_ports),
+		cmocka_unit_test(only_the_256_entry_table_is_asked_of_the_caller),
 		cmocka_unit_test(init_rejects_bad_ranges),
 		cmocka_unit_test(versions_map_to_their_allocator),
 		cmocka_unit_test(siphash_matches_reference_vectors),
