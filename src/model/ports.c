@@ -279,7 +279,9 @@ static inline bool reserved(const struct port_alloc *pa, uint32_t port)
  * Upstream 3.10 (read from a 3.x-4.1 copy of inet_hashtables.c,
  * __inet_hash_connect): offset = hint + port_offset; for (i = 1; i <=
  * remaining; i++) port = low + (i + offset) % remaining; ok: hint += i.
- * 4.2 (07f4c90062f8, as read in a 4.2-4.5 copy; RHEL 7.7 per SIM.md):
+ * 4.2 (07f4c90062f8, as read in a 4.4/4.5 copy of inet_hashtables.c; RHEL 7.7
+ * carries it per SIM.md -- the RHEL 7.7 source file is not in the stored
+ * trees (dcui/RHEL77 holds headers and .mod.c only), so that is unverified):
  * offset &= ~1; for (i = 0; i < remaining; i++) ...; ok:
  * hint += (i + 2) & ~1. */
 static struct port_pick hint_walk(struct port_alloc *pa, uint32_t port_offset,
