@@ -140,6 +140,16 @@ struct port_alloc {              /* one per client host (per netns) */
 	uint64_t memo_out;
 };
 
+/* One host or one kernel? table_perturb, the hint and net_secret are
+ * globals of the kernel, not per network namespace (inet_hashtables.c
+ * `static u32 *table_perturb`, `static u32 hint`; secure_seq.c
+ * `net_secret`); only ip_local_port_range is per netns. Clients that are
+ * namespaces on one kernel (the lab) therefore share one struct port_alloc
+ * -- give it a PORT_TABLE_FULL table, as many clients make many entries
+ * hot -- and one struct host_clock (same boot, same secrets; the per-pair
+ * or per-tuple offsets still differ by address). Separate machines (a real
+ * fleet) have one of each per host. */
+
 /* Fill *pa: secret and table contents drawn from rng (the kernel fills both
  * with random bytes once per boot), hint 0, hz 250. `table`: NULL (compact,
  * above), or 256 entries (PERTURB256) / PORT_TABLE_FULL entries
