@@ -71,6 +71,25 @@ struct conn {
 	bool     keepalive;
 };
 
+/* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
+ * are re-armed), so the ring is also their expiry queue; the index (kmap)
+ * points at the current copy, and a copy it no longer points at is void. */
+struct twe {
+	uint64_t key;
+	int64_t  exp;
+	uint32_t rcv_nxt, snd_nxt, ts_recent;
+	bool     ts_set;
+	int64_t  ts_stamp;           /* when ts_recent was recorded */
+	int64_t  last_oow;           /* last out-of-window ACK; INT64_MIN: never */
+};
+
+struct twring {
+	struct twe *v;
+	size_t cap;                  /* power of two */
+	uint64_t head, tail;         /* sequence numbers: live copies in [head, tail) */
+	size_t peak;
+};
+
 struct conn_ring {
 	struct conn *v;
 	size_t cap, head, n, peak;
@@ -130,8 +149,11 @@ struct sim {
 	bool *o2o_busy;
 	uint32_t pool_n;
 	/* tables */
-	struct tmap tw, natmap, cport;
-	struct fifo tw_q, nat_q, cport_q;
+	struct tmap natmap, cport;
+	struct kmap twk;             /* TIME_WAIT: 4-tuple -> ring sequence number */
+	struct twring twr;           /* TIME_WAIT entries in the order they end */
+	uint64_t tw_live;
+	struct fifo nat_q, cport_q;
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;
@@ -162,7 +184,7 @@ static inline uint64_t cport_key(uint32_t client, uint16_t port)
 
 static void tw_count(struct sim *s)
 {
-	s->tw_area += (double)s->tw.n * (double)(s->now - s->tw_last);
+	s->tw_area += (double)s->tw_live * (double)(s->now - s->tw_last);
 	s->tw_last = s->now;
 }
 
@@ -474,54 +496,98 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 
 /* ---- server TIME_WAIT */
 
-static void tw_fill(const struct sim *s, const struct tent *e, struct tw_sock *tw)
+static struct twe *twr_at(const struct sim *s, uint64_t seq)
+{
+	return &s->twr.v[seq & (s->twr.cap - 1)];
+}
+
+/* Append a copy; returns its sequence number (UINT64_MAX: out of memory). */
+static uint64_t twr_push(struct sim *s, const struct twe *x)
+{
+	struct twring *q = &s->twr;
+	if (q->tail - q->head == q->cap) {
+		size_t nc = q->cap ? q->cap * 2 : 1024;
+		struct twe *v = malloc(nc * sizeof *v);
+		if (!v) {
+			s->oom = true;
+			return UINT64_MAX;
+		}
+		for (uint64_t i = q->head; i < q->tail; i++)
+			v[i & (nc - 1)] = q->v[i & (q->cap - 1)];
+		free(q->v);
+		q->v = v;
+		q->cap = nc;
+	}
+	uint64_t seq = q->tail++;
+	q->v[seq & (q->cap - 1)] = *x;
+	if (q->tail - q->head > q->peak)
+		q->peak = q->tail - q->head;
+	return seq;
+}
+
+static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw)
 {
 	memset(tw, 0, sizeof *tw);
 	tw->substate = TW_TIME_WAIT;
-	tw->rcv_nxt = e->a;
-	tw->snd_nxt = e->b;
+	tw->rcv_nxt = e->rcv_nxt;
+	tw->snd_nxt = e->snd_nxt;
 	tw->rcv_wnd = 65535;
-	tw->ts_recent_stamp_set = e->d & 1;
-	tw->ts_recent = e->c;
-	tw->ts_recent_age_s = (uint32_t)((s->now - e->e) / US);
-	tw->last_oow_ack_ms = e->f == INT64_MIN ? -1 : (s->now - e->f) / 1000;
+	tw->ts_recent_stamp_set = e->ts_set;
+	tw->ts_recent = e->ts_recent;
+	tw->ts_recent_age_s = (uint32_t)((s->now - e->ts_stamp) / US);
+	tw->last_oow_ack_ms = e->last_oow == INT64_MIN ? -1 : (s->now - e->last_oow) / 1000;
 }
 
-/* Apply a decision's effect on the mini-socket. */
-static void tw_apply(struct sim *s, struct tent *e, const struct tw_decision *d)
+static void tw_kill(struct sim *s, const struct twe *e)
+{
+	tw_count(s);
+	kmap_del(&s->twk, e->key);
+	s->tw_live--;
+}
+
+/* Apply a decision's effect on the mini-socket (e is its current copy). */
+static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 {
 	if (d->tw_killed) {
-		tw_count(s);
-		tmap_del(&s->tw, e->key);
+		tw_kill(s, e);
 		return;
 	}
-	e->a = d->next.rcv_nxt;
-	e->c = d->next.ts_recent;
-	if (d->next.ts_recent_age_s == 0 && d->next.ts_recent != e->c)
-		e->e = s->now;
+	if (d->next.ts_recent_age_s == 0 && d->next.ts_recent != e->ts_recent)
+		e->ts_stamp = s->now;
+	e->rcv_nxt = d->next.rcv_nxt;
+	e->ts_recent = d->next.ts_recent;
 	if (d->next.last_oow_ack_ms == 0)
-		e->f = s->now;
+		e->last_oow = s->now;
 	if (d->timer_rearmed) {
-		e->exp = s->now + s->tw_len;
-		if (!fifo_push(&s->tw_q, e->exp, e->key, (uint64_t)e->exp))
+		/* inet_twsk_reschedule(): a new copy at the end of the ring */
+		struct twe x = *e;
+		x.exp = s->now + s->tw_len;
+		uint64_t seq = twr_push(s, &x);
+		if (seq != UINT64_MAX && !kmap_set(&s->twk, x.key, seq))
 			s->oom = true;
 	}
 }
 
-/* A live TIME_WAIT entry for the tuple, or NULL (an expired one that the
- * FIFO has not reached yet counts as gone). */
-static struct tent *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
+/* The live TIME_WAIT mini-socket for the tuple, or NULL. */
+static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 {
-	struct tent *e = tmap_get(&s->tw, tw_key(nat_addr, nat_port));
-	return e && e->exp > s->now ? e : NULL;
+	uint64_t seq;
+	if (!kmap_get(&s->twk, tw_key(nat_addr, nat_port), &seq))
+		return NULL;
+	struct twe *e = twr_at(s, seq);
+	return e->exp > s->now ? e : NULL;
 }
 
-static void tw_expire(struct sim *s, const struct fent *f)
+/* The oldest copy in the ring ends: if the index still points at it, the
+ * mini-socket is gone (else it was re-armed or killed before). */
+static void tw_expire(struct sim *s)
 {
-	struct tent *e = tmap_get(&s->tw, f->key);
-	if (e && e->exp == (int64_t)f->tag) {
+	uint64_t seq, at = s->twr.head++;
+	const struct twe *e = twr_at(s, at);
+	if (kmap_get(&s->twk, e->key, &seq) && seq == at) {
 		tw_count(s);
-		tmap_del(&s->tw, f->key);
+		kmap_del(&s->twk, e->key);
+		s->tw_live--;
 	}
 }
 
@@ -631,30 +697,32 @@ static void close_conn(struct sim *s, const struct conn *k)
 	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
 	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
 	 * left. */
-	if (s->tw.n >= s->p->max_tw_buckets) {
+	if (s->tw_live >= s->p->max_tw_buckets) {
 		s->r->tw_overflow++;
 		return;
 	}
 	tw_count(s);
-	bool created;
-	struct tent *e = tmap_put(&s->tw, tw_key(k->nat_addr, k->nat_port), &created);
-	if (!e) {
+	struct twe x = {
+		.key = tw_key(k->nat_addr, k->nat_port),
+		.exp = s->now + s->tw_len,
+		.rcv_nxt = k->isn + REQ_LEN + 2,         /* after the client's FIN */
+		.snd_nxt = k->sisn + RESP_LEN + 2,       /* after our FIN */
+		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
+		 * records as ts_recent */
+		.ts_recent = cli_ts(s, c, k->cport, s->now - s->d),
+		.ts_set = true,
+		.ts_stamp = s->now,
+		.last_oow = INT64_MIN,
+	};
+	uint64_t seq = twr_push(s, &x);
+	if (seq == UINT64_MAX)
+		return;
+	if (!kmap_set(&s->twk, x.key, seq)) {
 		s->oom = true;
 		return;
 	}
-	/* the client's FIN (sent rtt/2 ago) carries the last TSval the server
-	 * records as ts_recent */
-	e->a = k->isn + REQ_LEN + 2;                 /* rcv_nxt after the FIN */
-	e->b = k->sisn + RESP_LEN + 2;               /* snd_nxt after our FIN */
-	e->c = cli_ts(s, c, k->cport, s->now - s->d);
-	e->d = 1;                                    /* timestamps in use */
-	e->e = s->now;
-	e->f = INT64_MIN;
-	e->exp = s->now + s->tw_len;
-	if ((uint64_t)s->tw.n > s->r->tw_max)
-		s->r->tw_max = s->tw.n;
-	if (!fifo_push(&s->tw_q, e->exp, e->key, (uint64_t)e->exp))
-		s->oom = true;
+	if (++s->tw_live > s->r->tw_max)
+		s->r->tw_max = s->tw_live;
 }
 
 /* A SYN of attempt `a` (or of a new connection) reaches the server now.
@@ -662,7 +730,7 @@ static void close_conn(struct sim *s, const struct conn *k)
 static bool server_syn(struct sim *s, uint32_t nat_addr, uint16_t nat_port, uint32_t isn,
 		       uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
 {
-	struct tent *e = tw_find(s, nat_addr, nat_port);
+	struct twe *e = tw_find(s, nat_addr, nat_port);
 	*found = e != NULL;
 	if (!e) {
 		/* no TIME_WAIT: the listener answers with a fresh ISN */
@@ -678,8 +746,7 @@ static bool server_syn(struct sim *s, uint32_t nat_addr, uint16_t nat_port, uint
 	if (d->verdict == TCP_TW_SYN) {
 		*sisn = d->isn;
 		s->r->tw_reopened++;
-		tw_count(s);
-		tmap_del(&s->tw, e->key);
+		tw_kill(s, e);
 		return true;
 	}
 	if (d->reply.sent) {
@@ -754,7 +821,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	uint16_t cport = pp.port;
 	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
 	 * while the clock and ISN hashes run */
-	tmap_prefetch(&s->tw, tw_key(f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+	kmap_prefetch(&s->twk, tw_key(f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
 				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 				     s->p->nat_addr, cport));
@@ -836,7 +903,7 @@ static void on_attempt(struct sim *s, uint32_t idx)
 
 	if (a->t_rst <= s->now) {
 		/* the client's RST reaches the server's TIME_WAIT */
-		struct tent *e = tw_find(s, a->nat_addr, a->nat_port);
+		struct twe *e = tw_find(s, a->nat_addr, a->nat_port);
 		a->t_rst = INF;
 		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_RST, a->rst_seq, 0, 0, false, 0, 0);
 		if (e) {
@@ -939,10 +1006,10 @@ const char *sim_preset_for(const struct sim_params *p)
 
 static void sim_free(struct sim *s)
 {
-	tmap_free(&s->tw);
+	kmap_free(&s->twk);
+	free(s->twr.v);
 	tmap_free(&s->natmap);
 	tmap_free(&s->cport);
-	fifo_free(&s->tw_q);
 	fifo_free(&s->nat_q);
 	fifo_free(&s->nat_q2);
 	fifo_free(&s->cport_q);
@@ -1015,7 +1082,7 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 		if (!s->o2o_released || !s->o2o_busy)
 			goto oom;
 	}
-	if (!tmap_init(&s->tw, 1024) || !tmap_init(&s->natmap, 1024) || !tmap_init(&s->cport, 1024))
+	if (!kmap_init(&s->twk, 1024) || !tmap_init(&s->natmap, 1024) || !tmap_init(&s->cport, 1024))
 		goto oom;
 	for (uint32_t i = 0; i < s->nclients; i++) {
 		struct client *c = &s->cl[i];
@@ -1138,9 +1205,10 @@ static void finish(struct sim *s)
 		r->coll_share_top10 = (double)sum / (double)r->collisions;
 	}
 	free(cc);
-	r->peak_bytes = s->tw.cap * sizeof(struct tent) + s->natmap.cap * sizeof(struct tent) +
+	r->peak_bytes = s->twk.cap * sizeof(struct kslot) + s->twr.cap * sizeof(struct twe) +
+			s->natmap.cap * sizeof(struct tent) +
 			s->cport.cap * sizeof(struct tent) +
-			(s->tw_q.cap + s->nat_q.cap + s->nat_q2.cap + s->cport_q.cap) * sizeof(struct fent) +
+			(s->nat_q.cap + s->nat_q2.cap + s->cport_q.cap) * sizeof(struct fent) +
 			s->heap.cap * sizeof(struct hent) + s->conns.cap * sizeof(struct conn) +
 			s->att_cap * sizeof(struct attempt) + s->nclients * sizeof(struct client) +
 			s->perturb_len * s->nclients * sizeof(uint32_t) + s->pk_cap * sizeof(struct pkt);
@@ -1177,7 +1245,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 	}
 	for (;;) {
 		int64_t th = heap_next(&s.heap), tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
-		int64_t tt = fifo_next(&s.tw_q), tn = fifo_next(&s.nat_q), tp = fifo_next(&s.cport_q);
+		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q), tp = fifo_next(&s.cport_q);
 		int64_t tn2 = fifo_next(&s.nat_q2);
 		int64_t t = th;
 		int which = 0;
@@ -1224,7 +1292,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			struct conn k = s.conns.v[s.conns.head];
 			if (s.conns.n > 8) {
 				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
-				tmap_prefetch(&s.tw, tw_key(ahead->nat_addr, ahead->nat_port));
+				kmap_prefetch(&s.twk, tw_key(ahead->nat_addr, ahead->nat_port));
 			}
 			s.conns.head = (s.conns.head + 1) & (s.conns.cap - 1);
 			s.conns.n--;
@@ -1232,10 +1300,9 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			break;
 		}
 		case 2:
-			if (s.tw_q.n > 8)
-				tmap_prefetch(&s.tw, s.tw_q.v[(s.tw_q.head + 8) & (s.tw_q.cap - 1)].key);
-			tw_expire(&s, fifo_peek(&s.tw_q));
-			fifo_pop(&s.tw_q);
+			if (s.twr.tail - s.twr.head > 8)
+				kmap_prefetch(&s.twk, twr_at(&s, s.twr.head + 8)->key);
+			tw_expire(&s);
 			break;
 		case 3:
 			nat_expire(&s, fifo_peek(&s.nat_q));

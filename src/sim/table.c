@@ -35,8 +35,12 @@ bool tmap_init(struct tmap *m, size_t cap)
 		c *= 2;
 	memset(m, 0, sizeof *m);
 	m->slot = table_alloc(c * sizeof *m->slot);
-	if (!m->slot)
+	m->keys = table_alloc(c * sizeof *m->keys);
+	if (!m->slot || !m->keys) {
+		free(m->slot);
+		free(m->keys);
 		return false;
+	}
 	m->cap = c;
 	return true;
 }
@@ -44,6 +48,7 @@ bool tmap_init(struct tmap *m, size_t cap)
 void tmap_free(struct tmap *m)
 {
 	free(m->slot);
+	free(m->keys);
 	memset(m, 0, sizeof *m);
 }
 
@@ -51,10 +56,10 @@ struct tent *tmap_get(struct tmap *m, uint64_t key)
 {
 	size_t mask = m->cap - 1, i = hash64(key) & mask;
 	for (;; i = (i + 1) & mask) {
-		struct tent *e = &m->slot[i];
-		if (e->key == key)
-			return e;
-		if (!e->key)
+		uint64_t k = m->keys[i];
+		if (k == key)
+			return &m->slot[i];
+		if (!k)
 			return NULL;
 	}
 }
@@ -65,17 +70,18 @@ static bool grow(struct tmap *m)
 	if (!tmap_init(&n, m->cap * 2))
 		return false;
 	for (size_t i = 0; i < m->cap; i++) {
-		struct tent *e = &m->slot[i];
-		if (!e->key)
+		if (!m->keys[i])
 			continue;
-		size_t mask = n.cap - 1, j = hash64(e->key) & mask;
-		while (n.slot[j].key)
+		size_t mask = n.cap - 1, j = hash64(m->keys[i]) & mask;
+		while (n.keys[j])
 			j = (j + 1) & mask;
-		n.slot[j] = *e;
+		n.keys[j] = m->keys[i];
+		n.slot[j] = m->slot[i];
 	}
 	n.n = m->n;
 	n.peak = m->peak;
 	free(m->slot);
+	free(m->keys);
 	*m = n;
 	return true;
 }
@@ -89,14 +95,15 @@ struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created)
 	mask = m->cap - 1;
 	for (i = hash64(key) & mask;; i = (i + 1) & mask) {
 		struct tent *e = &m->slot[i];
-		if (e->key == key) {
+		if (m->keys[i] == key) {
 			if (created)
 				*created = false;
 			return e;
 		}
-		if (!e->key) {
+		if (!m->keys[i]) {
 			memset(e, 0, sizeof *e);
 			e->key = key;
+			m->keys[i] = key;
 			if (++m->n > m->peak)
 				m->peak = m->n;
 			if (created)
@@ -111,21 +118,24 @@ void tmap_del(struct tmap *m, uint64_t key)
 	size_t mask = m->cap - 1, i = hash64(key) & mask, j;
 
 	for (;; i = (i + 1) & mask) {
-		if (m->slot[i].key == key)
+		if (m->keys[i] == key)
 			break;
-		if (!m->slot[i].key)
+		if (!m->keys[i])
 			return;
 	}
+	m->keys[i] = 0;
 	m->slot[i].key = 0;
 	m->n--;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!m->slot[j].key)
+		if (!m->keys[j])
 			return;
-		size_t k = hash64(m->slot[j].key) & mask;
+		size_t k = hash64(m->keys[j]) & mask;
 		/* move j back to i unless its home k lies cyclically in (i, j] */
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			m->keys[i] = m->keys[j];
 			m->slot[i] = m->slot[j];
+			m->keys[j] = 0;
 			m->slot[j].key = 0;
 			i = j;
 		}
@@ -227,4 +237,101 @@ void heap_free(struct heap *h)
 {
 	free(h->v);
 	memset(h, 0, sizeof *h);
+}
+
+bool kmap_init(struct kmap *m, size_t cap)
+{
+	size_t c = 16;
+	while (c < cap)
+		c *= 2;
+	memset(m, 0, sizeof *m);
+	m->v = table_alloc(c * sizeof *m->v);
+	if (!m->v)
+		return false;
+	m->cap = c;
+	return true;
+}
+
+void kmap_free(struct kmap *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+bool kmap_get(const struct kmap *m, uint64_t key, uint64_t *val)
+{
+	size_t mask = m->cap - 1, i = hash64(key) & mask;
+	for (;; i = (i + 1) & mask) {
+		if (m->v[i].key == key) {
+			*val = m->v[i].val;
+			return true;
+		}
+		if (!m->v[i].key)
+			return false;
+	}
+}
+
+static bool kgrow(struct kmap *m)
+{
+	struct kmap n;
+	if (!kmap_init(&n, m->cap * 2))
+		return false;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->v[i].key)
+			continue;
+		size_t mask = n.cap - 1, j = hash64(m->v[i].key) & mask;
+		while (n.v[j].key)
+			j = (j + 1) & mask;
+		n.v[j] = m->v[i];
+	}
+	n.n = m->n;
+	n.peak = m->peak;
+	free(m->v);
+	*m = n;
+	return true;
+}
+
+bool kmap_set(struct kmap *m, uint64_t key, uint64_t val)
+{
+	if ((m->n + 1) * 2 > m->cap && !kgrow(m))
+		return false;
+	size_t mask = m->cap - 1, i = hash64(key) & mask;
+	for (;; i = (i + 1) & mask) {
+		if (m->v[i].key == key) {
+			m->v[i].val = val;
+			return true;
+		}
+		if (!m->v[i].key) {
+			m->v[i].key = key;
+			m->v[i].val = val;
+			if (++m->n > m->peak)
+				m->peak = m->n;
+			return true;
+		}
+	}
+}
+
+void kmap_del(struct kmap *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i = hash64(key) & mask, j;
+
+	for (;; i = (i + 1) & mask) {
+		if (m->v[i].key == key)
+			break;
+		if (!m->v[i].key)
+			return;
+	}
+	m->v[i].key = 0;
+	m->n--;
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!m->v[j].key)
+			return;
+		size_t k = hash64(m->v[j].key) & mask;
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			m->v[i] = m->v[j];
+			m->v[j].key = 0;
+			i = j;
+		}
+	}
 }

@@ -21,8 +21,12 @@ struct tent {
 	int64_t  e, f;
 };
 
+/* Keys apart from their entries: a lookup that finds nothing (the usual
+ * case: most SYNs meet no TIME_WAIT) reads only the key array, 8 bytes a
+ * slot, small enough to stay in the cache; entries are read on a hit. */
 struct tmap {
-	struct tent *slot;
+	uint64_t *keys;
+	struct tent *slot;           /* slot[i].key == keys[i] */
 	size_t cap, n, peak;
 };
 
@@ -40,7 +44,7 @@ static inline size_t tmap_hash(uint64_t k)
  * accesses are random: this hides the miss behind other work). */
 static inline void tmap_prefetch(const struct tmap *m, uint64_t key)
 {
-	__builtin_prefetch(&m->slot[tmap_hash(key) & (m->cap - 1)]);
+	__builtin_prefetch(&m->keys[tmap_hash(key) & (m->cap - 1)]);
 }
 
 bool tmap_init(struct tmap *m, size_t cap);
@@ -52,6 +56,30 @@ struct tent *tmap_get(struct tmap *m, uint64_t key);
 struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created);
 /* Remove key (backward-shift deletion: no tombstones). */
 void tmap_del(struct tmap *m, uint64_t key);
+
+/* ---- kmap: key (never 0) -> 64-bit value, 16 bytes a slot. The server's
+ * TIME_WAIT index: a SYN's lookup reads one small slot, and the entries
+ * themselves live in a ring in time order (engine.c). */
+
+struct kslot {
+	uint64_t key, val;
+};
+
+struct kmap {
+	struct kslot *v;
+	size_t cap, n, peak;
+};
+
+bool kmap_init(struct kmap *m, size_t cap);
+void kmap_free(struct kmap *m);
+bool kmap_get(const struct kmap *m, uint64_t key, uint64_t *val);
+/* Insert or update; false if out of memory. */
+bool kmap_set(struct kmap *m, uint64_t key, uint64_t val);
+void kmap_del(struct kmap *m, uint64_t key);
+static inline void kmap_prefetch(const struct kmap *m, uint64_t key)
+{
+	__builtin_prefetch(&m->v[tmap_hash(key) & (m->cap - 1)]);
+}
 
 /* ---- timer FIFO: (time, key, tag), appended with non-decreasing time */
 
