@@ -12,6 +12,9 @@
  *     each client running a kernel's connect() allocator: collisions with
  *     another client's TIME_WAIT per connect, per allocator, with the spread
  *     over seeds, next to the formula with M = the ports the allocator uses.
+ *  3. the report's overload pool: how often k pods all hash (netfilter's
+ *     jhash2) to one of n addresses, vs (1/n)^(k-1).
+ *  4. the cost of each model call the simulator makes per connection.
  *
  * Connections are short (the server closes at once), so each leaves the
  * server's TIME_WAIT from its connect time for T; the client holds no
@@ -168,7 +171,35 @@ static struct mc monte_carlo(enum port_alg alg, uint16_t plo, uint16_t phi, unsi
 	return out;
 }
 
-/* ---- 3. cost of the model calls the simulator makes per connection -------- */
+/* ---- 3. the report's overload pool: how often do k pods share one address? */
+
+static void overload_share(unsigned k, unsigned n, unsigned trials, bool consecutive)
+{
+	struct model_rng rng;
+	unsigned all_one = 0;
+
+	model_rng_seed(&rng, 4242 + k * 100 + n);
+	for (unsigned t = 0; t < trials; t++) {
+		/* k pod addresses in 10.0.0.0/8 (random, or consecutive from a
+		 * random start as a CNI hands them out), one server */
+		uint32_t first = 0, base = 0x0A000000u | model_rng_below(&rng, (1u << 24) - k);
+		bool same = true;
+		for (unsigned c = 0; c < k; c++) {
+			uint32_t pod = consecutive ? base + c : 0x0A000000u | model_rng_below(&rng, 1u << 24);
+			uint32_t a = nat_overload_addr(NATADDR, n, pod, SERVER, 0, false);
+			if (c == 0)
+				first = a;
+			else if (a != first)
+				same = false;
+		}
+		all_one += same;
+	}
+	double got = (double)all_one / trials, want = pow(1.0 / n, k - 1);
+	printf("%3u %-11s pods, overload:%u %9.3f%% +-%.3f   %9.3f%%  %7.3f\n", k,
+	       consecutive ? "consecutive" : "random", n, 100 * got, 100 * ci95(got, trials), 100 * want, got / want);
+}
+
+/* ---- 4. cost of the model calls the simulator makes per connection -------- */
 
 #include <time.h>
 static double secs(void)
@@ -303,7 +334,16 @@ int main(int argc, char **argv)
 	       "    SIM.md: formula 4.08%% (h = 0), 6.x 4.10%%, 4.19 ~4.5%% wide spread, 3.10 ~1.7%%;\n"
 	       "    se: standard error of the mean over seeds, sd: spread between seeds)\n\n");
 
-	printf("3. cost of the model's per-connection calls (one core, shared machine)\n");
+	printf("3. overload pool (netfilter's jhash2): P(all pods on one address) vs (1/n)^(k-1)\n");
+	printf("%-32s %19s %12s %7s\n", "pods, pool", "model (95% CI)", "formula", "ratio");
+	overload_share(4, 2, 200000, false);
+	overload_share(4, 2, 200000, true);
+	overload_share(4, 4, 200000, false);
+	overload_share(4, 4, 200000, true);
+	overload_share(8, 2, 200000, false);
+	printf("   (the report: 4 pods, a second overload address, all 4 on one: 1 pool in 8)\n\n");
+
+	printf("4. cost of the model's per-connection calls (one core, shared machine)\n");
 	/* same-10s: a host connecting many times per 10 s window (the port
 	 * hash is memoised); new-10s: every connect in a new window */
 	cost_ports(PORT_ALG_PERTURB64K, 1, false, 4000000, 0);
