@@ -26,11 +26,12 @@ static const char usage[] =
 "the load (same options and [fleet] keys as `twlab lab load`):\n"
 "  --scenario FILE        topology and [fleet] (default: the built-in report.ini)\n"
 "  --clients N            client hosts behind the NAT (default: the lab's clients)\n"
-"  --rate R               new connections per second per client\n"
+"  --rate R               requests per second per client (each a new connection\n"
+"                         unless it rides the kept-alive one)\n"
 "  --arrivals poisson|periodic\n"
 "  --duration S           simulated seconds of arrivals\n"
-"  --keepalive F          fraction of requests on kept-alive connections, which\n"
-"                         the client closes (its TIME_WAIT, not the server's)\n"
+"  --keepalive F          fraction of requests on the client's kept-alive\n"
+"                         connection (no connect, no TIME_WAIT on the server)\n"
 "  --port-range LO-HI     the clients' ip_local_port_range\n"
 "  --snat MODE            overload:N (address by hash of the client, port kept\n"
 "                         if free), one-to-one:N (dynamic 1:1 pool), static,\n"
@@ -57,7 +58,7 @@ static const char usage[] =
 "  --plot FILE.svg        with --sweep: draw the rates with gnuplot\n"
 "  --pcap FILE            the server-side packets of the run (twlab analyze reads it)\n"
 "\n"
-"Rates carry a 95% Wilson confidence interval over connections.\n";
+"Rates are per request, with a 95% Wilson confidence interval.\n";
 
 /* CPU seconds of the last run (perf figures) */
 static double last_cpu;
@@ -100,9 +101,11 @@ static json_t *result_json(const struct sim_params *p, const struct sim_result *
 {
 	json_t *o = json_object(), *top = json_array();
 	char a[INET_ADDRSTRLEN];
-	uint64_t n = r->connections;
+	uint64_t n = r->requests;
 
-	json_object_set_new(o, "connections", json_integer((json_int_t)n));
+	json_object_set_new(o, "requests", json_integer((json_int_t)n));
+	json_object_set_new(o, "kept_alive", json_integer((json_int_t)r->kept_alive));
+	json_object_set_new(o, "connections", json_integer((json_int_t)r->connections));
 	json_object_set_new(o, "established", json_integer((json_int_t)r->established));
 	json_object_set_new(o, "collisions", json_integer((json_int_t)r->collisions));
 	json_object_set_new(o, "collisions_paws", json_integer((json_int_t)r->collisions_paws));
@@ -126,19 +129,19 @@ static json_t *result_json(const struct sim_params *p, const struct sim_result *
 		"overflow", (json_int_t)r->tw_overflow));
 	for (unsigned i = 0; i < r->ntop; i++)
 		json_array_append_new(top, json_pack("{s:i,s:s,s:I,s:I,s:I}", "client", r->top[i].client,
-			"addr", ip(r->top[i].addr, a), "connections", (json_int_t)r->top[i].connections,
+			"addr", ip(r->top[i].addr, a), "requests", (json_int_t)r->top[i].requests,
 			"collisions", (json_int_t)r->top[i].collisions,
 			"timed_out", (json_int_t)r->top[i].timed_out));
 	json_object_set_new(o, "clients", json_pack("{s:i,s:i,s:f,s:f,s:o}", "count", r->clients,
 		"with_collisions", r->clients_with_collisions, "worst_rate", r->coll_rate_client_max,
 		"top10pct_share", r->coll_share_top10, "top", top));
-	json_object_set_new(o, "details", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_object_set_new(o, "details", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
 		"tw_reopened", (json_int_t)r->tw_reopened, "syn_retransmits", (json_int_t)r->syn_retransmits,
 		"bare_acks", (json_int_t)r->bare_acks, "bare_acks_dropped", (json_int_t)r->bare_acks_dropped,
 		"acks_rate_limited", (json_int_t)r->acks_rate_limited, "client_rsts", (json_int_t)r->client_rsts,
 		"tw_killed_by_rst", (json_int_t)r->tw_killed_by_rst, "nat_exhausted", (json_int_t)r->nat_exhausted,
 		"client_ports_exhausted", (json_int_t)r->client_ports_exhausted,
-		"keepalive_conns", (json_int_t)r->keepalive_conns));
+		"rtt_ms", p->rtt_ms));
 	json_object_set_new(o, "scenario", scenario_json(p));
 	json_object_set_new(o, "perf", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I}", "wall_s", wall,
 		"cpu_s", last_cpu, "conn_per_s", wall > 0 ? (double)n / wall : 0.0,
@@ -191,7 +194,10 @@ static void print_result(json_t *o, bool json)
 	};
 	static const char *const counts[] = { "collisions", "collisions_paws", "collisions_seq",
 					      "timed_out", "delayed" };
-	printf("%-14s %" JSON_INTEGER_FORMAT "\n", "connections",
+	printf("%-14s %" JSON_INTEGER_FORMAT "  (%" JSON_INTEGER_FORMAT " on kept-alive connections, %"
+	       JSON_INTEGER_FORMAT " connect() calls)\n", "requests",
+	       json_integer_value(json_object_get(o, "requests")),
+	       json_integer_value(json_object_get(o, "kept_alive")),
 	       json_integer_value(json_object_get(o, "connections")));
 	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
 		json_t *ci = json_object_get(o, rates[i][2]);
@@ -200,7 +206,7 @@ static void print_result(json_t *o, bool json)
 		       100 * json_real_value(json_object_get(o, rates[i][1])),
 		       100 * json_real_value(json_array_get(ci, 0)), 100 * json_real_value(json_array_get(ci, 1)));
 	}
-	static const char *const skip[] = { "connections", "collisions", "collisions_paws", "collisions_seq",
+	static const char *const skip[] = { "requests", "kept_alive", "connections", "collisions", "collisions_paws", "collisions_seq",
 		"timed_out", "delayed", "collision_rate", "collision_ci95", "paws_rate", "paws_ci95",
 		"seq_rate", "seq_ci95", "timeout_rate", "timeout_ci95", "delayed_rate", "delayed_ci95" };
 	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
@@ -212,7 +218,7 @@ static void print_result(json_t *o, bool json)
 
 static json_t *row_json(const char *mode, const struct sim_result *r)
 {
-	uint64_t n = r->connections;
+	uint64_t n = r->requests;
 	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:f,s:o,s:f,s:f}",
 			 "mode", mode, "requests", (json_int_t)n, "collisions", (json_int_t)r->collisions,
 			 "collisions_paws", (json_int_t)r->collisions_paws,
@@ -335,7 +341,7 @@ static int sweep(const struct sim_config *c)
 		free(csv);
 		return EXIT_RUNTIME;
 	}
-	len = (size_t)snprintf(csv, cap, "param,value,connections,collisions,collision_rate,"
+	len = (size_t)snprintf(csv, cap, "param,value,requests,collisions,collision_rate,"
 			       "collision_lo,collision_hi,timed_out,timeout_rate,timeout_lo,timeout_hi,"
 			       "delayed,delayed_rate,p99_ms\n");
 	unsigned npts = (unsigned)((c->sweep_to - c->sweep_from) / c->sweep_step + 1e-9) + 1;
@@ -350,7 +356,7 @@ static int sweep(const struct sim_config *c)
 		}
 		if ((rc = run_one(&p, r, &wall)))
 			break;
-		uint64_t n = r->connections;
+		uint64_t n = r->requests;
 		sim_ci95(r->collisions, n, &clo, &chi);
 		sim_ci95(r->timed_out, n, &tlo, &thi);
 		char line[512];

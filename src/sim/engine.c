@@ -68,7 +68,6 @@ struct conn {
 	uint32_t nat_addr;
 	uint16_t cport, nat_port;
 	uint32_t isn, sisn;
-	bool     keepalive;
 };
 
 /* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
@@ -103,7 +102,6 @@ struct attempt {
 	uint32_t nat_addr;
 	uint16_t cport, nat_port;
 	uint32_t isn, tsval0;
-	bool     keepalive;
 	int64_t  c0;                 /* client time of connect() */
 	int64_t  deadline;           /* the application gives up (client time) */
 	int64_t  next_send;          /* next SYN leaves the client (INF: none) */
@@ -130,7 +128,7 @@ struct sim {
 	const struct sim_params *p;
 	struct sim_result *r;
 	int64_t now, end_arrivals, d, rtt, svc;
-	int64_t tw_len, fw_hold, ka_client_tw;
+	int64_t tw_len, fw_hold;
 	unsigned syn_linear;         /* SYN_SENT RTOs kept at the initial value */
 	unsigned syn_max_retrans;
 	uint32_t service_addr;       /* what the clients connect to (DNAT'ed) */
@@ -153,7 +151,7 @@ struct sim {
 	struct kmap twk;             /* TIME_WAIT: 4-tuple -> ring sequence number */
 	struct twring twr;           /* TIME_WAIT entries in the order they end */
 	uint64_t tw_live;
-	struct fifo nat_q, cport_q;
+	struct fifo nat_q;
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;
@@ -597,7 +595,7 @@ static void tw_expire(struct sim *s)
  * connect() time. */
 static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
 			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t sisn,
-			bool keepalive, int64_t c0, bool collided)
+			int64_t c0, bool collided)
 {
 	struct sim_result *r = s->r;
 	int64_t lat = s->now + s->d - c0;
@@ -628,25 +626,13 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 		uint32_t cts1 = cli_ts(s, c, cport, t1 - s->d), cts3 = cli_ts(s, c, cport, t3 - s->d);
 		emit(s, s->now, false, nat_addr, nat_port, TCPF_SYN | TCPF_ACK, sisn, isn + 1, 0, true, sts, tsval);
 		emit(s, t1, true, nat_addr, nat_port, TCPF_ACK | TCPF_PSH, isn + 1, sisn + 1, REQ_LEN, true, cts1, sts);
-		if (!keepalive) {
-			/* HTTP/1.0: the server answers and closes first */
-			emit(s, t2, false, nat_addr, nat_port, TCPF_ACK | TCPF_PSH | TCPF_FIN, sisn + 1,
-			     isn + 1 + REQ_LEN, RESP_LEN, true, sts + (uint32_t)((t2 - s->now) / 1000), cts1);
-			emit(s, t3, true, nat_addr, nat_port, TCPF_ACK | TCPF_FIN, isn + 1 + REQ_LEN,
-			     sisn + RESP_LEN + 2, 0, true, cts3, sts + (uint32_t)((t2 - s->now) / 1000));
-			emit(s, t3, false, nat_addr, nat_port, TCPF_ACK, sisn + RESP_LEN + 2,
-			     isn + REQ_LEN + 2, 0, true, sts + (uint32_t)((t3 - s->now) / 1000), cts3);
-		} else {
-			/* kept alive: the client closes it (TIME_WAIT on the client) */
-			emit(s, t2, false, nat_addr, nat_port, TCPF_ACK | TCPF_PSH, sisn + 1,
-			     isn + 1 + REQ_LEN, RESP_LEN, true, sts + (uint32_t)((t2 - s->now) / 1000), cts1);
-			emit(s, t3, true, nat_addr, nat_port, TCPF_ACK | TCPF_FIN, isn + 1 + REQ_LEN,
-			     sisn + 1 + RESP_LEN, 0, true, cts3, sts + (uint32_t)((t2 - s->now) / 1000));
-			emit(s, t3, false, nat_addr, nat_port, TCPF_ACK | TCPF_FIN, sisn + 1 + RESP_LEN,
-			     isn + REQ_LEN + 2, 0, true, sts + (uint32_t)((t3 - s->now) / 1000), cts3);
-			emit(s, t3 + s->rtt, true, nat_addr, nat_port, TCPF_ACK, isn + REQ_LEN + 2,
-			     sisn + RESP_LEN + 2, 0, true, cli_ts(s, c, cport, t3 + s->d), sts + (uint32_t)((t3 - s->now) / 1000));
-		}
+		/* HTTP/1.0: the server answers and closes first */
+		emit(s, t2, false, nat_addr, nat_port, TCPF_ACK | TCPF_PSH | TCPF_FIN, sisn + 1,
+		     isn + 1 + REQ_LEN, RESP_LEN, true, sts + (uint32_t)((t2 - s->now) / 1000), cts1);
+		emit(s, t3, true, nat_addr, nat_port, TCPF_ACK | TCPF_FIN, isn + 1 + REQ_LEN,
+		     sisn + RESP_LEN + 2, 0, true, cts3, sts + (uint32_t)((t2 - s->now) / 1000));
+		emit(s, t3, false, nat_addr, nat_port, TCPF_ACK, sisn + RESP_LEN + 2,
+		     isn + REQ_LEN + 2, 0, true, sts + (uint32_t)((t3 - s->now) / 1000), cts3);
 	}
 	struct conn_ring *q = &s->conns;
 	if (q->n == q->cap) {
@@ -673,26 +659,16 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 	k->cport = cport;
 	k->isn = isn;
 	k->sisn = sisn;
-	k->keepalive = keepalive;
 }
 
-/* The FIN exchange ends: the closer's TIME_WAIT begins, the NAT's session
- * goes to its TIME_WAIT, the client's port is free (or held by its own
- * TIME_WAIT when it closed first). */
+/* The FIN exchange ends: the server's TIME_WAIT begins, the NAT's session
+ * goes to its TIME_WAIT, the client's port is free (it closed second: no
+ * TIME_WAIT of its own). */
 static void close_conn(struct sim *s, const struct conn *k)
 {
 	struct client *c = &s->cl[k->client];
 
 	nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2);
-	if (k->keepalive) {
-		struct tent *e = tmap_get(&s->cport, cport_key(k->client, k->cport));
-		if (e) {
-			e->exp = s->now + s->ka_client_tw;
-			if (!fifo_push(&s->cport_q, e->exp, e->key, (uint64_t)e->exp))
-				s->oom = true;
-		}
-		return;
-	}
 	tmap_del(&s->cport, cport_key(k->client, k->cport));
 	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
 	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
@@ -802,11 +778,18 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	struct sim_result *r = s->r;
 	const struct fleet *f = &s->p->fleet;
 	int64_t c0 = s->now - s->d;
-	/* its own stream: the arrival times stay the same whatever the keep-alive share */
-	bool keepalive = f->keepalive > 0 && model_rng_unit(&s->rng_ka) <= f->keepalive;
-
-	r->connections++;
+	/* its own stream: the arrival times stay the same whatever the keep-alive
+	 * share. A request on the client's kept-alive connection (HTTP/1.1, the
+	 * client closes it at the end, as `lab load` does) needs no connect():
+	 * no port, no SYN, no TIME_WAIT on the server. That connection's own
+	 * handshake, once per client, is not simulated. */
+	r->requests++;
 	c->conns++;
+	if (f->keepalive > 0 && model_rng_unit(&s->rng_ka) <= f->keepalive) {
+		r->kept_alive++;
+		return;
+	}
+	r->connections++;
 	/* connect(): the client's kernel picks the port */
 	s->cl_cur = ci;
 	struct port_pick pp = port_alloc_connect(&c->pa, c->addr, s->service_addr, s->service_port,
@@ -845,8 +828,6 @@ static void on_arrival(struct sim *s, uint32_t ci)
 		}
 		e->exp = INF;
 	}
-	if (keepalive)
-		r->keepalive_conns++;
 	emit(s, s->now, true, nat_addr, nat_port, TCPF_SYN, isn, 0, 0, true, tsval, 0);
 
 	struct tw_decision d;
@@ -855,7 +836,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	bool ok = server_syn(s, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
 	r->port_reuses += found;
 	if (ok) {
-		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, sisn, keepalive, c0, false);
+		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, sisn, c0, false);
 		return;
 	}
 	/* a collision: the SYN found the 4-tuple in TIME_WAIT, no SYN-ACK */
@@ -873,7 +854,6 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	a->cport = cport;
 	a->isn = isn;
 	a->tsval0 = tsval;
-	a->keepalive = keepalive;
 	a->c0 = c0;
 	a->deadline = c0 + (int64_t)(s->p->connect_timeout_s * US);
 	arm_rto(s, a, c0);
@@ -951,7 +931,7 @@ static void on_attempt(struct sim *s, uint32_t idx)
 		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_SYN, a->isn, 0, 0, true, tsval, 0);
 		if (server_syn(s, a->nat_addr, a->nat_port, a->isn, tsval, &sisn, &d, &found)) {
 			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval,
-				    sisn, a->keepalive, a->c0, true);
+				    sisn, a->c0, true);
 			att_free(s, idx);
 			return;
 		}
@@ -1012,7 +992,6 @@ static void sim_free(struct sim *s)
 	tmap_free(&s->cport);
 	fifo_free(&s->nat_q);
 	fifo_free(&s->nat_q2);
-	fifo_free(&s->cport_q);
 	heap_free(&s->heap);
 	free(s->conns.v);
 	free(s->att);
@@ -1042,7 +1021,6 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	s->svc = (int64_t)(p->service_ms * 1000.0);
 	s->tw_len = (int64_t)p->server_k->tw_len_s * US;
 	s->fw_hold = (int64_t)(p->fw_time_wait_s * US);
-	s->ka_client_tw = (int64_t)p->client_k->tw_len_s * US;
 	s->end_arrivals = (int64_t)(f->duration_s * US);
 	s->syn_linear = ckver >= KVER(6, 5, 0) ? 4 : 0;
 	s->syn_max_retrans = p->client_k->syn_retries_default + s->syn_linear;
@@ -1208,7 +1186,7 @@ static void finish(struct sim *s)
 	r->peak_bytes = s->twk.cap * sizeof(struct kslot) + s->twr.cap * sizeof(struct twe) +
 			s->natmap.cap * sizeof(struct tent) +
 			s->cport.cap * sizeof(struct tent) +
-			(s->nat_q.cap + s->nat_q2.cap + s->cport_q.cap) * sizeof(struct fent) +
+			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
 			s->heap.cap * sizeof(struct hent) + s->conns.cap * sizeof(struct conn) +
 			s->att_cap * sizeof(struct attempt) + s->nclients * sizeof(struct client) +
 			s->perturb_len * s->nclients * sizeof(uint32_t) + s->pk_cap * sizeof(struct pkt);
@@ -1245,14 +1223,13 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 	}
 	for (;;) {
 		int64_t th = heap_next(&s.heap), tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
-		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q), tp = fifo_next(&s.cport_q);
+		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
 		int64_t tn2 = fifo_next(&s.nat_q2);
 		int64_t t = th;
 		int which = 0;
 		if (tc < t) { t = tc; which = 1; }
 		if (tt <= t) { t = tt; which = 2; }
 		if (tn <= t) { t = tn; which = 3; }
-		if (tp <= t) { t = tp; which = 4; }
 		if (tn2 <= t) { t = tn2; which = 5; }
 		/* after the last arrival only what is in flight matters: stop
 		 * once no connection or attempt is left (TIME_WAIT and NAT holds
@@ -1312,14 +1289,6 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			nat_expire(&s, fifo_peek(&s.nat_q2));
 			fifo_pop(&s.nat_q2);
 			break;
-		case 4: {
-			const struct fent *fe = fifo_peek(&s.cport_q);
-			struct tent *e = tmap_get(&s.cport, fe->key);
-			if (e && e->exp == (int64_t)fe->tag)
-				tmap_del(&s.cport, fe->key);
-			fifo_pop(&s.cport_q);
-			break;
-		}
 		}
 		if (s.oom)
 			break;

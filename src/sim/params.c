@@ -137,10 +137,9 @@ bool sim_check(const struct sim_params *p, char *err, size_t errlen)
 		}
 		break;
 	}
-	/* the client's own ports: kept-alive connections hold theirs for the
-	 * client's TIME_WAIT */
+	/* the client's own ports: each connection holds one while it lives */
 	double range = (double)f->port_hi - f->port_lo + 1;
-	double cneed = f->rate * (life + f->keepalive * p->client_k->tw_len_s);
+	double cneed = f->rate * life;
 	if (cneed > 0.9 * range) {
 		snprintf(err, errlen, "--port-range %u-%u: smaller than needed: a client holds "
 			 "about %.0f ports at once", f->port_lo, f->port_hi, cneed);

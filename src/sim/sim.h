@@ -62,11 +62,13 @@ bool sim_check(const struct sim_params *p, char *err, size_t errlen);
 struct sim_client_stat {
 	uint32_t client;                 /* index, 0-based */
 	uint32_t addr;                   /* its (inside) address */
-	uint64_t connections, collisions, timed_out;
+	uint64_t requests, collisions, timed_out;
 };
 
 struct sim_result {
-	uint64_t connections;            /* connect() calls (requests) */
+	uint64_t requests;               /* requests made; rates are per request */
+	uint64_t kept_alive;             /* of them, on the kept-alive connection (no connect) */
+	uint64_t connections;            /* connect() calls */
 	uint64_t established;            /* got a SYN-ACK in time */
 	uint64_t collisions;             /* first SYN of an attempt found TIME_WAIT and
 					  * drew no SYN-ACK */
@@ -81,7 +83,6 @@ struct sim_result {
 	uint64_t tw_overflow;            /* tcp_max_tw_buckets reached: no TIME_WAIT made */
 	uint64_t nat_exhausted;          /* no NAT address/port free: connect failed */
 	uint64_t client_ports_exhausted; /* the client's own range was full */
-	uint64_t keepalive_conns;        /* closed by the client (TIME_WAIT on the client) */
 	/* connect latency, first SYN -> SYN-ACK at the client, established only */
 	uint64_t lat_hist[SIM_LAT_BUCKETS];
 	double   lat_p50_ms, lat_p99_ms, lat_p999_ms, lat_max_ms;

@@ -79,7 +79,7 @@ assert rows["overload:1"]["collisions"] > 0
 PY
 $TWLAB sim --clients 4 --duration 600 --sweep rate=1:3:1 --plot "$tmp/p.svg" > "$tmp/s.csv"
 [ "$(wc -l < "$tmp/s.csv")" -eq 4 ] || fail "--sweep: 3 rows + header expected"
-head -1 "$tmp/s.csv" | grep -q '^param,value,connections,collisions,collision_rate' || fail "--sweep header"
+head -1 "$tmp/s.csv" | grep -q '^param,value,requests,collisions,collision_rate' || fail "--sweep header"
 grep -q '<svg' "$tmp/p.svg" || fail "--plot: no SVG written"
 
 # bad input: exit 2, reason on stderr, nothing on stdout

@@ -139,7 +139,8 @@ static void static_snat_and_keepalive_never_collide(void **st)
 	params(&p, "overload:1", 20, 5, 2000);
 	p.fleet.keepalive = 1;
 	r = run(&p);
-	assert_int_equal(r->keepalive_conns, r->connections);
+	assert_int_equal(r->kept_alive, r->requests);
+	assert_int_equal(r->connections, 0);
 	assert_int_equal(r->collisions, 0);
 	assert_int_equal(r->port_reuses, 0);
 	free(r);
