@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 #include "sim/config.h"
+#include "sim/fromcap.h"
 #include "sim/pcapout.h"
 
 #include <arpa/inet.h>
@@ -57,6 +58,10 @@ static const char usage[] =
 "                         fw_time_wait, connect_timeout, pool, rtt): CSV on stdout\n"
 "  --plot FILE.svg        with --sweep: draw the rates with gnuplot\n"
 "  --pcap FILE            the server-side packets of the run (twlab analyze reads it)\n"
+"  --from-capture FILE... the fleet from captures (analyze: hosts behind each NAT\n"
+"                         address, rate, who closes first, firewall); checks the\n"
+"                         simulated baseline against the observed collision rate,\n"
+"                         then every mitigation for that fleet\n"
 "\n"
 "Rates are per request, with a 95% Wilson confidence interval.\n";
 
@@ -229,27 +234,30 @@ static json_t *row_json(const char *mode, const struct sim_result *r)
 			 "p99_ms", r->lat_p99_ms, "p999_ms", r->lat_p999_ms);
 }
 
-static int compare(const struct sim_config *c)
+/* Every mitigation on one fleet: the scenario's own mode first, then each
+ * --snat mode and keep-alive, all with the same arrivals (same seed). */
+static json_t *compare_rows(const struct sim_params *base_p)
 {
 	static const char *const modes[] = { "overload:1", "overload:2", "one-to-one:16", "static",
 					     "masquerade", "random-fully", "keepalive", NULL };
 	char base[32], err[256];
-	json_t *o = json_object(), *rows = json_array();
+	json_t *rows = json_array();
 	struct sim_result *r = malloc(sizeof *r);
 	const char *list[16];
 	size_t n = 0;
 
 	if (!r) {
 		cli_err("sim", "out of memory");
-		return EXIT_RUNTIME;
+		json_decref(rows);
+		return NULL;
 	}
-	snat_spec_str(&c->p.fleet.snat, base, sizeof base);
+	snat_spec_str(&base_p->fleet.snat, base, sizeof base);
 	list[n++] = base;
 	for (size_t i = 0; modes[i]; i++)
 		if (strcmp(modes[i], base))
 			list[n++] = modes[i];
 	for (size_t i = 0; i < n; i++) {
-		struct sim_params p = c->p;
+		struct sim_params p = *base_p;
 		double wall;
 		if (!strcmp(list[i], "keepalive"))
 			p.fleet.keepalive = 1;
@@ -261,18 +269,17 @@ static int compare(const struct sim_config *c)
 		}
 		if (run_one(&p, r, &wall)) {
 			free(r);
-			json_decref(o);
-			return EXIT_RUNTIME;
+			json_decref(rows);
+			return NULL;
 		}
 		json_array_append_new(rows, row_json(list[i], r));
 	}
 	free(r);
-	json_object_set_new(o, "rows", rows);
-	json_object_set_new(o, "scenario", scenario_json(&c->p));
-	if (c->json) {
-		cli_print(o, true);
-		return EXIT_OK;
-	}
+	return rows;
+}
+
+static void rows_text(json_t *rows)
+{
 	size_t i;
 	json_t *row;
 	printf("%-14s %10s %10s %7s %7s %9s %9s %-21s %9s\n", "mode", "requests", "collisions",
@@ -298,8 +305,115 @@ static int compare(const struct sim_config *c)
 		       100 * json_real_value(json_object_get(row, "timeout_rate")), cis,
 		       json_real_value(json_object_get(row, "p99_ms")));
 	}
-	json_decref(o);
+}
+
+static int compare(const struct sim_config *c)
+{
+	json_t *o = json_object(), *rows = compare_rows(&c->p);
+	if (!rows) {
+		json_decref(o);
+		return EXIT_RUNTIME;
+	}
+	json_object_set_new(o, "rows", rows);
+	json_object_set_new(o, "scenario", scenario_json(&c->p));
+	if (c->json) {
+		cli_print(o, true);
+	} else {
+		rows_text(rows);
+		json_decref(o);
+	}
 	return EXIT_OK;
+}
+
+/* ---- --from-capture */
+
+static int from_capture(struct sim_config *c)
+{
+	struct fromcap *fc = malloc(sizeof *fc);
+	struct sim_result *r = malloc(sizeof *r);
+	char err[512], a[INET_ADDRSTRLEN];
+	double wall, olo, ohi, slo, shi;
+	int rc = EXIT_RUNTIME;
+
+	if (!fc || !r) {
+		cli_err("sim", "out of memory");
+		goto out;
+	}
+	if (sim_from_capture(c->captures, c->ncaptures, c->p.server_k, fc, &c->p, err, sizeof err) < 0) {
+		cli_err("sim", "--from-capture: %s", err);
+		goto out;
+	}
+	/* long enough for a tight interval, never shorter than the capture */
+	c->p.fleet.duration_s = fc->span_s > 3600 ? fc->span_s : 3600;
+	if (!sim_check(&c->p, err, sizeof err)) {
+		cli_err("sim", "--from-capture: the fleet the captures show: %s", err);
+		goto out;
+	}
+	if (run_one(&c->p, r, &wall))
+		goto out;
+	uint64_t on = fc->connections + fc->timed_out;
+	sim_ci95(fc->collisions, on, &olo, &ohi);
+	sim_ci95(r->collisions, r->requests, &slo, &shi);
+	bool same = olo <= shi && slo <= ohi;
+	json_t *o = json_object(), *nat = json_array();
+	for (unsigned i = 0; i < fc->nnat; i++)
+		json_array_append_new(nat, json_pack("{s:s,s:i,s:i}", "addr", ip(fc->nat_addr[i], a),
+			"hosts", fc->nat_hosts[i], "connections", fc->nat_conns[i]));
+	json_object_set_new(o, "capture", json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s}",
+		"span_s", fc->span_s, "connections", (json_int_t)fc->connections,
+		"collisions", (json_int_t)fc->collisions, "collisions_paws", (json_int_t)fc->coll_paws,
+		"collisions_seq", (json_int_t)fc->coll_seq, "recovered", (json_int_t)fc->recovered,
+		"timed_out", (json_int_t)fc->timed_out,
+		"server_closed_first", (json_int_t)fc->server_closed_first,
+		"client_closed_first", (json_int_t)fc->client_closed_first, "nat", nat,
+		"firewall", fc->strict ? "strict" : "linux"));
+	json_object_set_new(o, "observed", json_pack("{s:f,s:[f,f]}", "collision_rate",
+		rate(fc->collisions, on), "ci95", olo, ohi));
+	json_object_set_new(o, "simulated", json_pack("{s:f,s:[f,f],s:f,s:[f,f]}", "collision_rate",
+		rate(r->collisions, r->requests), "ci95", slo, shi, "timeout_rate",
+		rate(r->timed_out, r->requests), "timeout_ci95", 0.0, 0.0));
+	{
+		double tlo, thi;
+		sim_ci95(r->timed_out, r->requests, &tlo, &thi);
+		json_object_set_new(json_object_get(o, "simulated"), "timeout_ci95", json_pack("[f,f]", tlo, thi));
+	}
+	json_object_set_new(o, "reproduces", json_boolean(same));
+	json_object_set_new(o, "scenario", scenario_json(&c->p));
+	json_t *rows = compare_rows(&c->p);
+	if (!rows) {
+		json_decref(o);
+		goto out;
+	}
+	json_object_set_new(o, "rows", rows);
+	if (c->json) {
+		cli_print(o, true);
+	} else {
+		printf("capture        %.1f s, %llu connections, %llu collisions (%llu paws, %llu seq), "
+		       "%llu recovered, %llu timed out\n", fc->span_s,
+		       (unsigned long long)fc->connections, (unsigned long long)fc->collisions,
+		       (unsigned long long)fc->coll_paws, (unsigned long long)fc->coll_seq,
+		       (unsigned long long)fc->recovered, (unsigned long long)fc->timed_out);
+		for (unsigned i = 0; i < fc->nnat; i++)
+			printf("nat address    %s: %u hosts, %u connections\n", ip(fc->nat_addr[i], a),
+			       fc->nat_hosts[i], fc->nat_conns[i]);
+		printf("fleet          %u clients x %.3f req/s, overload:%u, keep-alive %.2f, "
+		       "firewall %s, server kernel %s (assumed: --server-kernel), client kernel %s\n",
+		       c->p.fleet.clients, c->p.fleet.rate, c->p.fleet.snat.n, c->p.fleet.keepalive,
+		       fw_kind_str(c->p.fw), c->p.server_k->name, c->p.client_k->name);
+		printf("observed       %.4f%% collisions (95%% CI %.4f .. %.4f)\n", 100 * rate(fc->collisions, on),
+		       100 * olo, 100 * ohi);
+		printf("simulated      %.4f%% collisions (95%% CI %.4f .. %.4f): %s\n\n",
+		       100 * rate(r->collisions, r->requests), 100 * slo, 100 * shi,
+		       same ? "the baseline reproduces the capture" :
+			      "the baseline does NOT reproduce the capture (check --server-kernel, --client-kernel, --fw-time-wait)");
+		rows_text(rows);
+		json_decref(o);
+	}
+	rc = EXIT_OK;
+out:
+	free(fc);
+	free(r);
+	return rc;
 }
 
 /* ---- --sweep / --plot */
@@ -423,11 +537,8 @@ int cmd_sim(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (c->ncaptures) {
-		cli_err("sim", "--from-capture: not implemented yet");
-		free(c);
-		return EXIT_RUNTIME;
-	}
-	if (c->compare) {
+		rc = from_capture(c);
+	} else if (c->compare) {
 		rc = compare(c);
 	} else if (c->sweep) {
 		rc = sweep(c);

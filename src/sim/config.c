@@ -172,7 +172,7 @@ int sim_config_parse(int argc, char **argv, struct sim_config *c, char *err, siz
 	memset(c, 0, sizeof *c);
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", lo, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
 		switch (opt) {
 		case 'h':
 			c->help = true;
