@@ -19,8 +19,8 @@
  *  - 4.13: TS clock in ms (9a568de4818d "tcp: switch TCP TS option (RFC
  *    7323) to 1ms clock"): tcp_clock_ms() = ktime_get_ns() / NSEC_PER_MSEC,
  *    time since boot.
- *  - 6.18.17, 6.19 stable, 7.0 (165573e41f2f "tcp: secure_seq: add back
- *    ports to TS offset", read from its stable patch): one
+ *  - 7.0 and the stable lines in ts_clock_for() (165573e41f2f "tcp:
+ *    secure_seq: add back ports to TS offset", read from its stable patch): one
  *    siphash_3u32(saddr, daddr, sport << 16 | dport, net_secret) gives both:
  *    low 32 bits -> seq (then seq_scale), high 32 bits -> ts_off (0 unless
  *    tcp_timestamps == 1).
@@ -31,14 +31,31 @@
  */
 #include "model/fleet.h"
 
+/* Stable lines that took 165573e41f2f ("add back ports to TS offset"),
+ * with the first release known to carry it:
+ *  - 6.18.17 (SIM.md);
+ *  - 6.12.94: listed in the 6.12.94-rc1 stable shortlog (June 2026);
+ *  - 6.1.192: measured -- Debian's 6.1.0-56 (6.1.192) under qemu gives
+ *    sockets to one server from different source ports unrelated TS offsets
+ *    (getsockopt TCP_TIMESTAMP), as 6.12.113 does. The first 6.1.y release
+ *    with it is not known here: 6.1.120 .. 6.1.191 stay "per pair" until
+ *    someone reads their secure_seq.c.
+ * 6.6.y and 6.19.y: not confirmed; 6.6 stays per pair, every 6.19 is per
+ * 4-tuple (SIM.md). */
+static const struct { uint32_t line, first; } tuple_offset_backports[] = {
+	{ KVER(6, 1, 0), KVER(6, 1, 192) },
+	{ KVER(6, 12, 0), KVER(6, 12, 94) },
+	{ KVER(6, 18, 0), KVER(6, 18, 17) },
+};
+
 enum ts_clock ts_clock_for(uint32_t kver)
 {
-	/* 165573e41f2f in 6.18.17 (SIM.md), in the 6.19 stable series and
-	 * 7.0. The 6.19 release that took it is not confirmed here: every
-	 * 6.19 is treated as per-4-tuple, as SIM.md states. */
-	if (kver >= KVER(6, 19, 0) ||
-	    (kver >= KVER(6, 18, 17) && kver < KVER(6, 19, 0)))
+	if (kver >= KVER(6, 19, 0))
 		return TS_CLOCK_MS_TUPLE_OFFSET;
+	for (size_t i = 0; i < sizeof tuple_offset_backports / sizeof tuple_offset_backports[0]; i++)
+		if (kver / 1000 == tuple_offset_backports[i].line / 1000 &&
+		    kver >= tuple_offset_backports[i].first)
+			return TS_CLOCK_MS_TUPLE_OFFSET;
 	if (kver >= KVER(4, 13, 0))
 		return TS_CLOCK_MS_PAIR_OFFSET;
 	return TS_CLOCK_JIFFIES;

@@ -23,6 +23,11 @@ static void versions_pick_their_clock(void **st)
 	assert_int_equal(ts_clock_for(KVER(4, 12, 14)), TS_CLOCK_JIFFIES);
 	assert_int_equal(ts_clock_for(KVER(4, 19, 124)), TS_CLOCK_MS_PAIR_OFFSET);
 	assert_int_equal(ts_clock_for(KVER(6, 1, 119)), TS_CLOCK_MS_PAIR_OFFSET);
+	assert_int_equal(ts_clock_for(KVER(6, 1, 192)), TS_CLOCK_MS_TUPLE_OFFSET);  /* measured */
+	assert_int_equal(ts_clock_for(KVER(6, 6, 57)), TS_CLOCK_MS_PAIR_OFFSET);
+	assert_int_equal(ts_clock_for(KVER(6, 12, 93)), TS_CLOCK_MS_PAIR_OFFSET);
+	assert_int_equal(ts_clock_for(KVER(6, 12, 94)), TS_CLOCK_MS_TUPLE_OFFSET);
+	assert_int_equal(ts_clock_for(KVER(6, 12, 113)), TS_CLOCK_MS_TUPLE_OFFSET); /* measured */
 	assert_int_equal(ts_clock_for(KVER(6, 18, 16)), TS_CLOCK_MS_PAIR_OFFSET);
 	assert_int_equal(ts_clock_for(KVER(6, 18, 17)), TS_CLOCK_MS_TUPLE_OFFSET);
 	assert_int_equal(ts_clock_for(KVER(6, 18, 44)), TS_CLOCK_MS_TUPLE_OFFSET);
