@@ -140,13 +140,13 @@ static json_t *result_json(const struct sim_params *p, const struct sim_result *
 	json_object_set_new(o, "clients", json_pack("{s:i,s:i,s:f,s:f,s:o}", "count", r->clients,
 		"with_collisions", r->clients_with_collisions, "worst_rate", r->coll_rate_client_max,
 		"top10pct_share", r->coll_share_top10, "top", top));
-	json_object_set_new(o, "details", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
+	json_object_set_new(o, "details", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
 		"tw_reopened", (json_int_t)r->tw_reopened, "syn_retransmits", (json_int_t)r->syn_retransmits,
 		"bare_acks", (json_int_t)r->bare_acks, "bare_acks_dropped", (json_int_t)r->bare_acks_dropped,
 		"acks_rate_limited", (json_int_t)r->acks_rate_limited, "client_rsts", (json_int_t)r->client_rsts,
 		"tw_killed_by_rst", (json_int_t)r->tw_killed_by_rst, "nat_exhausted", (json_int_t)r->nat_exhausted,
 		"client_ports_exhausted", (json_int_t)r->client_ports_exhausted,
-		"rtt_ms", p->rtt_ms));
+		"nat_port_changed", (json_int_t)r->nat_port_changed, "rtt_ms", p->rtt_ms));
 	json_object_set_new(o, "scenario", scenario_json(p));
 	json_object_set_new(o, "perf", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I}", "wall_s", wall,
 		"cpu_s", last_cpu, "conn_per_s", wall > 0 ? (double)n / wall : 0.0,

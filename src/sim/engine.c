@@ -423,8 +423,14 @@ static void nat_expire(struct sim *s, const struct fent *f)
 {
 	if (s->nat_table) {
 		struct tent *e = tmap_get(&s->natmap, f->key);
-		if (e && e->exp == (int64_t)f->tag)
+		if (e && e->exp == (int64_t)f->tag) {
+			/* the client's record of this mapping goes with it */
+			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
+			struct tent *ce = tmap_get(&s->cport, ck);
 			tmap_del(&s->natmap, f->key);
+			if (ce && ce->f == (int64_t)f->key && ce->exp <= s->now)
+				tmap_del(&s->cport, ck);
+		}
 		return;
 	}
 	struct client *c = &s->cl[f->key];
@@ -469,14 +475,36 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 		*addr = s->p->nat_addr;
 		break;
 	}
-	/* no earlier mapping of this client addr:port is looked up
-	 * (find_appropriate_src): a client's allocator brings a port back
-	 * only after thousands of connects, long after the NAT's hold */
+	/* The client's own earlier session on this addr:port, still in the
+	 * box's table: net/netfilter/nf_conntrack_proto_tcp.c tcp_packet()
+	 * (6.18): a SYN that matches an entry in TIME_WAIT (or later) after a
+	 * close kills it and is looked up again (-NF_REPEAT): a new entry,
+	 * whose NAT choice starts afresh; a SYN that matches an entry still in
+	 * SYN_SENT is that entry's retransmission: its mapping stays. With a
+	 * narrow port range a client comes back to its own ports within the
+	 * box's TIME_WAIT. */
+	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
+	if (ce && ce->f && ce->e > s->now) {
+		uint64_t nk = (uint64_t)ce->f;
+		struct tent *ne = tmap_get(&s->natmap, nk);
+		ce->f = 0;
+		if (ne && ne->exp > s->now && ne->c == ci && ne->d == cport) {
+			if (ce->a == 2) {
+				ne->exp = INF;
+				ne->a = 0;
+				*addr = (uint32_t)(nk >> 16);
+				*port = (uint16_t)nk;
+				return true;
+			}
+			tmap_del(&s->natmap, nk);
+		}
+	}
 	struct nat_req req = { .nat_addr = *addr, .client_port = cport, .syn_seq_end = isn + 1 };
 	struct nat_pick pk = nat_pick_port(&s->nat, &req, &s->rng_nat, nat_tuple_cb, s);
 	if (!pk.port)
 		return false;
 	*addr = pk.addr;
+	s->r->nat_port_changed += !pk.preserved;
 	bool created;
 	struct tent *e = tmap_put(&s->natmap, tw_key(*addr, pk.port), &created);
 	if (!e) {
@@ -486,6 +514,8 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 	/* an evicted closing entry (or an expired one) is simply replaced */
 	e->exp = INF;
 	e->a = 0;
+	e->c = ci;
+	e->d = cport;
 	if (s->natmap.n > s->r->nat_max)
 		s->r->nat_max = s->natmap.n;
 	*port = pk.port;
@@ -591,6 +621,27 @@ static void tw_expire(struct sim *s)
 
 /* ---- connections */
 
+/* The client's socket is gone: its port is free for its own allocator.
+ * Where the NAT shares addresses, the entry stays while the box keeps the
+ * session (kind 1: after FINs, 2: never answered), for nat_map() to find
+ * when the client comes back to the same port. */
+static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint64_t natkey,
+				int64_t hold, uint32_t kind)
+{
+	uint64_t ck = cport_key(ci, cport);
+	if (!s->nat_table) {
+		tmap_del(&s->cport, ck);
+		return;
+	}
+	struct tent *e = tmap_get(&s->cport, ck);
+	if (!e)
+		return;
+	e->exp = s->now;
+	e->f = (int64_t)natkey;
+	e->e = s->now + hold;
+	e->a = kind;
+}
+
 /* The server accepted a SYN at s->now (SYN-ACK sent); c0 is the client's
  * connect() time. */
 static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
@@ -669,7 +720,7 @@ static void close_conn(struct sim *s, const struct conn *k)
 	struct client *c = &s->cl[k->client];
 
 	nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2);
-	tmap_del(&s->cport, cport_key(k->client, k->cport));
+	client_port_release(s, k->client, k->cport, tw_key(k->nat_addr, k->nat_port), s->fw_hold, 1);
 	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
 	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
 	 * left. */
@@ -827,6 +878,9 @@ static void on_arrival(struct sim *s, uint32_t ci)
 			return;
 		}
 		e->exp = INF;
+		e->f = 0;
+		e->e = 0;
+		e->a = 0;
 	}
 	emit(s, s->now, true, nat_addr, nat_port, TCPF_SYN, isn, 0, 0, true, tsval, 0);
 
@@ -869,9 +923,9 @@ static void attempt_gives_up(struct sim *s, uint32_t idx)
 	c->touts++;
 	/* close() of a SYN_SENT socket sends nothing; the NAT's session stays
 	 * in SYN_SENT until its own timer */
-	tmap_del(&s->cport, cport_key(a->client, a->cport));
-	nat_release(s, a->client, a->nat_addr, a->nat_port,
-		    s->nat.preset->netfilter ? SYN_SENT_HOLD_US : s->fw_hold, false, a->isn + 1);
+	int64_t hold = s->nat.preset->netfilter ? SYN_SENT_HOLD_US : s->fw_hold;
+	client_port_release(s, a->client, a->cport, tw_key(a->nat_addr, a->nat_port), hold, 2);
+	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1);
 	att_free(s, idx);
 }
 

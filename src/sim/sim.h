@@ -81,6 +81,7 @@ struct sim_result {
 	uint64_t bare_acks, bare_acks_dropped, acks_rate_limited;
 	uint64_t client_rsts, tw_killed_by_rst;
 	uint64_t tw_overflow;            /* tcp_max_tw_buckets reached: no TIME_WAIT made */
+	uint64_t nat_port_changed;       /* the NAT could not keep the client's port */
 	uint64_t nat_exhausted;          /* no NAT address/port free: connect failed */
 	uint64_t client_ports_exhausted; /* the client's own range was full */
 	/* connect latency, first SYN -> SYN-ACK at the client, established only */
