@@ -6,6 +6,8 @@
 #  2. port: a client's port is kept when the reply tuple is free; a second
 #     client on the same outside address with the same port gets another
 #     port in 1024-65535 (get_unique_tuple -> nf_nat_l4proto_unique_tuple).
+#  3. a full port range: how often a new connection evicts a conntrack
+#     TIME_WAIT entry (6.5+) against the model's probability.
 # Namespaces only, addresses from 198.18.0.0/15, removed on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
