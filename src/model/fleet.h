@@ -216,6 +216,11 @@ struct nat_preset {
 	uint32_t hold_after_rst_ms;
 	bool     hold_per_destination; /* the hold blocks only the same server */
 	uint32_t ports_per_addr;     /* documented ports per address (0: range) */
+	/* Static per-host port blocks (GCP Cloud NAT: each VM is given
+	 * minPortsPerVm ports of the address, 64 by default, and its
+	 * connections use only those): block size, 0 for none. Used when the
+	 * caller says which host it is (nat_req.client_slot). */
+	uint32_t ports_per_client;
 };
 
 /* NULL-terminated list, and lookup by name (NULL if unknown). */
@@ -258,6 +263,10 @@ struct nat_req {                 /* one new connection through the box */
 	 * netfilter tries it before anything else. 0/0: none. */
 	uint32_t mapped_addr;
 	uint16_t mapped_port;
+	/* 1-based index of the client host among those sharing nat_addr, for
+	 * presets with ports_per_client (its block is ports lo + (slot-1) *
+	 * block ..); 0: not given, the whole range is used. */
+	uint32_t client_slot;
 };
 
 struct nat_pick {

@@ -130,19 +130,20 @@ static const struct nat_preset p_azure = {
 };
 static const struct nat_preset p_gcp = {
 	.name = "gcp",
-	.desc = "GCP Cloud NAT: tcpTimeWaitTimeoutSec 120 s (default); port choice within the "
-		"VM's allocation not documented: random (GCP docs)",
+	.desc = "GCP Cloud NAT: tcpTimeWaitTimeoutSec 120 s (default); each VM a static block of "
+		"64 ports (minPortsPerVm default); choice within the block not documented: random "
+		"(GCP docs, SIM.md)",
 	.rule = NAT_PORT_RANDOM, .port_lo = 1024, .port_hi = 65535,
 	.hold_after_fin_ms = 120000, .hold_after_rst_ms = 0,
-	.hold_per_destination = true,
+	.hold_per_destination = true, .ports_per_client = 64,
 };
 static const struct nat_preset p_gcp30 = {
 	.name = "gcp-30s",
 	.desc = "GCP Cloud NAT with tcpTimeWaitTimeoutSec 30 s (new gateways): shorter than a "
-		"Linux server's 60 s TIME_WAIT (GCP docs)",
+		"Linux server's 60 s TIME_WAIT; 64-port blocks per VM (GCP docs, SIM.md)",
 	.rule = NAT_PORT_RANDOM, .port_lo = 1024, .port_hi = 65535,
 	.hold_after_fin_ms = 30000, .hold_after_rst_ms = 0,
-	.hold_per_destination = true,
+	.hold_per_destination = true, .ports_per_client = 64,
 };
 /* AWS NAT gateway: no documented reuse hold (SIM.md), so no preset: a
  * number would be invented. */
@@ -324,7 +325,15 @@ struct nat_pick nat_pick_port(struct nat_state *ns, const struct nat_req *req,
 		}
 	}
 
-	if (ns->range_given) {
+	if (p->ports_per_client && req->client_slot) {
+		/* the host's own static block; past the address's ports the
+		 * host has none (GCP: the VM gets no NAT) */
+		uint64_t first = ns->port_lo + (uint64_t)(req->client_slot - 1) * p->ports_per_client;
+		if (first + p->ports_per_client - 1 > ns->port_hi)
+			return out;
+		min = (uint32_t)first;
+		range_size = p->ports_per_client;
+	} else if (ns->range_given) {
 		min = ns->port_lo;
 		range_size = (uint32_t)ns->port_hi - ns->port_lo + 1;
 	} else if (!is_linux(ns)) {

@@ -112,6 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rq.mapped_addr = 2;
 			rq.mapped_port = (uint16_t)take(&in, 2);
 		}
+		if (ctl & 0x1000)
+			rq.client_slot = take(&in, 2);
 		struct nat_pick r = nat_pick_port(&ns, &rq, &rng, nat_cb, NULL);
 		uint32_t dummy;
 		if (r.port && !r.evicted && nat_cb(NULL, r.addr, r.port, &dummy) != NAT_TUPLE_FREE)

@@ -252,6 +252,34 @@ static void an_existing_mapping_of_the_client_port_is_reused(void **st)
 	assert_int_equal(p.port, 5555);
 }
 
+static void gcp_gives_each_vm_its_own_64_port_block(void **st)
+{
+	struct nat_state ns; struct model_rng rng;
+	(void)st;
+	memset(&T, 0, sizeof T);
+	model_rng_seed(&rng, 9);
+	nat_state_init(&ns, nat_preset_find("gcp"), 0);
+	for (uint32_t slot = 1; slot <= 3; slot++)
+		for (int i = 0; i < 200; i++) {
+			struct nat_req rq = { .nat_addr = POOL, .client_port = 40000, .client_slot = slot };
+			struct nat_pick p = nat_pick_port(&ns, &rq, &rng, tab_cb, &T);
+			assert_in_range(p.port, 1024 + (slot - 1) * 64, 1024 + slot * 64 - 1);
+		}
+	/* a block full of held ports: no port, even with the rest of the address free */
+	for (unsigned port = 1024; port < 1088; port++)
+		T.used[port] = 1;
+	struct nat_req rq = { .nat_addr = POOL, .client_port = 40000, .client_slot = 1 };
+	assert_int_equal(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 0);
+	/* 64512 / 64 = 1008 VMs per address; the 1009th gets none */
+	rq.client_slot = 1008;
+	assert_in_range(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 65472, 65535);
+	rq.client_slot = 1009;
+	assert_int_equal(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 0);
+	/* slot not given: the whole range */
+	rq.client_slot = 0;
+	assert_in_range(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 1088, 65535);
+}
+
 static void presets_are_found_by_name(void **st)
 {
 	(void)st;
@@ -296,6 +324,7 @@ int main(void)
 		cmocka_unit_test(v419_rover_hands_out_ports_in_order),
 		cmocka_unit_test(fortigate_takes_the_next_higher_free_port),
 		cmocka_unit_test(an_existing_mapping_of_the_client_port_is_reused),
+		cmocka_unit_test(gcp_gives_each_vm_its_own_64_port_block),
 		cmocka_unit_test(presets_are_found_by_name),
 		cmocka_unit_test(one_to_one_gives_the_longest_free_address),
 	};
