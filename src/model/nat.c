@@ -274,6 +274,8 @@ struct nat_pick nat_pick_port(struct nat_state *ns, const struct nat_req *req,
 	bool random = p->rule == NAT_PORT_RANDOM;
 	uint32_t min, range_size;
 
+	if (ns->port_lo > ns->port_hi)       /* an empty range: nothing to give */
+		return out;
 	if (p->rule == NAT_PORT_PRESERVE_NEXT) {
 		/* FortiGate port-preserve (FortiOS docs, SIM.md): keep the
 		 * port if it is in 5117-65533 and free; without it "the next

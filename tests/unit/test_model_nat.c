@@ -280,6 +280,21 @@ static void gcp_gives_each_vm_its_own_64_port_block(void **st)
 	assert_in_range(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 1088, 65535);
 }
 
+static void an_empty_range_gives_no_port(void **st)
+{
+	struct nat_state ns; struct model_rng rng;
+	(void)st;
+	memset(&T, 0, sizeof T);
+	model_rng_seed(&rng, 10);
+	for (const struct nat_preset *const *p = nat_preset_all(); *p; p++) {
+		nat_state_init(&ns, *p, KVER(6, 18, 0));
+		ns.range_given = true;
+		ns.port_lo = 2000;
+		ns.port_hi = 1999;
+		assert_int_equal(pick(&ns, 40000, 1, &rng).port, 0);
+	}
+}
+
 static void presets_are_found_by_name(void **st)
 {
 	(void)st;
@@ -325,6 +340,7 @@ int main(void)
 		cmocka_unit_test(fortigate_takes_the_next_higher_free_port),
 		cmocka_unit_test(an_existing_mapping_of_the_client_port_is_reused),
 		cmocka_unit_test(gcp_gives_each_vm_its_own_64_port_block),
+		cmocka_unit_test(an_empty_range_gives_no_port),
 		cmocka_unit_test(presets_are_found_by_name),
 		cmocka_unit_test(one_to_one_gives_the_longest_free_address),
 	};
