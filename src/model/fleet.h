@@ -110,7 +110,7 @@ size_t port_alloc_table_len(enum port_alg a);
 
 #define PORT_ALLOC_HOT 8
 
-struct port_alloc {              /* one per client host (per netns) */
+struct port_alloc {              /* one per kernel: see "One host or one kernel?" */
 	enum port_alg alg;
 	uint16_t lo, hi;             /* net.ipv4.ip_local_port_range, inclusive */
 	struct model_key secret;     /* net_secret: keys the port offset hash */
