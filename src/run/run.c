@@ -151,10 +151,17 @@ int run_read(const char *const argv[], char *buf, size_t len)
 		return -1;
 	}
 	close(p[1]);
-	while ((n = read(p[0], buf + used, len > used + 1 ? len - used - 1 : 0)) > 0 ||
-	       (n < 0 && errno == EINTR))
-		if (n > 0)
+	for (;;) {
+		char sink[512];
+		bool room = len > used + 1;
+		n = room ? read(p[0], buf + used, len - used - 1) : read(p[0], sink, sizeof sink);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;                /* read to the end: the child never sees EPIPE */
+		if (room)
 			used += (size_t)n;
+	}
 	if (len)
 		buf[used] = 0;
 	close(p[0]);
