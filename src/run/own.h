@@ -34,7 +34,7 @@ enum own_state { OWN_NONE, OWN_HELD, OWN_REFUSED };
 struct own {
 	enum own_state state;        /* REFUSED: a claim failed, undo does nothing */
 	int fd;                      /* the record, locked while held */
-	char path[256];
+	char path[512];
 	char token[40];
 };
 
