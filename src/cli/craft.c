@@ -177,7 +177,16 @@ static int craft_in_ns(const char *ns, struct job *j, bool kernel_rst, bool json
 	}
 	run_guard();
 	snprintf(name, sizeof name, "craft-%d", (int)getpid());
-	if (own_claim(&own, name, true, err, sizeof err)) {
+	rc = own_claim(&own, name, true, err, sizeof err);
+	if (rc == -2) {
+		/* left by a killed craft that had our pid: it is gone, undo it */
+		own.state = OWN_NONE;
+		if (own_claim(&own, name, false, err, sizeof err) == 0)
+			own_undo(&own, &quiet, NULL, 0);
+		own.state = OWN_NONE;
+		rc = own_claim(&own, name, true, err, sizeof err);
+	}
+	if (rc) {
 		cli_err("craft", "%s", err);
 		return EXIT_RUNTIME;
 	}

@@ -118,18 +118,24 @@ bool own_parse_line(const char *line, struct own_record *rec)
 	return true;
 }
 
-static void parse_fd(int fd, struct own_record *rec)
+/* The record's lines into rec; false if it could not be read whole. */
+static bool parse_fd(int fd, struct own_record *rec)
 {
-	char buf[OWN_MAX_ITEMS * 160], *line, *save;
+	const size_t cap = OWN_MAX_ITEMS * 160;
+	char *buf = malloc(cap), *line, *save;
 	ssize_t n;
 	size_t used = 0;
 
 	memset(rec, 0, sizeof *rec);
-	while ((n = pread(fd, buf + used, sizeof buf - 1 - used, (off_t)used)) > 0)
+	if (!buf)
+		return false;
+	while (used < cap - 1 && (n = pread(fd, buf + used, cap - 1 - used, (off_t)used)) > 0)
 		used += (size_t)n;
 	buf[used] = 0;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		own_parse_line(line, rec);
+	free(buf);
+	return true;
 }
 
 static int lock(int fd, bool wait)
@@ -149,8 +155,13 @@ static int append(struct own *o, const char *line)
 	size_t n = strlen(line);
 	if (o->state != OWN_HELD)
 		return 0;
+	if (o->n >= OWN_MAX_ITEMS) {
+		errno = ENOSPC;               /* beyond what undo would read back */
+		return -1;
+	}
 	if (lseek(o->fd, 0, SEEK_END) < 0 || write(o->fd, line, n) != (ssize_t)n)
 		return -1;
+	o->n++;
 	fdatasync(o->fd);
 	return 0;
 }
@@ -179,10 +190,12 @@ int own_claim(struct own *o, const char *name, bool fresh, char *err, size_t err
 			goto refused;
 		}
 		if (lock(o->fd, false) < 0) {
-			struct own_record r;
-			parse_fd(o->fd, &r);
-			snprintf(err, errlen, "in use by a running twlab (pid %d, record %s)", (int)r.creator,
-				 o->path);
+			struct own_record *r = malloc(sizeof *r);
+			if (r)
+				parse_fd(o->fd, r);
+			snprintf(err, errlen, "in use by a running twlab (pid %d, record %s)",
+				 r ? (int)r->creator : 0, o->path);
+			free(r);
 			close(o->fd);
 			o->fd = -1;
 			o->state = OWN_REFUSED;
@@ -213,6 +226,7 @@ int own_claim(struct own *o, const char *name, bool fresh, char *err, size_t err
 		o->state = OWN_REFUSED;
 		return -2;
 	}
+	o->n = rec->n;
 	if (rec->token[0]) {
 		memcpy(o->token, rec->token, sizeof o->token);
 	} else {

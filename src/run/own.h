@@ -27,7 +27,7 @@
 #include "run/run.h"
 
 #define OWN_NAME_MAX 64
-#define OWN_MAX_ITEMS 256
+#define OWN_MAX_ITEMS 1024         /* lines a record holds; more are refused */
 
 enum own_state { OWN_NONE, OWN_HELD, OWN_REFUSED };
 
@@ -36,6 +36,7 @@ struct own {
 	int fd;                      /* the record, locked while held */
 	char path[512];
 	char token[40];
+	unsigned n;                  /* items recorded */
 };
 
 enum own_kind { OWN_NETNS, OWN_PROC, OWN_NFT };

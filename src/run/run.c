@@ -176,8 +176,12 @@ pid_t run_spawn(const struct runner *R, const char *const argv[], const char *ou
 	if (R->dry_run)
 		return 0;
 	pid = spawn(argv, -1, -1, out, err);
-	if (pid > 0 && R->own)
-		own_add_proc(R->own, pid);
+	if (pid > 0 && R->own && own_add_proc(R->own, pid) != 0) {
+		int e = errno;
+		run_stop(pid);                /* a process we cannot record is not left running */
+		errno = e;
+		return -1;
+	}
 	return pid;
 }
 

@@ -26,6 +26,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 st() { $T lab status --prefix "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(($2))"; }
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }   # a zombie is dead
 mine() { ip netns list | awk '{print $1}' | grep "^$1" | sort | tr '\n' ' ' || true; }
 
 # --- two labs, one prefix
@@ -45,7 +46,11 @@ set +e; $T lab probe --prefix "$p" --count 1 --out "$out/pr" >/dev/null 2>&1; rc
 
 # --- overlapping prefixes: P and Pc (P's client namespaces are Pc1, Pc2)
 $T lab up --prefix "${p}c" --out "$out/c" >/dev/null
+server=$(ip netns pids "${p}srv")
+[ -n "$server" ] || fail "no server process in ${p}srv"
 $T lab down --prefix "$p" >/dev/null
+sleep 0.3
+for x in $server; do alive "$x" && fail "lab down left the server ($x) running"; done
 [ "$(st "${p}c" 'd["up"], d["namespaces"]')" = "(True, 5)" ] || fail "down of $p touched ${p}c: $(mine "$p")"
 [ "$(st "$p" 'd["up"]')" = False ] || fail "$p still up"
 [ "$(mine "$p")" = "$(mine "${p}c")" ] || fail "$p left namespaces: $(mine "$p")"
@@ -58,7 +63,7 @@ ip netns exec "${p}zzmine" sleep 300 & pids+=($!); sp=$!
 [ "$(st "$p" 'd["up"], d["not_ours"]')" = "(False, '${p}zzmine')" ] || fail "status of a foreign namespace: $(st "$p" d)"
 $T lab down --prefix "$p" >/dev/null
 ip netns list | grep -q "^${p}zzmine" || fail "lab down removed a foreign namespace"
-kill -0 $sp 2>/dev/null || fail "lab down killed a foreign process"
+alive $sp || fail "lab down killed a foreign process"
 kill $sp; ip netns del "${p}zzmine"
 
 # --- one of ours replaced by a stranger under the same name: not ours any more
@@ -104,7 +109,7 @@ $T lab down --prefix "${p}k" >/dev/null
 [ -z "$(mine "${p}k")" ] || fail "down after SIGKILL left: $(mine "${p}k")"
 sleep 0.5
 for x in $started; do
-  [ -e "/proc/$x" ] && grep -qE 'tcpdump|python3' "/proc/$x/cmdline" 2>/dev/null && fail "process $x ($(tr '\0' ' ' < /proc/$x/cmdline)) survived lab down"
+  alive "$x" && grep -qE 'tcpdump|python3' "/proc/$x/cmdline" 2>/dev/null && fail "process $x ($(tr '\0' ' ' < /proc/$x/cmdline)) survived lab down"
 done
 [ ! -e "/run/twlab/lab-${p}k.rec" ] || fail "record left after down"
 
