@@ -218,7 +218,7 @@ int own_claim(struct own *o, const char *name, bool fresh, char *err, size_t err
 	}
 	parse_fd(o->fd, rec);
 	if (fresh && rec->n) {
-		snprintf(err, errlen, "exists already: %u things created by twlab pid %d (record %s)",
+		snprintf(err, errlen, "%u things created by twlab pid %d, record %s",
 			 rec->n, (int)rec->creator, o->path);
 		free(rec);
 		close(o->fd);
