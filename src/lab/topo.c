@@ -291,7 +291,10 @@ int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port
 
 int lab_wait_http(struct lab *L, const char *ns, const char *url)
 {
+	/* from ports no repro, probe or load uses: the TIME_WAIT this check
+	 * leaves on the server must not meet a later connection's 4-tuple */
 	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+			       "--local-port", "20000-20999",
 			       "--connect-timeout", "1", "--max-time", "2", url, NULL };
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 

@@ -9,8 +9,8 @@
 #  - Ctrl-C during `lab up` stops it and leaves nothing;
 #  - after `lab repro` is killed (SIGKILL), `lab down` removes its
 #    namespaces and stops the processes it started;
-#  - two `lab repro` with one prefix: the second is refused, the first's
-#    numbers stand; a client that cannot run is an error, not a timeout;
+#  - two `lab repro` with one prefix: the second is refused, and so is a
+#    `lab down` meanwhile; the first's numbers stand; a client that cannot run is an error, not a timeout;
 #  - --out and --prefix are checked as values; status/down create nothing.
 set -euo pipefail
 T=$(realpath "${TWLAB:-build/twlab}")
@@ -90,6 +90,9 @@ for _ in $(seq 100); do [ "$(st "${p}r" 'd["in_use"]')" = True ] && break; sleep
 set +e; $T lab repro --prefix "${p}r" --out "$out/r2" --json > "$out/r2.json" 2>"$out/err"; rc=$?; set -e
 [ $rc -eq 1 ] && grep -q "in use" "$out/err" && [ ! -s "$out/r2.json" ] && [ ! -e "$out/r2" ] \
   || fail "second repro: exit $rc: $(cat "$out/err")"
+# nor can `lab down` pull the lab from under the running repro
+set +e; $T lab down --prefix "${p}r" >/dev/null 2>"$out/err"; rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "in use" "$out/err" || fail "down of a lab in use: exit $rc: $(cat "$out/err")"
 wait $r1 || fail "first repro failed: $(cat "$out/r1.err")"
 python3 - "$out/r1.json" <<'PY' || exit 1
 import json, sys
