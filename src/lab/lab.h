@@ -68,7 +68,8 @@ int lab_up(struct lab *L, char *err, size_t errlen);
 /* Write rules to OUTDIR/NAME.nft and load them in ns (printed with --dry-run). */
 int lab_nft(struct lab *L, const char *ns, const char *name, const char *rules,
 	    const char *log, char *err, size_t errlen);
-/* Until an HTTP GET of url from ns succeeds (5 s at most): 0, or -1. */
+/* Until an HTTP GET of url from ns succeeds (50 tries, each up to 2 s, 100 ms
+ * apart; stops on an interrupt): 0, or -1. */
 int lab_wait_http(struct lab *L, const char *ns, const char *url);
 /* The HTTP/1.0 server (closes first) in ns, bound to addr:port. */
 int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port,

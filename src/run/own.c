@@ -471,8 +471,10 @@ unsigned own_undo_stale_crafts(const struct runner *R, const char *ns_prefix)
 		snprintf(o.path, sizeof o.path, "%s/%s", own_dir, e->d_name);
 		if ((o.fd = open(o.path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
 			continue;
-		if (lock(o.fd, false) < 0 || !(rec = malloc(sizeof *rec))) {
-			close(o.fd);                      /* its craft is still running */
+		struct stat a, b;
+		if (lock(o.fd, false) < 0 || fstat(o.fd, &a) < 0 || stat(o.path, &b) < 0 ||
+		    a.st_ino != b.st_ino || a.st_dev != b.st_dev || !(rec = malloc(sizeof *rec))) {
+			close(o.fd);      /* its craft is still running, or it just finished */
 			continue;
 		}
 		parse_fd(o.fd, rec);
