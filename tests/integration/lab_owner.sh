@@ -6,7 +6,7 @@
 #  - a foreign namespace with the prefix (and its process) survives `lab
 #    down`, `lab status` does not call it up; nor does a namespace that
 #    replaced one of ours under the same name;
-#  - Ctrl-C during `lab up` stops it and leaves nothing;
+#  - Ctrl-C during `lab up` or `lab repro` stops it and leaves nothing;
 #  - after `lab repro` is killed (SIGKILL), `lab down` removes its
 #    namespaces and stops the processes it started;
 #  - two `lab repro` with one prefix: the second is refused, and so is a
@@ -83,6 +83,20 @@ set +e; wait $up; rc=$?; set -e
 [ $rc -eq 1 ] && grep -q interrupted "$out/err" || fail "Ctrl-C during up: exit $rc: $(cat "$out/err")"
 [ -z "$(mine "${p}i")" ] || fail "Ctrl-C during up left: $(mine "${p}i")"
 [ ! -e "/run/twlab/lab-${p}i.rec" ] || fail "Ctrl-C during up left its record"
+
+# --- Ctrl-C during lab repro (while it waits between its rounds of fetches)
+$T lab repro --prefix "${p}i" --out "$out/ri" --json >"$out/ri.json" 2>"$out/err" & up=$!
+for _ in $(seq 200); do [ -e "$out/ri/attempt-2.txt" ] && break; sleep 0.05; done
+started=$(for n in $(mine "${p}i"); do ip netns pids "$n"; done | sort -u)
+[ -n "$started" ] || fail "repro to interrupt did not start: $(cat "$out/err")"
+t0=$(date +%s%N)
+kill -INT $up
+set +e; wait $up; rc=$?; set -e
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc -eq 1 ] && grep -q interrupted "$out/err" && [ ! -s "$out/ri.json" ] || fail "Ctrl-C during repro: exit $rc: $(cat "$out/err")"
+[ $ms -lt 5000 ] || fail "Ctrl-C during repro took $ms ms"
+[ -z "$(mine "${p}i")" ] || fail "Ctrl-C during repro left: $(mine "${p}i")"
+for x in $started; do alive "$x" && fail "Ctrl-C during repro left process $x"; done
 
 # --- two repros with one prefix; then SIGKILL one and clean up after it
 $T lab repro --prefix "${p}r" --out "$out/r1" --json > "$out/r1.json" 2>"$out/r1.err" & r1=$!; pids+=($r1)
