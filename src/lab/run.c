@@ -5,16 +5,9 @@
  */
 #include "lab/lab.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 struct runner lab_runner(struct lab *L)
