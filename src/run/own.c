@@ -401,10 +401,7 @@ static int undo_fd(struct own *o, const struct runner *R, char *names, size_t le
 		return -1;
 	parse_fd(o->fd, rec);
 	/* a second Ctrl-C must not stop the teardown half way */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
+	run_guarded_set(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = rec->n; i-- > 0;)
 		if (rec->item[i].kind == OWN_PROC)

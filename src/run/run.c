@@ -29,6 +29,16 @@ static void on_signal(int sig)
 	run_interrupted = 1;
 }
 
+static const int guarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+				SIGPIPE, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
+
+void run_guarded_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+		sigaddset(set, guarded[i]);
+}
+
 void run_guard(void)
 {
 	struct sigaction sa;
@@ -36,9 +46,8 @@ void run_guard(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;      /* no SA_RESTART: waits return EINTR */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+		sigaction(guarded[i], &sa, NULL);
 }
 
 static void show(const struct runner *R, const char *const argv[], const char *tail)
@@ -79,11 +88,7 @@ static pid_t spawn(const char *const argv[], int in_fd, int out_fd, const char *
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	sigaddset(&def, SIGQUIT);
+	run_guarded_set(&def);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -262,9 +267,8 @@ static int in_ns(const struct runner *R, const char *ns, int (*fn)(void *), void
 		/* never outlive the twlab that started us (even after SIGKILL) */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(255);
-		signal(SIGINT, SIG_DFL);     /* the parent's handlers only set a flag */
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+			signal(guarded[i], SIG_DFL);   /* the parent's handlers only set a flag */
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
 			_exit(255);

@@ -24,9 +24,13 @@ struct runner {
 
 /* Set by the handlers run_guard() installs; checked between steps. */
 extern volatile sig_atomic_t run_interrupted;
-/* SIGINT/SIGTERM/SIGHUP set run_interrupted (no SA_RESTART: blocking calls
- * return EINTR). A command running when it is set is stopped. */
+/* Every signal that would end us and can be caught (INT, TERM, HUP, QUIT,
+ * USR1, USR2, ALRM, PIPE, XCPU, XFSZ, VTALRM, PROF) sets run_interrupted
+ * instead (no SA_RESTART: blocking calls return EINTR), so what we created
+ * is removed before we exit. A command running when it is set is stopped. */
 void run_guard(void);
+/* Those signals, as a set (to block them while tearing down). */
+void run_guarded_set(sigset_t *set);
 
 /* Run argv (NULL-terminated) and wait. Returns its exit status (0..255),
  * -1 if it could not be started or was killed by a signal. stdout and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# An interrupted craft leaves nothing: on SIGINT, SIGTERM and SIGHUP it
+# An interrupted craft leaves nothing: on SIGINT, SIGTERM, SIGHUP (and the
+# other signals that would end it and can be caught: QUIT, USR1, PIPE...) it
 # removes its nft table and its child in the namespace itself; after
 # SIGKILL its child dies with it and `twlab lab down --prefix` removes the
 # table from craft's record. Nothing else in the namespace is touched.
@@ -26,7 +27,7 @@ start() {
 }
 
 i=0
-for sig in INT TERM HUP; do
+for sig in INT TERM HUP QUIT USR1 PIPE; do
   i=$((i + 1))
   start $i
   t0=$(date +%s%N)
