@@ -2,7 +2,7 @@
  * topo.c - build and remove the lab topology with ip(8), nft(8), sysctl(8).
  *
  *   client-i  198.18.i.2/24 --- 198.18.i.1  fw  198.18.200.1/24 --- 198.18.200.254 gw
- *   gw 198.19.0.1/24 --- 198.19.0.2 server
+ *   gw 198.19.0.254/24 --- 198.19.0.2 server
  *
  * fw: DNAT service -> server, SNAT every client to one address, conntrack
  * TIME_WAIT = [firewall] time_wait. With profile strict, a forward-chain
