@@ -420,7 +420,7 @@ out:
 
 static int plot(const char *file, const char *param, const char *csv)
 {
-	FILE *g = popen("gnuplot 2>&1", "w");
+	FILE *g = popen("gnuplot >&2", "w");   /* its messages: stderr, never stdout */
 	if (!g) {
 		cli_err("sim", "--plot: cannot run gnuplot (Debian package gnuplot-nox)");
 		return EXIT_RUNTIME;
@@ -553,7 +553,7 @@ int cmd_sim(int argc, char **argv)
 		if (c->pcap) {
 			w = sim_pcap_open(c->pcap, err, sizeof err);
 			if (!w) {
-				cli_err("sim", "--pcap: %s: %s", c->pcap, err);
+				cli_err("sim", "--pcap: %s", err);
 				free(r);
 				free(c);
 				return EXIT_RUNTIME;
