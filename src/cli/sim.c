@@ -8,6 +8,7 @@
 #include "sim/pcapout.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,7 +421,15 @@ out:
 
 static int plot(const char *file, const char *param, const char *csv)
 {
-	FILE *g = popen("gnuplot >&2", "w");   /* its messages: stderr, never stdout */
+	FILE *t = fopen(file, "w");
+	if (!t) {
+		cli_err("sim", "--plot: %s: %s", file, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	fclose(t);
+	/* gnuplot's errors go to stderr; its stdout (nothing, with an output
+	 * file set) never reaches ours */
+	FILE *g = popen("gnuplot >/dev/null", "w");
 	if (!g) {
 		cli_err("sim", "--plot: cannot run gnuplot (Debian package gnuplot-nox)");
 		return EXIT_RUNTIME;
