@@ -421,12 +421,6 @@ out:
 
 static int plot(const char *file, const char *param, const char *csv)
 {
-	FILE *t = fopen(file, "w");
-	if (!t) {
-		cli_err("sim", "--plot: %s: %s", file, strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	fclose(t);
 	/* gnuplot's errors go to stderr; its stdout (nothing, with an output
 	 * file set) never reaches ours */
 	FILE *g = popen("gnuplot >/dev/null", "w");
@@ -462,7 +456,22 @@ static int sweep(const struct sim_config *c)
 		cli_err("sim", "out of memory");
 		free(r);
 		free(csv);
+		json_decref(o);
+		json_decref(rows);
 		return EXIT_RUNTIME;
+	}
+	if (c->plot) {
+		/* before the runs: a sweep is long to lose to a typo */
+		FILE *t = fopen(c->plot, "w");
+		if (!t) {
+			cli_err("sim", "--plot: %s: %s", c->plot, strerror(errno));
+			free(r);
+			free(csv);
+			json_decref(o);
+			json_decref(rows);
+			return EXIT_RUNTIME;
+		}
+		fclose(t);
 	}
 	len = (size_t)snprintf(csv, cap, "param,value,requests,collisions,collision_rate,"
 			       "collision_lo,collision_hi,timed_out,timeout_rate,timeout_lo,timeout_hi,"
