@@ -823,6 +823,22 @@ static void arm_rto(struct sim *s, struct attempt *a, int64_t sent)
 		a->next_send = INF;
 }
 
+/* The client's next arrival replaces this one at the top of the heap. */
+static void next_arrival(struct sim *s, uint32_t ci)
+{
+	const struct fleet *f = &s->p->fleet;
+	int64_t next = s->now + (f->periodic ? (int64_t)(1e6 / f->rate) : exp_us(&s->rng_arrive, f->rate));
+	if (next < s->end_arrivals) {
+		heap_replace_top(&s->heap, next, ci);
+	} else {
+		struct hent h;
+		heap_pop(&s->heap, &h);
+	}
+}
+
+/* An arrival: the client's first SYN reaches the server now. The arrival is
+ * still the heap's top; next_arrival() replaces it, after the TIME_WAIT
+ * prefetch so that the heap's work hides part of the miss. */
 static void on_arrival(struct sim *s, uint32_t ci)
 {
 	struct client *c = &s->cl[ci];
@@ -838,6 +854,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	c->conns++;
 	if (f->keepalive > 0 && model_rng_unit(&s->rng_ka) <= f->keepalive) {
 		r->kept_alive++;
+		next_arrival(s, ci);
 		return;
 	}
 	r->connections++;
@@ -850,6 +867,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 		r->client_ports_exhausted++;
 		r->timed_out++;
 		c->touts++;
+		next_arrival(s, ci);
 		return;
 	}
 	uint16_t cport = pp.port;
@@ -859,6 +877,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 				     s->p->nat_addr, cport));
+	next_arrival(s, ci);
 	uint32_t tsval = cli_ts(s, c, cport, c0);
 	uint32_t isn = tcp_isn(&c->clk, c->addr, s->service_addr, cport, s->service_port,
 			       EPOCH_NS + (uint64_t)c0 * 1000);
@@ -1268,7 +1287,6 @@ void sim_ci95(uint64_t k, uint64_t n, double *lo, double *hi)
 int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t errlen)
 {
 	struct sim s;
-	const struct fleet *f = &p->fleet;
 
 	memset(r, 0, sizeof *r);
 	if (setup(&s, p, r, err, errlen) < 0) {
@@ -1306,16 +1324,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 				if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
 					on_attempt(&s, idx);
 			} else {
-				uint32_t ci = (uint32_t)id;
-				int64_t next = s.now + (f->periodic ? (int64_t)(1e6 / f->rate)
-								    : exp_us(&s.rng_arrive, f->rate));
-				if (next < s.end_arrivals)
-					heap_replace_top(&s.heap, next, id);
-				else {
-					struct hent h;
-					heap_pop(&s.heap, &h);
-				}
-				on_arrival(&s, ci);
+				on_arrival(&s, (uint32_t)id);
 			}
 			break;
 		}
