@@ -16,11 +16,14 @@
  *   client SYN_SENT  synsent_process_quiet()      (model/synsent.c)
  * The engine keeps the tables those functions read (TIME_WAIT by 4-tuple,
  * NAT mappings, client ports) and the timers; it never decides a verdict.
+ * Timer values it applies itself, each cited where used: the SYN RTO
+ * schedule (tcp_timer.c, from the kprofile), conntrack's SYN_SENT hold,
+ * and conntrack reopening a client's own closed session.
  *
- * Events with a fixed delay (connection close, NAT hold end, TIME_WAIT end,
- * a client's own TIME_WAIT end) are appended in time order to FIFOs; only
- * arrivals and the few SYN attempts that collided go through a heap. A clean
- * connection allocates nothing.
+ * Events with a fixed delay (connection close, NAT hold end, TIME_WAIT end)
+ * are appended in time order to rings; only arrivals and the few SYN
+ * attempts that collided go through a heap. A clean connection allocates
+ * nothing: every table grows by doubling to its peak and stays.
  */
 #include "sim/sim.h"
 #include "sim/table.h"
