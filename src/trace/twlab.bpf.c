@@ -98,13 +98,17 @@ static __always_inline __u32 jiffies_to_ms(__u64 j)
 	return CONFIG_HZ ? (__u32)(j * 1000 / CONFIG_HZ) : 0;
 }
 
-/* The network namespace and the sysctls of sk's namespace that decide what
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* After the filters: the sysctls of sk's namespace that decide what
  * tcp_timewait_state_process() does (unknown: -1). */
-static __always_inline void read_netns(const struct sock *sk, struct twlab_event *e)
+static __always_inline void read_sysctls(const struct sock *sk, struct twlab_event *e)
 {
 	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 
-	e->netns = BPF_CORE_READ(net, ns.inum);
 	e->invalid_ratelimit_ms = -1;
 	e->rfc1337 = -1;
 	e->timestamps = -1;
@@ -199,9 +203,10 @@ static __always_inline void on_tw(const struct sock *sk, const struct sk_buff *s
 		return;
 	if (read_pkt(skb, &e, true))
 		return;
-	read_netns(sk, &e);
+	e.netns = sk_netns(sk);
 	if (!pass(&e))
 		return;
+	read_sysctls(sk, &e);
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_RFC7323_TW_PAWS))
 		e.reason_paws = bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_RFC7323_TW_PAWS);
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
@@ -236,7 +241,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	e.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	read_netns(sk, &e);
+	e.netns = sk_netns(sk);
 	if (!pass(&e))
 		return 0;
 	count(TC_SYNSENT_RESET);

@@ -15,7 +15,8 @@
 #   5. NA raw SYNs with seq after rcv_nxt             -> accepted, no event
 #   6. with the lab helper's `twlab craft` against python3 -m http.server on
 #      DPORT+1 (own tracer): `craft session` leaves TIME_WAIT with a chosen
-#      ISN/tsval, then `craft syn` makes one paws and one seq collision
+#      ISN/tsval, then `craft syn` makes two paws collisions (the second
+#      one's ACK rate-limited by the kernel) and one seq collision
 # A second tracer filters one port, a third the server namespace.
 set -euo pipefail
 T=${TWLAB:-build/twlab}
@@ -61,6 +62,22 @@ rc=$?; rm -f "$nb"
 [ $rc = 1 ] || fail "without root: exit $rc, not 1"
 set -e
 grep -q "needs root" "$out/noroot.err" || fail "without root: no clear error"
+
+# SIGHUP stops the tracer with a summary, like SIGINT; --verbose shows
+# libbpf's log; a full stdout is a runtime error, not a silent success
+$T trace --json --verbose --duration 30 > "$out/hup.json" 2> "$out/hup.err" & th=$!; pids+=($th)
+for i in $(seq 50); do grep -q attached "$out/hup.err" && break; sleep 0.1; done
+kill -HUP $th; wait $th || fail "SIGHUP: exit $?"
+[ "$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])['event'])" "$out/hup.json")" = summary ] || fail "SIGHUP: no summary: $(cat "$out/hup.json")"
+grep -q '^libbpf: ' "$out/hup.err" || fail "--verbose: no libbpf log"
+$T trace --duration 30 2> "$out/quiet.err" > /dev/null & th=$!; pids+=($th)
+for i in $(seq 50); do grep -q attached "$out/quiet.err" && break; sleep 0.1; done
+kill -TERM $th; wait $th || fail "SIGTERM: exit $?"
+grep -q '^libbpf: ' "$out/quiet.err" && fail "libbpf log without --verbose"
+set +e
+$T trace --duration 0.5 > /dev/full 2> "$out/full.err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "stdout: write error" "$out/full.err" || fail "stdout full: exit $rc: $(cat "$out/full.err")"
 
 ip netns add "$S"; ip netns add "$C"
 ip link add "${P}a" netns "$S" type veth peer name "${P}b" netns "$C"
@@ -109,6 +126,10 @@ if $T craft session --help >/dev/null 2>&1; then
 	[ "$tr1" = 3000000000 ] || fail "craft session ts_recent $tr1"
 	$T craft syn --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --seq $(( (rn1 + 100000) % 4294967296 )) --tsval 2900000000 --wait 300 --json > "$out/cp.json"
 	[ "$(jf 'd["reply"]["flags"]' < "$out/cp.json")" = A ] || fail "craft paws: no bare ACK: $(cat "$out/cp.json")"
+	# the same SYN again at once: the kernel's out-of-window ACK rate limit
+	# (tcp_invalid_ratelimit, 500 ms) sends nothing; the tracer must say so
+	$T craft syn --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --seq $(( (rn1 + 100000) % 4294967296 )) --tsval 2900000000 --wait 300 --json > "$out/cp2.json"
+	[ "$(jf 'd["reply"]' < "$out/cp2.json")" = None ] || fail "craft paws again: not rate-limited: $(cat "$out/cp2.json")"
 	$T craft syn --netns "$C" --src 198.18.50.2:42001 --dst "$CD" --seq $(( (rn2 + 4294967286) % 4294967296 )) --wait 300 --json > "$out/cq.json"
 	[ "$(jf 'd["reply"]["flags"]' < "$out/cq.json")" = A ] || fail "craft seq: no bare ACK: $(cat "$out/cq.json")"
 	NC=1
@@ -149,13 +170,16 @@ ls "$out" | grep -q 'trace.prom.tmp' && fail "prom temp file left behind"
 [ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected"')" = 1 ] || fail "--sport filter: $(cat "$out/one.json")"
 [ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected" and e["sport"]==41001 and e["cause"]=="paws"')" = 1 ] || fail "--sport filter event"
 # --netns server: every rejection, no client-side reset (that is in the client namespace)
-[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR + 2 * NC)) ] || fail "--netns: rejections"
+[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR + 3 * NC)) ] || fail "--netns: rejections"
 [ "$(count "$out/srv.json" 'e["event"]=="synsent_reset"')" = 0 ] || fail "--netns: synsent_reset from another namespace"
 grep -q "fexit" "$out/all.err" || fail "no attach line on stderr"
 k=$out/craft.json
 if [ $NC = 1 ]; then
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected"')" = 2 ] || fail "craft phase: $(cat "$k")"
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]==42000 and e["rcv_nxt"]=='"$rn1"' and e["ts_recent"]==3000000000 and e["tsval"]==2900000000')" = 1 ] || fail "craft paws event: $(cat "$k")"
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected"')" = 3 ] || fail "craft phase: $(cat "$k")"
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]==42000 and e["rcv_nxt"]=='"$rn1"' and e["ts_recent"]==3000000000 and e["tsval"]==2900000000')" = 2 ] || fail "craft paws event: $(cat "$k")"
+	# the first drew the ACK, the second was rate-limited: as craft saw them
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and not e["rate_limited"] and e["reply_ack"]=='"$rn1"' and e["model_status"]=="TCP_TW_ACK_OOW"')" = 1 ] || fail "craft paws: ACK sent: $(cat "$k")"
+	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and e["rate_limited"] and "reply_ack" not in e and e["model_status"]=="TCP_TW_SUCCESS"')" = 1 ] || fail "craft paws: rate-limited: $(cat "$k")"
 	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["sport"]==42001 and e["rcv_nxt"]=='"$rn2"' and e["seq"]=='"$(( (rn2 + 4294967286) % 4294967296 ))"'')" = 1 ] || fail "craft seq event: $(cat "$k")"
 	[ "$(summary "$k" lost_events)" = 0 ] || fail "craft phase lost events"
 else
