@@ -595,7 +595,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	while (!stop_flag) {
 		double el;
-		err = trace_poll(t, 100, on_event, &r);
+		err = trace_poll(t, TRACE_POLL_MS, on_event, &r);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			break;
 		if (err < 0 && err != -EINTR) {

@@ -131,9 +131,15 @@ fail:
 
 int trace_poll(struct trace_ctx *t, int timeout_ms, trace_event_fn fn, void *arg)
 {
+	int n;
+
 	t->fn = fn;
 	t->arg = arg;
-	return ring_buffer__poll(t->rb, timeout_ms);
+	/* events submitted without a wakeup are there all the same */
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	return ring_buffer__consume(t->rb);
 }
 
 void trace_counters(struct trace_ctx *t, struct trace_counters *c)

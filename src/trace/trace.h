@@ -14,6 +14,11 @@
 /* IPv4 header (<= 60 bytes) + TCP header with options (<= 60 bytes); a
  * power of two so that one mask bounds the copy for the verifier. */
 #define TRACE_PKT_MAX 128
+/* The BPF side wakes the reader when this much is waiting in the ring
+ * buffer; otherwise the reader finds events when it polls, every
+ * TRACE_POLL_MS. */
+#define TRACE_WAKEUP_BYTES (64 * sizeof(struct twlab_event))
+#define TRACE_POLL_MS 50
 
 enum trace_ev_type {
 	TEV_TW_DROP = 1,     /* skb:kfree_skb of a segment that found a TIME_WAIT socket */
@@ -94,7 +99,8 @@ typedef int (*trace_event_fn)(const struct twlab_event *e, void *arg);
  * static description in *what. verbose: libbpf's own log on stderr. */
 int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
 	       struct trace_ctx **out, struct trace_attach *att, const char **what);
-/* Poll the ring buffer up to timeout_ms; calls fn for every event. */
+/* Wait up to timeout_ms (TRACE_POLL_MS: the longest an event waits) for a
+ * wakeup, then call fn for every event waiting. */
 int trace_poll(struct trace_ctx *t, int timeout_ms, trace_event_fn fn, void *arg);
 void trace_counters(struct trace_ctx *t, struct trace_counters *c);
 void trace_close(struct trace_ctx *t);

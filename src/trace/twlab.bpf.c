@@ -67,10 +67,15 @@ static __always_inline void count(__u32 idx)
 		(*v)++;
 }
 
-/* The only emitter: one reserve/submit pair. */
+/* The only emitter: one reserve/submit pair. The reader is woken only
+ * when a batch is waiting: a wakeup (irq_work) costs several times the rest
+ * of the program (bench/trace: ~3.5 us vs ~0.8 us per event), and a reader
+ * that keeps up would otherwise be woken for every event. It polls every
+ * TRACE_POLL_MS anyway, so a lone event waits at most that long. */
 static __always_inline void emit(struct twlab_event *tmp, __u32 type)
 {
 	struct twlab_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 wake;
 
 	if (!e) {
 		count(TC_LOST);
@@ -79,7 +84,9 @@ static __always_inline void emit(struct twlab_event *tmp, __u32 type)
 	tmp->ts_ns = bpf_ktime_get_ns();
 	tmp->type = type;
 	__builtin_memcpy(e, tmp, sizeof(*e));
-	bpf_ringbuf_submit(e, 0);
+	wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= TRACE_WAKEUP_BYTES ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
 }
 
 static __always_inline bool pass(const struct twlab_event *e)

@@ -126,8 +126,11 @@ if $T craft session --help >/dev/null 2>&1; then
 	[ "$tr1" = 3000000000 ] || fail "craft session ts_recent $tr1"
 	$T craft syn --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --seq $(( (rn1 + 100000) % 4294967296 )) --tsval 2900000000 --wait 300 --json > "$out/cp.json"
 	[ "$(jf 'd["reply"]["flags"]' < "$out/cp.json")" = A ] || fail "craft paws: no bare ACK: $(cat "$out/cp.json")"
-	# the same SYN again at once: the kernel's out-of-window ACK rate limit
-	# (tcp_invalid_ratelimit, 500 ms) sends nothing; the tracer must say so
+	# the same SYN again: the kernel's out-of-window ACK rate limit sends
+	# nothing; the tracer must say so. The server namespace's
+	# tcp_invalid_ratelimit is raised from 500 ms to 10 s so that a slow
+	# machine cannot miss it (and the tracer must read that namespace's value)
+	ip netns exec "$S" sysctl -qw net.ipv4.tcp_invalid_ratelimit=10000
 	$T craft syn --netns "$C" --src 198.18.50.2:42000 --dst "$CD" --seq $(( (rn1 + 100000) % 4294967296 )) --tsval 2900000000 --wait 300 --json > "$out/cp2.json"
 	[ "$(jf 'd["reply"]' < "$out/cp2.json")" = None ] || fail "craft paws again: not rate-limited: $(cat "$out/cp2.json")"
 	$T craft syn --netns "$C" --src 198.18.50.2:42001 --dst "$CD" --seq $(( (rn2 + 4294967286) % 4294967296 )) --wait 300 --json > "$out/cq.json"
