@@ -24,8 +24,8 @@ struct trace_ctx {
 };
 
 /* libbpf's own log: shown with --verbose (as bcc's tools do with -v),
- * otherwise only its warnings are dropped too: trace_open() reports what
- * failed in one line of its own. */
+ * otherwise dropped: trace_open() reports what failed in one line of its
+ * own, and an expected fexit failure would print pages. */
 static int libbpf_log(enum libbpf_print_level l, const char *fmt, va_list ap)
 {
 	(void)l;

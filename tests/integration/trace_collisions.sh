@@ -66,12 +66,12 @@ grep -q "needs root" "$out/noroot.err" || fail "without root: no clear error"
 # SIGHUP stops the tracer with a summary, like SIGINT; --verbose shows
 # libbpf's log; a full stdout is a runtime error, not a silent success
 $T trace --json --verbose --duration 30 > "$out/hup.json" 2> "$out/hup.err" & th=$!; pids+=($th)
-for i in $(seq 50); do grep -q attached "$out/hup.err" && break; sleep 0.1; done
+for i in $(seq 300); do grep -q attached "$out/hup.err" && break; sleep 0.1; done
 kill -HUP $th; wait $th || fail "SIGHUP: exit $?"
 [ "$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])['event'])" "$out/hup.json")" = summary ] || fail "SIGHUP: no summary: $(cat "$out/hup.json")"
 grep -q '^libbpf: ' "$out/hup.err" || fail "--verbose: no libbpf log"
 $T trace --duration 30 2> "$out/quiet.err" > /dev/null & th=$!; pids+=($th)
-for i in $(seq 50); do grep -q attached "$out/quiet.err" && break; sleep 0.1; done
+for i in $(seq 300); do grep -q attached "$out/quiet.err" && break; sleep 0.1; done
 kill -TERM $th; wait $th || fail "SIGTERM: exit $?"
 grep -q '^libbpf: ' "$out/quiet.err" && fail "libbpf log without --verbose"
 set +e
@@ -95,7 +95,7 @@ $T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" 
 $T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; pids+=($TO)
 $T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; pids+=($TS)
 $T trace --json --daddr 198.18.50.1 --dport "$HPORT" > "$out/craft.json" 2> "$out/craft.err" & TC=$!; pids+=($TC)
-for i in $(seq 50); do
+for i in $(seq 300); do
 	grep -q attached "$out/all.err" && grep -q attached "$out/one.err" && grep -q attached "$out/srv.err" && grep -q attached "$out/craft.err" \
 		&& grep -q ready "$out/serve.out" && break
 	sleep 0.1
