@@ -37,7 +37,7 @@ static const char usage[] =
 "  synsent_reset     a client in SYN_SENT answered a bad ACK with a RST\n"
 "\n"
 "  --json            JSON Lines on stdout (one object per event, then a summary)\n"
-"  --duration S      stop after S seconds (default: until Ctrl-C / SIGTERM)\n"
+"  --duration S      stop after S seconds (default: until Ctrl-C, SIGTERM, SIGHUP)\n"
 "  --saddr A         only segments from client address A (IPv4)\n"
 "  --daddr A         only segments to server address A\n"
 "  --sport P         only client port P\n"
@@ -98,19 +98,25 @@ static void out_begin(struct out *p, bool json, bool list)
 		p->buf[p->n++] = '{';
 }
 
-static void appendf(struct out *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void appendf(struct out *p, const char *fmt, ...)
+static void vappend(struct out *p, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int m;
 
 	if (p->n >= sizeof p->buf - 1)
 		return;
-	va_start(ap, fmt);
 	m = vsnprintf(p->buf + p->n, sizeof p->buf - p->n, fmt, ap);
-	va_end(ap);
 	if (m > 0)
 		p->n = p->n + (size_t)m < sizeof p->buf ? p->n + (size_t)m : sizeof p->buf - 1;
+}
+
+static void appendf(struct out *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void appendf(struct out *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vappend(p, fmt, ap);
+	va_end(ap);
 }
 
 /* A text detail piece: separated from the previous one by a space. */
@@ -118,17 +124,12 @@ static void textf(struct out *p, const char *fmt, ...) __attribute__((format(pri
 static void textf(struct out *p, const char *fmt, ...)
 {
 	va_list ap;
-	int m;
 
-	if (p->n >= sizeof p->buf - 2)
-		return;
-	if (!p->list && p->n && p->buf[p->n - 1] != ' ')
+	if (!p->list && p->n && p->n < sizeof p->buf - 1 && p->buf[p->n - 1] != ' ')
 		p->buf[p->n++] = ' ';
 	va_start(ap, fmt);
-	m = vsnprintf(p->buf + p->n, sizeof p->buf - p->n, fmt, ap);
+	vappend(p, fmt, ap);
 	va_end(ap);
-	if (m > 0)
-		p->n = p->n + (size_t)m < sizeof p->buf ? p->n + (size_t)m : sizeof p->buf - 1;
 }
 
 /* JSON: ,"key": */
