@@ -339,7 +339,8 @@ static void emit_event(struct run *r, const struct twlab_event *e, const struct 
 		put_uint(&p, "seq", NULL, d->seg.seq);
 		put_uint(&p, "snd_una", reset ? "not in (snd_una %" PRIu64 "," : "snd_una %" PRIu64, d->ss.snd_una);
 		put_uint(&p, "snd_nxt", reset ? "snd_nxt %" PRIu64 "]" : "snd_nxt %" PRIu64, d->ss.snd_nxt);
-		put_uint(&p, "rst_seq", NULL, d->seg.ack);
+		put_opt_uint(&p, "rst_seq", NULL, d->ss_d.reply.sent && (d->ss_d.reply.flags & TCPF_RST),
+			     d->ss_d.reply.seq);
 		put_str(&p, "model_verdict", reset ? NULL : "model %s", synsent_verdict_str(d->ss_d.verdict));
 		break;
 	}
