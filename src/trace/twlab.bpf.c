@@ -193,6 +193,23 @@ static __always_inline void read_tw(const struct sock *sk, struct twlab_event *e
 	}
 }
 
+/* fexit: count the status and leave it for kfree_skb on this CPU; true for
+ * TCP_TW_SYN (an accepted SYN is not freed: report it from here). */
+static __always_inline bool note_verdict(const struct sk_buff *skb, __s32 ret)
+{
+	__u32 zero = 0;
+	struct last_verdict *lv;
+
+	if (ret >= 0 && ret <= 4)
+		count(TC_TW_VERDICT_SUCCESS + ret);
+	lv = bpf_map_lookup_elem(&scratch, &zero);
+	if (lv) {
+		lv->skb = (__u64)skb;
+		lv->verdict = ret;
+	}
+	return ret == TCP_TW_SYN;
+}
+
 static __always_inline __s32 take_verdict(const struct sk_buff *skb)
 {
 	__u32 zero = 0;
@@ -242,29 +259,35 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	return 0;
 }
 
-SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
+/* A client in SYN_SENT resetting the segment skb (a bad ACK). */
+static __always_inline void on_synsent(const struct sock *sk, const struct sk_buff *skb)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	struct twlab_event e = {};
 
-	if (!sk || !skb || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT ||
-	    BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET)
-		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET)
+		return;
 	e.saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 	e.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	e.netns = sk_netns(sk);
 	if (!pass(&e))
-		return 0;
+		return;
 	count(TC_SYNSENT_RESET);
 	if (read_pkt(skb, &e, false))
-		return 0;
+		return;
 	e.verdict = -1;
 	e.snd_una = BPF_CORE_READ(tp, snd_una);
 	e.snd_nxt = BPF_CORE_READ(tp, snd_nxt);
 	emit(&e, TEV_SYNSENT_RESET);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(on_send_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	if (sk && skb && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+		on_synsent(sk, skb);
 	return 0;
 }
 
@@ -291,17 +314,7 @@ int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
 	     const struct tcphdr *th, u32 *tw_isn, enum skb_drop_reason *drop_reason,
 	     enum tcp_tw_status ret)
 {
-	__u32 zero = 0;
-	struct last_verdict *lv;
-
-	if (ret <= 4)
-		count(TC_TW_VERDICT_SUCCESS + ret);
-	lv = bpf_map_lookup_elem(&scratch, &zero);
-	if (lv) {
-		lv->skb = (__u64)skb;
-		lv->verdict = ret;
-	}
-	if (ret == TCP_TW_SYN)
+	if (note_verdict(skb, ret))
 		on_tw((const struct sock *)tw, skb, TEV_TW_SYN_ACCEPTED, 0, ret);
 	return 0;
 }
