@@ -307,8 +307,10 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	return 0;
 }
 
-/* Not loadable on this build host (fentry/fexit attach fails with EPERM);
- * kept compiling and tried at run time: trace_open() falls back without it. */
+/* Not loadable on this build host: the kernel refuses the fexit program
+ * with EPERM at load time (`twlab trace -v` shows libbpf's "BPF program load
+ * failed: Operation not permitted"), so this code has only been compiled,
+ * never run. It is tried at run time; trace_open() falls back without it. */
 SEC("fexit/tcp_timewait_state_process")
 int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
 	     const struct tcphdr *th, u32 *tw_isn, enum skb_drop_reason *drop_reason,
