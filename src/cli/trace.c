@@ -342,6 +342,10 @@ static void emit_event(struct run *r, const struct twlab_event *e, const struct 
 		put_opt_uint(&p, "rst_seq", NULL, d->ss_d.reply.sent && (d->ss_d.reply.flags & TCPF_RST),
 			     d->ss_d.reply.seq);
 		put_str(&p, "model_verdict", reset ? NULL : "model %s", synsent_verdict_str(d->ss_d.verdict));
+		/* what the client pays: its next SYN (explain synsent's fields) */
+		put_opt_uint(&p, "next_syn_ms", "next SYN in %" PRIu64 " ms", d->ss_d.next_syn_ms != 0,
+			     d->ss_d.next_syn_ms);
+		put_bool(&p, "fast_retry", NULL, NULL, d->ss_d.fast_retry);
 		break;
 	}
 	case TK_IGNORED: case TK_UNDECODED: case TK__N:

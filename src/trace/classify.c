@@ -135,6 +135,7 @@ void trace_classify(const struct kprofile *k, const struct twlab_event *e,
 		d->synsent = true;
 		d->ss.snd_una = e->snd_una;
 		d->ss.snd_nxt = e->snd_nxt;
+		d->ss.retransmits = e->syn_retransmits;
 		synsent_process_quiet(k, &d->ss, &d->seg, &d->ss_d);
 		d->kind = TK_SYNSENT_RESET;
 		d->model_agrees = d->ss_d.verdict == SYNSENT_RESET;

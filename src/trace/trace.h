@@ -63,7 +63,7 @@ struct twlab_event {
 	/* TIME_WAIT socket (TEV_TW_DROP, TEV_TW_SYN_ACCEPTED), read after the
 	 * kernel processed the segment */
 	__u8  tw_fin_wait2;   /* tw_substate == TCP_FIN_WAIT2 */
-	__u8  pad;
+	__u8  syn_retransmits;/* SYN_SENT socket: icsk_retransmits (SYNs resent so far) */
 	__u32 tw_rcv_nxt, tw_snd_nxt, tw_rcv_wnd;
 	__u32 tw_ts_recent, tw_ts_offset;
 	__s32 tw_ts_recent_stamp;   /* seconds, ktime_get_seconds() */

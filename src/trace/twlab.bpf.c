@@ -280,6 +280,7 @@ static __always_inline void on_synsent(const struct sock *sk, const struct sk_bu
 	e.verdict = -1;
 	e.snd_una = BPF_CORE_READ(tp, snd_una);
 	e.snd_nxt = BPF_CORE_READ(tp, snd_nxt);
+	e.syn_retransmits = BPF_CORE_READ(tp, inet_conn.icsk_retransmits);
 	emit(&e, TEV_SYNSENT_RESET);
 }
 

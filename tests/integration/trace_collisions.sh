@@ -151,7 +151,7 @@ a=$out/all.json
 [ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["drop_reason"]=="NOT_SPECIFIED" and e["rcv_nxt"]==1000002 and e["seq"]==1000000')" = $((NS + NR)) ] || fail "seq numbers"
 [ "$(count "$a" 'e["event"]=="tw_syn_rejected" and 41030<=e["sport"]<=41032')" = 0 ] || fail "accepted SYNs reported as rejected"
 [ "$(count "$a" 'e["event"]=="tw_syn_rejected" and not e["model_agrees"]')" = 0 ] || fail "model disagrees with the kernel's drop reason"
-[ "$(count "$a" 'e["event"]=="synsent_reset" and 41020<=e["sport"]<=41022 and e["ack"]==1000002 and e["snd_una"]==1000000 and e["rst_seq"]==1000002 and e["model_verdict"]=="reset"')" = $NR ] || fail "synsent_reset fields"
+[ "$(count "$a" 'e["event"]=="synsent_reset" and 41020<=e["sport"]<=41022 and e["ack"]==1000002 and e["snd_una"]==1000000 and e["rst_seq"]==1000002 and e["model_verdict"]=="reset" and e["fast_retry"] and e["next_syn_ms"] < 10')" = $NR ] || fail "synsent_reset fields"
 [ "$(summary "$a" paws)" = $NP ] || fail "summary paws"
 [ "$(summary "$a" seq)" = $((NS + NR)) ] || fail "summary seq"
 [ "$(summary "$a" synsent_reset)" = $NR ] || fail "summary synsent_reset"

@@ -247,6 +247,15 @@ static void synsent_bad_ack_is_reset_with_seq_equal_ack(void **st)
 	assert_int_equal(d.ss_d.reply.seq, 1000002);
 	assert_true(d.model_agrees);
 	assert_int_equal(n.synsent_reset, 1);
+	/* first SYN not yet resent: 6.18 re-arms the SYN timer at
+	 * TCP_TIMEOUT_MIN; once resent, the next SYN waits for the RTO */
+	assert_true(d.ss_d.fast_retry);
+	assert_true(d.ss_d.next_syn_ms < 10);
+	e.syn_retransmits = 1;
+	trace_classify(k618(), &e, &d);
+	assert_false(d.ss_d.fast_retry);
+	assert_true(d.ss_d.next_syn_ms >= 1000);
+	e.syn_retransmits = 0;
 	/* an acceptable ack would not have been reset: the model says so */
 	e.snd_una = 1000001;
 	e.snd_nxt = 1000002;
