@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
+#include "scenario/lookup.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -37,7 +38,8 @@ static const char usage[] =
 "            answer is compared with tw_process() for the host profile\n"
 "\n"
 "options:\n"
-"  --scenario FILE     topology (default: the built-in scenarios/report.ini)\n"
+"  --scenario FILE|NAME  topology: a file, or the name of an installed one\n"
+"                      (`twlab --version` says where; default: the built-in report)\n"
 "  --prefix P          namespace name prefix, 1-11 of [A-Za-z0-9-] (default twl-)\n"
 "  --firewall K        linux | strict (default from the scenario: strict)\n"
 "                      linux: plain netfilter NAT; Linux conntrack lets the bare\n"
@@ -125,12 +127,16 @@ static int parse(int argc, char **argv, struct opts *o)
 /* Scenario + command-line overrides into the lab. */
 static int setup(const char *cmd, const struct opts *o, struct lab *L)
 {
-	char err[512];
+	char err[512], path[4096];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	memset(L, 0, sizeof *L);
-	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
+	if (o->scenario && !scenario_lookup(o->scenario, path, sizeof path, err, sizeof err)) {
+		cli_err("lab", "--scenario: %s", err);
+		return EXIT_USAGE;
+	}
+	if (!scenario_load(o->scenario ? path : NULL, &L->sc, err, sizeof err)) {
 		cli_err("lab", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
 		return EXIT_USAGE;
 	}
