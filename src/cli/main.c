@@ -32,11 +32,13 @@ static const struct {
 
 /* What a bug report needs: which twlab, built against which libraries (and
  * which ones it runs with now), which kernel rules it knows, where it looks
- * for scenario files. Shell completion reads the "kernel rules" block. */
+ * for scenario files and which it finds there (by name, for --scenario).
+ * Shell completion reads the "kernel rules" block and "scenarios:". */
 static void version(void)
 {
 	const struct kprofile *const *k = kprofile_all();
 	struct utsname u;
+	char names[512];
 
 	printf("twlab %s\n", TWLAB_VERSION);
 	printf("built with:   %s\n", TWLAB_BUILT_WITH);
@@ -48,7 +50,8 @@ static void version(void)
 	if (uname(&u) == 0)
 		printf("  %-6s this machine (%s): rules of %s\n", "host", u.release,
 		       kprofile_for_release(u.release)->name);
-	printf("scenarios: %s\n", scenario_dir());
+	printf("scenario dir: %s\n", scenario_dir());
+	printf("scenarios:    %s\n", scenario_names(names, sizeof names));
 }
 
 static void usage(FILE *f)
