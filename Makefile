@@ -208,10 +208,12 @@ uninstall:
 
 # dpkg-buildpackage writes into the parent directory: build a copy of the
 # tree (tracked and new files, not build/) so the .deb lands in build/deb/.
+# The package's version is debian/changelog's (`twlab --version` prints it).
 deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/twlab
-	git ls-files -co --exclude-standard -z | grep -zv '^build/' | \
-	  xargs -0 tar cf - | tar xf - -C $(BUILD)/deb/twlab
+	{ if git rev-parse --git-dir >/dev/null 2>&1; then git ls-files -co --exclude-standard -z; \
+	  else find . -path ./build -prune -o -type f -print0; fi; } | grep -zv '^\(\./\)\?build/' | \
+	  tar cf - --null --ignore-failed-read -T - | tar xf - -C $(BUILD)/deb/twlab
 	cd $(BUILD)/deb/twlab && dpkg-buildpackage -us -uc -b
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
