@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
-#include "scenario/lookup.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -166,18 +165,14 @@ static bool out_ok(const char *out)
  * `repro` and `probe` make the output directory once they own the prefix. */
 static int setup(const char *cmd, const struct opts *o, struct lab *L)
 {
-	char err[512], path[4096];
+	char err[512];
 	const char *why;
 	time_t now = time(NULL);
 	struct tm tm;
 	bool writes = strcmp(cmd, "status") && strcmp(cmd, "down");
 
 	memset(L, 0, sizeof *L);
-	if (o->scenario && !scenario_lookup(o->scenario, path, sizeof path, err, sizeof err)) {
-		cli_err("lab", "--scenario: %s", err);
-		return EXIT_USAGE;
-	}
-	if (!scenario_load(o->scenario ? path : NULL, &L->sc, err, sizeof err)) {
+	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
 		cli_err("lab", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
 		return EXIT_USAGE;
 	}

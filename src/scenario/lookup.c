@@ -114,23 +114,18 @@ const char *scenario_names(char *buf, size_t len)
 	return buf;
 }
 
-bool scenario_lookup(const char *arg, char *path, size_t len, char *err, size_t errlen)
+const char *scenario_lookup(const char *arg, char *path, size_t len, char *err, size_t errlen)
 {
 	static char dirs[MAX_DIRS][PATH_MAX];
 	char names[512];
 	int nd;
 
-	if (strchr(arg, '/') || is_file(arg)) {
-		if ((size_t)snprintf(path, len, "%s", arg) >= len) {
-			snprintf(err, errlen, "path too long");
-			return false;
-		}
-		return true;
-	}
+	if (strchr(arg, '/') || is_file(arg))
+		return arg;
 	if (!valid_name(arg)) {
-		snprintf(err, errlen, "'%s': no such file, and not a scenario name "
+		snprintf(err, errlen, "'%.200s': no such file, and not a scenario name "
 			 "(letters, digits, '.', '_', '-')", arg);
-		return false;
+		return NULL;
 	}
 	nd = search_dirs(dirs);
 	for (int i = 0; i < nd; i++) {
@@ -138,12 +133,12 @@ bool scenario_lookup(const char *arg, char *path, size_t len, char *err, size_t 
 		for (int j = 0; j < 2; j++) {
 			if ((size_t)snprintf(path, len, "%s/%s%s", dirs[i], arg, suffix[j]) < len &&
 			    is_file(path))
-				return true;
+				return path;
 		}
 	}
 	scenario_names(names, sizeof names);
 	snprintf(err, errlen, "'%s': no such file, and no scenario of that name in "
 		 "$TWLAB_SCENARIO_PATH or %s (names: %s)", arg, TWLAB_SCENARIODIR,
 		 names[0] ? names : "none installed");
-	return false;
+	return NULL;
 }
