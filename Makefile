@@ -7,8 +7,9 @@
 #   make demo       install, build, reproduce the report's incident
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz/
 #   make man        man pages from man/*.scd (scdoc) into build/man/
-#   make install    binary, man pages, completion, scenarios, systemd unit,
-#                   docs under DESTDIR + PREFIX (default /usr/local);
+#   make install    binary, man pages, completion, scenarios, systemd unit
+#                   (+ tmpfiles.d), docs under DESTDIR + PREFIX (default
+#                   /usr/local);
 #                   `make uninstall` with the same variables removes them
 #   make deb        build/deb/twlab_*.deb by dpkg-buildpackage -us -uc -b on
 #                   a copy of the tree (debian/)
@@ -64,6 +65,7 @@ SCENARIODIR ?= $(DATADIR)/twlab/scenarios
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 PROMDIR  ?= /var/lib/prometheus/node-exporter
 TWLAB_VERSION ?= $(shell scripts/version)
 BUILT_WITH := $(shell for p in $(PKGS); do printf '%s %s, ' $$p "$$(pkg-config --modversion $$p 2>/dev/null)"; done; $(CC) --version 2>/dev/null | head -1)
@@ -182,11 +184,13 @@ man: $(MAN_OUT)
 
 $(BUILD)/twlab-trace.service: systemd/twlab-trace.service.in $(BUILD)/gen/buildinfo.h
 	$(SUBST) $< > $@
+$(BUILD)/twlab.tmpfiles: systemd/twlab.tmpfiles.in $(BUILD)/gen/buildinfo.h
+	$(SUBST) $< > $@
 
-install: all man $(BUILD)/twlab-trace.service
+install: all man $(BUILD)/twlab-trace.service $(BUILD)/twlab.tmpfiles
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	  $(DESTDIR)$(SCENARIODIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
-	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/twlab $(DESTDIR)$(BINDIR)/twlab
 	install -m 0644 $(filter %.1,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
@@ -194,6 +198,7 @@ install: all man $(BUILD)/twlab-trace.service
 	install -m 0644 completion/twlab.bash $(DESTDIR)$(BASHCOMPDIR)/twlab
 	install -m 0644 completion/_twlab $(DESTDIR)$(ZSHCOMPDIR)/_twlab
 	install -m 0644 $(BUILD)/twlab-trace.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 $(BUILD)/twlab.tmpfiles $(DESTDIR)$(TMPFILESDIR)/twlab.conf
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
 
 # Exactly what install put there (the same variables), then our own dirs.
@@ -203,7 +208,8 @@ uninstall:
 	  $(patsubst man/%.5.scd,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5.scd,$(MAN_SRC))) \
 	  $(patsubst scenarios/%,$(DESTDIR)$(SCENARIODIR)/%,$(wildcard scenarios/*.ini)) \
 	  $(DESTDIR)$(BASHCOMPDIR)/twlab $(DESTDIR)$(ZSHCOMPDIR)/_twlab \
-	  $(DESTDIR)$(SYSTEMDUNITDIR)/twlab-trace.service $(DESTDIR)$(DOCDIR)/README.md
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/twlab-trace.service $(DESTDIR)$(TMPFILESDIR)/twlab.conf \
+	  $(DESTDIR)$(DOCDIR)/README.md
 	-rmdir $(DESTDIR)$(SCENARIODIR) $(DESTDIR)$(DATADIR)/twlab $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # dpkg-buildpackage writes into the parent directory: build a copy of the

@@ -18,7 +18,7 @@ make -s install DESTDIR="$D" PREFIX=$P >/dev/null
 for f in bin/twlab share/man/man1/twlab.1 share/man/man1/twlab-analyze.1 \
          share/man/man5/twlab-scenario.5 share/twlab/scenarios/report.ini \
          share/bash-completion/completions/twlab share/zsh/site-functions/_twlab \
-         lib/systemd/system/twlab-trace.service share/doc/twlab/README.md; do
+         lib/systemd/system/twlab-trace.service lib/tmpfiles.d/twlab.conf share/doc/twlab/README.md; do
   [ -f "$R/$f" ] || fail "not installed: $P/$f"
 done
 [ -x "$R/bin/twlab" ] || fail "twlab not executable"

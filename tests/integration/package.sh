@@ -6,23 +6,27 @@
 #  1. the .deb: `make deb` (dpkg-buildpackage -us -uc -b), lintian without
 #     errors, `apt-get install ./twlab_*.deb` pulls exactly the shared
 #     libraries it links, then in that root: twlab --version, one explain,
-#     man twlab-analyze, tab completion, the unit's ExecStart line run as
-#     written (with the unit's capability bounding set and no_new_privs)
-#     writes the metrics file; dpkg --purge removes it all.
+#     man twlab-analyze, tab completion; then, with systemd added, the root
+#     booted by systemd-nspawn: twlab-trace.service (not enabled) starts
+#     with all its sandboxing and writes the metrics file, and stops
+#     cleanly; dpkg --purge removes it all.
 #  2. from source: `make install DESTDIR=root PREFIX=/usr/local` into a root
-#     holding only the runtime libraries; the same checks.
+#     holding only the runtime libraries; the same checks, and the unit's
+#     ExecStart line run as written (in the unit's capability bounding set,
+#     no_new_privs) writes the metrics file.
 #
 # Needs root and Debian's mirror (TWLAB_DEB_MIRROR, default deb.debian.org).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (chroot, mounts)"
-for t in debootstrap dpkg-buildpackage lintian setpriv; do
+for t in debootstrap dpkg-buildpackage lintian setpriv systemd-nspawn systemd-tmpfiles; do
   command -v $t >/dev/null || fail "$t missing (scripts/deps installs it)"
 done
 MIRROR=${TWLAB_DEB_MIRROR:-http://deb.debian.org/debian}
 B=$PWD/build/pkg
 ROOTS=()
+NSPAWN_PID=
 mkdir -p "$B/apt-archives/partial"
 t0=$(date +%s)
 
@@ -34,7 +38,12 @@ unmount_under() {
   done
 }
 cleanup() {
-  local r
+  local r i
+  if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
+    kill -TERM "$NSPAWN_PID"          # nspawn --boot: an orderly poweroff
+    for i in $(seq 1 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$NSPAWN_PID" 2>/dev/null || true
+  fi
   for r in "${ROOTS[@]}"; do
     unmount_under "$r"
     # never cross into a mount that is still there
@@ -83,9 +92,9 @@ apt_in() {
 }
 
 # The checks both installs must pass. $1 root, $2 prefix (/usr or /usr/local),
-# $3 the version --version must print, $4 the unit file inside the root.
+# $3 the version --version must print.
 check_installed() {
-  local r=$1 prefix=$2 version=$3 unit=$4 out
+  local r=$1 prefix=$2 version=$3 out
   out=$(in_root "$r" twlab --version) || fail "twlab --version in the clean root"
   [ "$(head -1 <<<"$out")" = "twlab $version" ] || fail "--version: $(head -1 <<<"$out"), want twlab $version"
   grep -q "^scenario dir: $prefix/share/twlab/scenarios$" <<<"$out" || fail "--version scenario dir"
@@ -121,10 +130,13 @@ check_installed() {
   [ "$out" = "3.10 4.19 5.10 6.1 6.18 host" ] || fail "completion --kernel: '$out'"
   echo "  completion: --kernel offers $out"
 
-  # the unit: ExecStartPre and ExecStart as written, inside the unit's
-  # capability bounding set with no_new_privs
-  local pre start caps setcaps pid i f rc
-  pre=$(sed -n 's/^ExecStartPre=+//p' "$r$unit")
+}
+
+# The unit's ExecStart line run as written (no systemd in this root), in the
+# unit's capability bounding set with no_new_privs, after systemd-tmpfiles
+# made what the package's tmpfiles.d asks for. $1 root, $2 unit, $3 tmpfiles.
+unit_as_written() {
+  local r=$1 unit=$2 tmpf=$3 start caps setcaps pid i f rc
   start=$(sed -n 's/^ExecStart=//p' "$r$unit")
   caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$r$unit")
   [ -n "$start" ] && [ -n "$caps" ] || fail "unit: no ExecStart or CapabilityBoundingSet"
@@ -132,9 +144,11 @@ check_installed() {
   f=$(grep -oE -- '--prom [^ ]+' <<<"$start" | cut -d' ' -f2)
   [ -n "$f" ] || fail "unit ExecStart has no --prom FILE"
   setcaps=-all$(for c in $caps; do c=${c#CAP_}; printf ',+%s' "${c,,}"; done)
-  [ -z "$pre" ] || in_root "$r" $pre
+  systemd-tmpfiles --root="$r" --create "$(basename "$tmpf")" || fail "systemd-tmpfiles $tmpf"
+  [ -d "$r$(dirname "$f")" ] || fail "tmpfiles.d did not make $(dirname "$f")"
   rm -f "$r$f"
-  chroot "$r" setpriv --bounding-set="$setcaps" --inh-caps=-all --no-new-privs $start >"$B/unit.out" 2>"$B/unit.err" &
+  chroot "$r" setpriv --bounding-set="$setcaps" --inh-caps=-all --no-new-privs $start \
+    >"$B/unit.out" 2>"$B/unit.err" &
   pid=$!
   for i in $(seq 1 50); do [ -s "$r$f" ] && break; sleep 0.2; done
   kill -TERM $pid 2>/dev/null || true
@@ -142,7 +156,43 @@ check_installed() {
   [ -s "$r$f" ] || { cat "$B/unit.err"; fail "unit ExecStart wrote no $f"; }
   [ $rc -eq 0 ] || { cat "$B/unit.err"; fail "unit ExecStart exited $rc on SIGTERM"; }
   grep -q '^twlab_trace_tw_syn_rejected_total{cause="paws"} [0-9]' "$r$f" || fail "metrics file: $(head -3 "$r$f")"
-  echo "  unit: '$start' with bounding set $caps wrote $f ($(grep -c '^twlab_' "$r$f") samples)"
+  echo "  unit: '$start' as written, bounding set $caps: wrote $f ($(grep -c '^twlab_' "$r$f") samples)"
+}
+
+# The unit under a real systemd: boot the root with systemd-nspawn (giving
+# the container CAP_BPF, CAP_PERFMON and the bpf syscalls), start the unit
+# with every sandboxing option it has, and wait for its metrics file.
+NSPAWN_PID=
+unit_under_systemd() {
+  local r=$1 unit=$2 leader= i f st
+  f=$(sed -n 's/^ExecStart=.*--prom \([^ ]*\).*/\1/p' "$r$unit")
+  unmount_under "$r"                  # nspawn mounts /dev, /proc, /sys itself
+  systemd-nspawn -D "$r" --boot --register=no --keep-unit -q --console=pipe \
+    --capability=CAP_BPF,CAP_PERFMON --system-call-filter='bpf perf_event_open' \
+    --bind-ro=/sys/kernel/btf > "$B/nspawn.log" 2>&1 &
+  NSPAWN_PID=$!
+  for i in $(seq 1 100); do
+    leader=$(ps -o pid= --ppid $NSPAWN_PID | tr -d ' ' | head -1 || true)
+    [ -n "$leader" ] && st=$(nsenter -t "$leader" -a systemctl is-system-running 2>/dev/null) \
+      && [[ $st == running || $st == degraded ]] && break
+    sleep 0.2
+  done
+  [[ ${st:-} == running || ${st:-} == degraded ]] || { tail "$B/nspawn.log"; fail "container did not boot (${st:-no state})"; }
+  ns() { nsenter -t "$leader" -a "$@"; }
+  [ "$(ns systemctl is-enabled twlab-trace.service)" = disabled ] || fail "unit is enabled by the package"
+  ns systemctl start twlab-trace.service || { ns journalctl -u twlab-trace --no-pager | tail; fail "systemctl start twlab-trace"; }
+  for i in $(seq 1 50); do ns test -s "$f" && break; sleep 0.2; done
+  ns test -s "$f" || { ns journalctl -u twlab-trace --no-pager | tail; fail "the service wrote no $f"; }
+  [ "$(ns systemctl show -P ActiveState twlab-trace.service)" = active ] || fail "service not active"
+  ns grep -q '^twlab_trace_tw_syn_rejected_total{cause="paws"} [0-9]' "$f" || fail "metrics from the service"
+  local exp
+  exp=$(ns systemd-analyze security twlab-trace.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  ns systemctl stop twlab-trace.service
+  [ "$(ns systemctl show -P Result twlab-trace.service)" = success ] || fail "service did not stop cleanly"
+  echo "  unit under systemd (nspawn): started, wrote $f, stopped cleanly; exposure ${exp:-?}"
+  ns systemctl poweroff || true
+  for i in $(seq 1 50); do kill -0 $NSPAWN_PID 2>/dev/null || break; sleep 0.2; done
+  NSPAWN_PID=
 }
 
 # ---- 1. the .deb
@@ -163,9 +213,12 @@ cp "$deb" "$r/tmp/"
 apt_in "$r" update
 apt_in "$r" install --no-install-recommends "/tmp/$(basename "$deb")"
 echo "deb installed in a clean root, pulling: $(in_root "$r" dpkg-query -W -f='${binary:Package} ' libpcap0.8 libbpf1 libjansson4 libinih1)"
-check_installed "$r" /usr "$dver" /lib/systemd/system/twlab-trace.service
-in_root "$r" dpkg --purge twlab > /dev/null
-[ ! -e "$r/usr/bin/twlab" ] && [ ! -e "$r/usr/share/twlab" ] && [ ! -e "$r/lib/systemd/system/twlab-trace.service" ] \
+check_installed "$r" /usr "$dver"
+# now systemd (its packages would have pulled libraries of their own above)
+apt_in "$r" install --no-install-recommends systemd systemd-sysv
+unit_under_systemd "$r" /lib/systemd/system/twlab-trace.service
+in_root "$r" dpkg --purge twlab > "$B/purge.log" 2>&1 || { cat "$B/purge.log"; fail "dpkg --purge"; }
+[ ! -e "$r/usr/bin/twlab" ] && [ ! -e "$r/usr/share/twlab" ] && [ ! -e "$r/lib/systemd/system/twlab-trace.service" ] && [ ! -e "$r/usr/lib/tmpfiles.d/twlab.conf" ] \
   || fail "dpkg --purge left files"
 echo "deb: ok"
 
@@ -174,7 +227,7 @@ new_root src
 apt_in "$r" update
 apt_in "$r" install --no-install-recommends libpcap0.8 libbpf1 libjansson4 libinih1
 make -s install DESTDIR="$r" PREFIX=/usr/local > /dev/null
-check_installed "$r" /usr/local "$(build/twlab --version | sed -n '1s/^twlab //p')" \
-  /usr/local/lib/systemd/system/twlab-trace.service
+check_installed "$r" /usr/local "$(build/twlab --version | sed -n '1s/^twlab //p')"
+unit_as_written "$r" /usr/local/lib/systemd/system/twlab-trace.service /usr/local/lib/tmpfiles.d/twlab.conf
 echo "make install: ok"
 echo "package: ok ($(( $(date +%s) - t0 )) s)"
