@@ -98,8 +98,26 @@ for cmd in $("$R/bin/twlab" --help | awk '/^commands:/ { f = 1; next } f && /^  
   fi
 done
 echo "bash completion: ok"
+# zsh: the function's logic, with zsh's completion builtins stubbed to print
+# what they would offer (compadd words, _describe names, _files)
+zcomp() {
+  PATH="$R/bin:$PATH" zsh -f -c '
+    compadd() { local a past=0; for a; do if (( past )) || [[ $a != -* ]]; then print -r -- $a; fi; [[ $a == -- ]] && past=1; done; }
+    _describe() { local n=${@[-1]}; print -rl -- ${${(P)n}%%:*}; }
+    _files() { print -r -- "(files)"; }
+    _values() { shift 1; print -rl -- "$@"; }
+    f=$1; shift; words=("$@"); CURRENT=$#; PREFIX=${words[-1]}
+    source $f; true' zsh "$R/share/zsh/site-functions/_twlab" "$@" 2>&1 | head -c 4000 | tr '\n' ' '
+}
 if command -v zsh >/dev/null; then
   zsh -n "$R/share/zsh/site-functions/_twlab" || fail "zsh completion syntax"
+  w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft --help --version " ] || fail "zsh: commands: $w"
+  w=$(zcomp twlab lab ""); [ "$w" = "down probe repro status up " ] || fail "zsh: lab actions: $w"
+  w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "3.10 4.19 5.10 6.1 6.18 host " ] || fail "zsh: kernels: $w"
+  w=$(zcomp twlab trace --); [[ $w == *" --prom "* && $w == "--help "* ]] || fail "zsh: trace options: $w"
+  w=$(zcomp twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "zsh: scenario names: $w"
+  w=$(zcomp twlab analyze ""); [ "$w" = "(files) " ] || fail "zsh: analyze files: $w"
+  echo "zsh completion: ok"
 fi
 
 # systemd unit: points at the installed binary, writes into node_exporter's
