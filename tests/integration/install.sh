@@ -63,6 +63,18 @@ MANPATH=$R/share/man man -w twlab-analyze | grep -q "$R/share/man/man1/twlab-ana
 MANPATH=$R/share/man MANWIDTH=80 man twlab-analyze 2>/dev/null | grep -q 'EXIT STATUS' || fail "man twlab-analyze"
 echo "man pages: $(ls "$R"/share/man/man*/ | grep -c '\.[15]$') render clean"
 
+# every setting the shipped scenario files use is in twlab-scenario(5)
+for ini in scenarios/*.ini; do
+  sec=
+  while IFS= read -r line; do
+    case $line in
+      \[*\]) sec=${line#[}; sec=${sec%]} ;;
+      [a-z]*=*) key=${line%%=*}; key=${key%% }
+        grep -qF "*[$sec] $key*" man/twlab-scenario.5.scd || fail "twlab-scenario(5) does not describe [$sec] $key ($ini)" ;;
+    esac
+  done < "$ini"
+done
+
 # --help and man agree (driven by what the binary reports)
 python3 tests/integration/help_man.py "$R/bin/twlab" man
 
