@@ -190,8 +190,10 @@ unit_under_systemd() {
   ns systemctl stop twlab-trace.service
   [ "$(ns systemctl show -P Result twlab-trace.service)" = success ] || fail "service did not stop cleanly"
   echo "  unit under systemd (nspawn): started, wrote $f, stopped cleanly; exposure ${exp:-?}"
-  ns systemctl poweroff || true
-  for i in $(seq 1 50); do kill -0 $NSPAWN_PID 2>/dev/null || break; sleep 0.2; done
+  kill -TERM $NSPAWN_PID              # nspawn --boot: an orderly poweroff
+  for i in $(seq 1 100); do kill -0 $NSPAWN_PID 2>/dev/null || break; sleep 0.2; done
+  kill -0 $NSPAWN_PID 2>/dev/null && fail "the container did not power off"
+  wait $NSPAWN_PID 2>/dev/null || true
   NSPAWN_PID=
 }
 
