@@ -53,8 +53,9 @@ void load_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
 	d = 1 + z * z / (double)n;
 	c = (p + z * z / (2.0 * (double)n)) / d;
 	h = z * sqrt(p * (1 - p) / (double)n + z * z / (4.0 * (double)n * (double)n)) / d;
-	*lo = fmax(0, c - h) * 1000;
-	*hi = fmin(1, c + h) * 1000;
+	/* at k = 0 (k = n) the bound is 0 (1) exactly; rounding says 1e-18 */
+	*lo = k == 0 ? 0 : fmax(0, c - h) * 1000;
+	*hi = k == n ? 1000 : fmin(1, c + h) * 1000;
 }
 
 static int cmp_float(const void *a, const void *b)
