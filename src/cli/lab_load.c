@@ -278,6 +278,17 @@ static json_t *row_json(const struct lab *L, const struct load_result *r, bool b
 	json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
 	json_object_set_new(o, "unfinished", json_integer((json_int_t)r->unfinished));
 	json_object_set_new(o, "connections", json_integer((json_int_t)r->connections));
+	{
+		json_t *e = json_object();
+		for (unsigned i = 0; i < 256; i++)
+			if (r->errno_count[i]) {
+				const char *n = i && i < 255 ? strerrorname_np((int)i) : NULL;
+				char num[16];
+				snprintf(num, sizeof num, "errno %u", i);
+				json_object_set_new(e, n ? n : num, json_integer((json_int_t)r->errno_count[i]));
+			}
+		json_object_set_new(o, "error_kinds", e);
+	}
 	json_object_set_new(o, "collisions", json_integer((json_int_t)r->cap_collisions));
 	json_object_set_new(o, "collisions_paws", json_integer((json_int_t)r->cap_paws));
 	json_object_set_new(o, "collisions_seq", json_integer((json_int_t)r->cap_seq));
@@ -425,6 +436,14 @@ static void row_text(json_t *row)
 	printf("requests %.0f  ok %.0f  delayed %.0f  timed_out %.0f  refused %.0f  errors %.0f  unfinished %.0f\n",
 	       jnum(row, "requests"), jnum(row, "ok"), jnum(row, "delayed"), jnum(row, "timed_out"),
 	       jnum(row, "refused"), jnum(row, "errors"), jnum(row, "unfinished"));
+	if (json_object_size(json_object_get(row, "error_kinds"))) {
+		const char *k;
+		json_t *v;
+		printf("errors by kind");
+		json_object_foreach(json_object_get(row, "error_kinds"), k, v)
+			printf("  %s %lld", k, (long long)json_integer_value(v));
+		printf("\n");
+	}
 	printf("timeout rate   %.2f per 1000 requests (95%% CI %.2f-%.2f)\n", jnum(row, "timeout_rate"),
 	       json_real_value(json_array_get(json_object_get(row, "ci95"), 0)),
 	       json_real_value(json_array_get(json_object_get(row, "ci95"), 1)));

@@ -327,18 +327,28 @@ static void count_conntrack(const char *path, struct load_result *r)
 	fclose(f);
 }
 
-static unsigned long long tcpdump_dropped(const char *log)
+/* Packets the capture lost: tcpdump's own "dropped by kernel", plus those
+ * the filter took but tcpdump never wrote ("received by filter" minus
+ * "captured"), from its last statistics block. */
+static unsigned long long tcpdump_lost(const char *log)
 {
 	char line[256];
-	unsigned long long n = 0, v;
+	unsigned long long cap = 0, recv = 0, drop = 0, v;
 	FILE *f = fopen(log, "r");
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof line, f))
-		if (strstr(line, "dropped by kernel") && sscanf(line, "%llu", &v) == 1)
-			n = v;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%llu", &v) != 1)
+			continue;
+		if (strstr(line, "packets captured"))
+			cap = v;
+		else if (strstr(line, "received by filter"))
+			recv = v;
+		else if (strstr(line, "dropped by kernel"))
+			drop = v;
+	}
 	fclose(f);
-	return n;
+	return drop + (recv > cap ? recv - cap : 0);
 }
 
 uint32_t load_client_addr(const struct scenario *s, unsigned i)
@@ -375,6 +385,8 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	snprintf(log, sizeof log, "%s/lab.log", L->outdir);
 	snprintf(ctlog, sizeof ctlog, "%s/conntrack-events.txt", L->outdir);
 	snprintf(dumplog, sizeof dumplog, "%s/server.tcpdump.log", L->outdir);
+	unlink(dumplog);
+	unlink(ctlog);
 	if (o->keepalive_row)
 		snprintf(r->mode, sizeof r->mode, "keepalive");
 	else
@@ -465,7 +477,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	/* the server's capture and the firewall's NAT bindings */
 	{
 		const char *td[] = { "ip", "netns", "exec", srv, "tcpdump", "-i", "eth0", "-n", "-s", "128",
-				     "-B", "16384", "-w", r->pcap, "tcp", NULL };
+				     "-B", "16384", "--immediate-mode", "-U", "-w", r->pcap, "tcp", NULL };
 		const char *ct[] = { "ip", "netns", "exec", fw, "stdbuf", "-oL", "conntrack", "-E", "-e", "NEW",
 				     "-p", "tcp", "-b", "8388608", NULL };
 		int k;
@@ -552,7 +564,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		r->nstat_paws = paws0 >= 0 && p1 >= 0 ? p1 - paws0 : -1;
 		r->nstat_tw = tw0 >= 0 && t1 >= 0 ? t1 - tw0 : -1;
 	}
-	sleep_s(0.5);
+	sleep_s(1.0);      /* the capture has read what the kernel holds for it */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
@@ -580,6 +592,8 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 				c->timed_out += x->outcome == LOAD_TIMED_OUT;
 				c->refused += x->outcome == LOAD_REFUSED;
 				c->errors += x->outcome == LOAD_ERROR;
+				if (x->outcome == LOAD_ERROR)
+					r->errno_count[x->err]++;
 				r->connections += !x->kept_alive;
 				if (lat && !x->kept_alive && (x->outcome == LOAD_OK || x->outcome == LOAD_DELAYED))
 					lat[nlat++] = x->connect_ms;
@@ -603,7 +617,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	r->offered_per_s = f->rate * nc;
 	r->achieved_per_s = r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0;
 	r->server_served = (double)atomic_load(served);
-	r->pcap_dropped = tcpdump_dropped(dumplog);
+	r->pcap_dropped = tcpdump_lost(dumplog);
 	count_conntrack(ctlog, r);
 	if (count_capture(L, r, buf, sizeof buf)) {
 		snprintf(err, errlen, "%s: %s", r->pcap, buf);

@@ -117,6 +117,7 @@ struct load_result {
 	double elapsed_s;
 	unsigned clients;
 	uint64_t requests, ok, delayed, timed_out, refused, errors, unfinished;
+	uint64_t errno_count[256];      /* LOAD_ERROR records by errno (255: other) */
 	uint64_t connections;           /* new connections (requests not kept alive) */
 	double timeout_rate;            /* timed_out per 1000 requests */
 	double ci95[2];                 /* Wilson score interval, per 1000 */

@@ -35,6 +35,8 @@ struct gconn {
 	enum phase phase;
 	bool ka;                  /* the kept-alive connection */
 	double start, deadline;
+	double cstart;            /* when connect() was called (start is the
+				   * scheduled arrival: later if the generator lags) */
 	struct load_rec rec;
 	char buf[512];
 	size_t blen;
@@ -154,7 +156,8 @@ static void open_conn(struct gen *g, double t, bool ka)
 	k->phase = CONNECTING;
 	k->ka = ka;
 	k->start = t;
-	k->deadline = t + g->c->connect_timeout_s;
+	k->cstart = now_s(g);
+	k->deadline = k->cstart + g->c->connect_timeout_s;
 	k->rec = r;
 	{
 		struct sockaddr_in me;
@@ -240,7 +243,7 @@ static void on_event(struct gen *g, int i, uint32_t events)
 			release(g, i);
 			return;
 		}
-		k->rec.connect_ms = (float)((t - k->start) * 1e3);
+		k->rec.connect_ms = (float)((t - k->cstart) * 1e3);
 		if (getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
 			k->rec.syn_retrans = (uint8_t)(ti.tcpi_total_retrans > 255 ? 255 : ti.tcpi_total_retrans);
 		if (!send_request(g, i)) {
