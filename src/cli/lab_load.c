@@ -37,8 +37,11 @@ static const char usage[] =
 "                                   address (netfilter's find_best_ips_proto)\n"
 "                      static       one fixed address per client\n"
 "                      masquerade, random-fully   plain Linux NAT\n"
-"                      one-to-one:N a dynamic 1:1 pool: not built in the lab\n"
-"                                   (Linux has no such NAT; `twlab sim` models it)\n"
+"                      one-to-one:N a dynamic 1:1 pool: a client with no session\n"
+"                                   gets the free address released longest ago\n"
+"                                   and gives it back when its last session ends\n"
+"                                   (Linux has no such NAT: an allocator behind\n"
+"                                   NFQUEUE picks, conntrack events release)\n"
 "  --keepalive F       fraction of requests on a kept-alive HTTP/1.1 connection\n"
 "                      (the client closes first)\n"
 "  --clients N         client namespaces (at most 8)\n"
@@ -261,15 +264,12 @@ static int setup(const struct lopts *o, struct lab *L)
 
 /* ---- one print path: a row as JSON; text is rendered from it ---- */
 
-static json_t *row_json(const struct lab *L, const struct load_result *r, bool built)
+static json_t *row_json(const struct lab *L, const struct load_result *r)
 {
 	json_t *o = json_object(), *cl = json_array();
 	char a[INET_ADDRSTRLEN];
 
 	json_object_set_new(o, "mode", json_string(r->mode));
-	json_object_set_new(o, "built", json_boolean(built));
-	if (!built)
-		return o;
 	json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
 	json_object_set_new(o, "ok", json_integer((json_int_t)r->ok));
 	json_object_set_new(o, "delayed", json_integer((json_int_t)r->delayed));
@@ -314,8 +314,13 @@ static json_t *row_json(const struct lab *L, const struct load_result *r, bool b
 			"refused", (json_int_t)c->refused, "errors", (json_int_t)c->errors, "snat", snat));
 	}
 	json_object_set_new(o, "per_client", cl);
-	json_object_set_new(o, "nat", json_pack("{s:I,s:I}", "connections", (json_int_t)r->ct_new,
-						"ports_changed", (json_int_t)r->ct_port_changed));
+	json_object_set_new(o, "nat", json_pack("{s:I,s:I,s:I}", "connections", (json_int_t)r->ct_new,
+						"ports_changed", (json_int_t)r->ct_port_changed,
+						"address_shared", (json_int_t)r->addr_shared));
+	if (!strncmp(r->mode, "one-to-one", 10))
+		json_object_set_new(o, "pool", json_pack("{s:I,s:I,s:I}",
+			"allocations", (json_int_t)r->pool_allocations, "releases", (json_int_t)r->pool_releases,
+			"exhausted", (json_int_t)r->pool_exhausted));
 	json_object_set_new(o, "generator", json_pack("{s:f,s:f,s:f,s:f}",
 		"offered_per_s", r->offered_per_s, "achieved_per_s", r->achieved_per_s,
 		"cpu_s", r->gen_cpu_s,
@@ -396,10 +401,7 @@ static void verdict(json_t *row, json_t *base, bool is_base)
 	const char *same = one_address(row);
 	unsigned nclients = (unsigned)json_array_size(json_object_get(row, "per_client"));
 
-	if (!json_is_true(json_object_get(row, "built"))) {
-		snprintf(v, sizeof v, "not built in the lab: Linux has no dynamic 1:1 NAT pool; "
-			 "`twlab sim --snat %s` models it", mode);
-	} else if (is_base || !base) {
+	if (is_base || !base) {
 		snprintf(v, sizeof v, "baseline: %.1f timeouts per 1000 requests%s%s", jnum(row, "timeout_rate"),
 			 same ? ", all clients on " : "", same ? same : "");
 	} else if (to == 0 && coll == 0) {
@@ -428,11 +430,6 @@ static void row_text(json_t *row)
 	size_t i;
 	char a[64];
 
-	if (!json_is_true(json_object_get(row, "built"))) {
-		printf("%s: %s\n", json_string_value(json_object_get(row, "mode")),
-		       json_string_value(json_object_get(row, "verdict")));
-		return;
-	}
 	printf("requests %.0f  ok %.0f  delayed %.0f  timed_out %.0f  refused %.0f  errors %.0f  unfinished %.0f\n",
 	       jnum(row, "requests"), jnum(row, "ok"), jnum(row, "delayed"), jnum(row, "timed_out"),
 	       jnum(row, "refused"), jnum(row, "errors"), jnum(row, "unfinished"));
@@ -480,6 +477,11 @@ static void row_text(json_t *row)
 	       jnum(c, "offered_per_s"), jnum(c, "achieved_per_s"), jnum(c, "cpu_s"), jnum(c, "requests_per_cpu_s"));
 	printf("NAT            %.0f connections seen by conntrack, %.0f with a changed port\n",
 	       jnum(json_object_get(row, "nat"), "connections"), jnum(json_object_get(row, "nat"), "ports_changed"));
+	if (json_object_get(row, "pool"))
+		printf("pool           %.0f allocations, %.0f releases, %.0f SYNs found it empty; "
+		       "%.0f new sessions on an address another client held\n",
+		       jnum(json_object_get(row, "pool"), "allocations"), jnum(json_object_get(row, "pool"), "releases"),
+		       jnum(json_object_get(row, "pool"), "exhausted"), jnum(json_object_get(row, "nat"), "address_shared"));
 	printf("server         %.0f answers; capture %s (%.0f packets dropped)\n", jnum(row, "server_answers"),
 	       json_string_value(json_object_get(row, "capture")), jnum(row, "capture_dropped"));
 	if (json_is_true(json_object_get(row, "interrupted")))
@@ -505,12 +507,6 @@ static void compare_text(json_t *run, json_t *rows)
 	       "timed_out", "per_1000", "95% CI", "p99_ms", "nstat=cap", "verdict");
 	json_array_foreach(rows, i, r) {
 		char ci[40];
-		if (!json_is_true(json_object_get(r, "built"))) {
-			printf("  %-14s %9s %10s %9s %8s  %-17s %9s %8s  %s\n",
-			       json_string_value(json_object_get(r, "mode")), "-", "-", "-", "-", "-", "-", "-",
-			       json_string_value(json_object_get(r, "verdict")));
-			continue;
-		}
 		snprintf(ci, sizeof ci, "%.1f-%.1f", json_real_value(json_array_get(json_object_get(r, "ci95"), 0)),
 			 json_real_value(json_array_get(json_object_get(r, "ci95"), 1)));
 		printf("  %-14s %9.0f %10.0f %9.0f %8.1f  %-17s %9.1f %8s  %s\n",
@@ -523,8 +519,6 @@ static void compare_text(json_t *run, json_t *rows)
 	json_array_foreach(rows, i, r) {
 		json_t *c;
 		size_t k;
-		if (!json_is_true(json_object_get(r, "built")))
-			continue;
 		printf("\n%s: SNAT address per client (measured: conntrack)", json_string_value(json_object_get(r, "mode")));
 		json_array_foreach(json_object_get(r, "per_client"), k, c) {
 			const char *a;
@@ -573,8 +567,6 @@ int cmd_lab_load(int argc, char **argv)
 	for (unsigned i = 0; i < nrows; i++) {
 		rows[i].server = python ? LOAD_SERVER_PYTHON : LOAD_SERVER_EPOLL;
 		rows[i].progress = true;
-		if (o.compare && rows[i].snat.mode == SNAT_ONE_TO_ONE)
-			continue;
 		if (!lab_limits(&L, &rows[i].snat, rows[i].keepalive, python, err, sizeof err)) {
 			cli_err("lab load", "%s", err);
 			return EXIT_USAGE;
@@ -603,12 +595,6 @@ int cmd_lab_load(int argc, char **argv)
 		else
 			snat_spec_str(&rows[i].snat, label, sizeof label);
 		rows[i].label = label;
-		if (o.compare && rows[i].snat.mode == SNAT_ONE_TO_ONE) {
-			snprintf(res->mode, sizeof res->mode, "%s", label);
-			json_array_append_new(jrows, row_json(&L, res, false));
-			free(res);
-			continue;
-		}
 		if (o.compare)
 			snprintf(Li.outdir, sizeof Li.outdir, "%.400s/%.31s", L.outdir, label);
 		for (char *p = Li.outdir; *p; p++)
@@ -624,7 +610,7 @@ int cmd_lab_load(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		if (!o.dry_run)
-			json_array_append_new(jrows, row_json(&Li, res, true));
+			json_array_append_new(jrows, row_json(&Li, res));
 		interrupted = res->interrupted;
 		free(res);
 	}

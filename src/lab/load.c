@@ -77,17 +77,32 @@ double load_quantile(float *v, size_t n, double q)
 
 /* "[NEW] tcp 6 120 SYN_SENT src=A dst=S sport=P dport=80 [UNREPLIED]
  *  src=SRV dst=NAT sport=80 dport=NP" */
-bool load_ct_line(const char *line, uint32_t *src, uint16_t *sport, uint32_t *nat,
-		  uint16_t *nat_port)
+int load_ct_parse(const char *line, struct load_ct_ev *e)
 {
-	const char *p = strstr(line, "[NEW]");
+	static const struct { const char *tag; int type; } tags[] = {
+		{ "[NEW]", 1 }, { "[UPDATE]", 2 }, { "[DESTROY]", -1 },
+	};
+	const char *p = NULL;
 	unsigned nsrc = 0, ndst = 0, nsp = 0, ndp = 0;
-	bool tcp;
+	char *end;
 
-	if (!p)
-		return false;
-	tcp = strstr(p, " tcp ") != NULL;
-	while (tcp && (p = strpbrk(p, "sd"))) {
+	memset(e, 0, sizeof *e);
+	e->timeout = -1;
+	if (line[0] == '[' && line[1] >= '0' && line[1] <= '9')
+		e->ts = strtod(line + 1, NULL);
+	for (size_t i = 0; i < sizeof tags / sizeof tags[0] && !p; i++)
+		if ((p = strstr(line, tags[i].tag)))
+			e->type = tags[i].type;
+	if (!p || !(p = strstr(p, " tcp ")))
+		return e->type = 0;
+	/* "tcp      6 120 SYN_SENT": the protocol number, then the timeout */
+	strtol(p + 5, &end, 10);
+	if (end != p + 5) {
+		long t = strtol(end, &end, 10);
+		if (*end == ' ' && t >= 0)
+			e->timeout = t;
+	}
+	while ((p = strpbrk(p, "sd"))) {
 		char addr[INET_ADDRSTRLEN];
 		struct in_addr in;
 		unsigned long v;
@@ -95,28 +110,75 @@ bool load_ct_line(const char *line, uint32_t *src, uint16_t *sport, uint32_t *na
 		if (!strncmp(p, "src=", 4) || !strncmp(p, "dst=", 4)) {
 			bool is_src = p[0] == 's';
 			if (sscanf(p + 4, "%15[0-9.]%n", addr, &n) != 1 || inet_pton(AF_INET, addr, &in) != 1)
-				return false;
+				return e->type = 0;
 			if (is_src && nsrc++ == 0)
-				*src = ntohl(in.s_addr);
+				e->src = ntohl(in.s_addr);
 			if (!is_src && ++ndst == 2)
-				*nat = ntohl(in.s_addr);
+				e->nat = ntohl(in.s_addr);
 			p += 4 + n;
 		} else if (!strncmp(p, "sport=", 6) || !strncmp(p, "dport=", 6)) {
 			bool is_s = p[0] == 's';
-			char *e;
-			v = strtoul(p + 6, &e, 10);
-			if (e == p + 6 || v > 65535)
-				return false;
+			v = strtoul(p + 6, &end, 10);
+			if (end == p + 6 || v > 65535)
+				return e->type = 0;
 			if (is_s && nsp++ == 0)
-				*sport = (uint16_t)v;
+				e->sport = (uint16_t)v;
 			if (!is_s && ++ndp == 2)
-				*nat_port = (uint16_t)v;
-			p = e;
+				e->nat_port = (uint16_t)v;
+			p = end;
 		} else {
 			p++;
 		}
 	}
-	return tcp && nsrc >= 1 && ndst >= 2 && nsp >= 1 && ndp >= 2;
+	if (nsrc < 1 || ndst < 2 || nsp < 1 || ndp < 2)
+		e->type = 0;
+	return e->type;
+}
+
+bool load_ct_line(const char *line, uint32_t *src, uint16_t *sport, uint32_t *nat,
+		  uint16_t *nat_port)
+{
+	struct load_ct_ev e;
+	if (load_ct_parse(line, &e) != 1)
+		return false;
+	*src = e.src;
+	*sport = e.sport;
+	*nat = e.nat;
+	*nat_port = e.nat_port;
+	return true;
+}
+
+void load_sessions_event(struct load_sessions *s, const struct load_ct_ev *e)
+{
+	uint16_t p = e->sport;
+	bool known = s->expiry[p] != 0;
+
+	if (e->type < 0) {
+		if (known && e->ts < s->expiry[p])
+			s->expiry[p] = e->ts;
+		return;
+	}
+	if (!known && s->nactive < 65536)
+		s->active[s->nactive++] = p;
+	s->expiry[p] = e->ts + (double)(e->timeout >= 0 ? e->timeout : 120);
+	s->nat[p] = e->nat;
+}
+
+bool load_sessions_alive(struct load_sessions *s, double t, uint32_t nat)
+{
+	bool alive = false;
+	for (uint32_t i = 0; i < s->nactive;) {
+		uint16_t p = s->active[i];
+		if (s->expiry[p] <= t - 300) {       /* long gone: forget it */
+			s->expiry[p] = 0;
+			s->active[i] = s->active[--s->nactive];
+			continue;
+		}
+		if (s->expiry[p] > t && (!nat || s->nat[p] == nat))
+			alive = true;
+		i++;
+	}
+	return alive;
 }
 
 static double mono(void)
@@ -177,6 +239,14 @@ static int gen_entry(void *p)
 	return load_gen_main(&w->cfg);
 }
 struct srv_wrap { struct load_server_cfg cfg; int stop_wfd, ready_rfd; };
+struct pool_wrap { struct load_pool_cfg cfg; int stop_wfd, ready_rfd; };
+static int pool_entry(void *p)
+{
+	struct pool_wrap *w = p;
+	close(w->stop_wfd);
+	close(w->ready_rfd);
+	return load_pool_main(&w->cfg);
+}
 static int srv_entry(void *p)
 {
 	struct srv_wrap *w = p;
@@ -246,8 +316,12 @@ static bool file_has(const char *path, const char *needle)
 	return yes;
 }
 
-/* What analyze finds in the server's capture. */
-static int count_capture(struct lab *L, struct load_result *r, char *err, size_t errlen)
+/* One analyze pass over the server's capture, fed only the 4-tuples whose
+ * client port is part (mod parts): collisions are per 4-tuple, so the
+ * passes add up exactly. Adds to r; false if analyze listed fewer
+ * collisions than it found (the caller splits finer). */
+static int analyze_part(struct lab *L, struct load_result *r, unsigned part, unsigned parts,
+			bool *complete, char *err, size_t errlen)
 {
 	const char *files[1] = { r->pcap };
 	struct capture *c = capture_open(files, 1, err, errlen);
@@ -269,62 +343,104 @@ static int count_capture(struct lab *L, struct load_result *r, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	while ((rc = capture_next(c, &s, err, errlen)) == 1)
-		an_segment(a, &s);
+	while ((rc = capture_next(c, &s, err, errlen)) == 1) {
+		uint16_t cport = s.dport == L->sc.server_port ? s.sport : s.dport;
+		if (cport % parts == part)
+			an_segment(a, &s);
+	}
 	capture_close(c);
 	ar = an_finish(a);
-	r->cap_collisions = ar->collisions;
-	r->cap_paws = ar->coll_paws;
-	r->cap_seq = ar->coll_seq;
-	r->cap_recovered = ar->recovered;
-	r->cap_timed_out = ar->timed_out;
-	r->cap_port_reuses = ar->port_reuses;
-	r->cap_connections = ar->connections;
+	r->cap_collisions += ar->collisions;
+	r->cap_paws += ar->coll_paws;
+	r->cap_seq += ar->coll_seq;
+	r->cap_recovered += ar->recovered;
+	r->cap_timed_out += ar->timed_out;
+	r->cap_port_reuses += ar->port_reuses;
+	r->cap_connections += ar->connections;
 	/* every SYN of a PAWS collision was rejected by PAWS (and counted by
 	 * the kernel in TcpExtPAWSTimewait), except the retransmission that
 	 * finally drew a SYN-ACK after the client's RST killed TIME_WAIT */
-	r->cap_paws_syns = 0;
 	for (unsigned i = 0; i < ar->listed; i++) {
 		const struct an_collision *k = &ar->list[i];
 		if (k->d.cause == TW_CAUSE_PAWS)
 			r->cap_paws_syns += k->syns - (k->outcome == AN_RECOVERED && k->syns > 0);
 	}
-	if (ar->listed < ar->collisions)
-		r->cap_paws_syns = UINT64_MAX;     /* more than analyze lists: unknown */
+	*complete = ar->listed == ar->collisions;
 	an_free(a);
 	return rc < 0 ? -1 : 0;
 }
 
-/* Which client got which SNAT address: the firewall's NEW events. */
-static void count_conntrack(const char *path, struct load_result *r)
+/* What analyze finds in the server's capture: one pass, or as many as it
+ * takes for analyze to list every collision (AN_MAX_LISTED per pass). */
+static int count_capture(struct lab *L, struct load_result *r, char *err, size_t errlen)
+{
+	unsigned parts = 1;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		bool all = true;
+		uint64_t found;
+		r->cap_collisions = r->cap_paws = r->cap_seq = r->cap_recovered = 0;
+		r->cap_timed_out = r->cap_port_reuses = r->cap_connections = r->cap_paws_syns = 0;
+		for (unsigned p = 0; p < parts; p++) {
+			bool complete;
+			if (analyze_part(L, r, p, parts, &complete, err, errlen))
+				return -1;
+			all &= complete;
+		}
+		if (all)
+			return 0;
+		found = r->cap_collisions;
+		parts = (unsigned)(found / (AN_MAX_LISTED / 2)) + 2 + parts;
+	}
+	r->cap_paws_syns = UINT64_MAX;            /* could not list them all */
+	return 0;
+}
+
+/* Which client got which SNAT address: the firewall's NEW events. For a
+ * one-to-one pool also whether an address ever carried live sessions of
+ * two clients at once (it must not). */
+static void count_conntrack(const char *path, struct load_result *r, bool check_shared)
 {
 	char line[1024];
 	FILE *f = fopen(path, "r");
+	struct load_sessions *ss = check_shared ? calloc(r->clients, sizeof *ss) : NULL;
 
-	if (!f)
+	if (!f) {
+		free(ss);
 		return;
+	}
 	while (fgets(line, sizeof line, f)) {
-		uint32_t src, nat;
-		uint16_t sport, nport;
-		if (!load_ct_line(line, &src, &sport, &nat, &nport))
+		struct load_ct_ev e;
+		unsigned i;
+		if (!load_ct_parse(line, &e))
 			continue;
-		for (unsigned i = 0; i < r->clients; i++) {
+		for (i = 0; i < r->clients && r->client[i].addr != e.src; i++)
+			;
+		if (i == r->clients)
+			continue;
+		if (e.type == 1 && ss) {
+			for (unsigned o = 0; o < r->clients; o++)
+				if (o != i && load_sessions_alive(&ss[o], e.ts, e.nat)) {
+					r->addr_shared++;
+					break;
+				}
+		}
+		if (ss)
+			load_sessions_event(&ss[i], &e);
+		if (e.type == 1) {
 			struct load_client *c = &r->client[i];
 			unsigned k;
-			if (c->addr != src)
-				continue;
 			r->ct_new++;
-			r->ct_port_changed += sport != nport;
-			for (k = 0; k < c->naddr && c->snat[k] != nat; k++)
+			r->ct_port_changed += e.sport != e.nat_port;
+			for (k = 0; k < c->naddr && c->snat[k] != e.nat; k++)
 				;
 			if (k == c->naddr && c->naddr < LOAD_MAX_ADDRS)
-				c->snat[c->naddr++] = nat;
+				c->snat[c->naddr++] = e.nat;
 			if (k < c->naddr)
 				c->snat_conns[k]++;
-			break;
 		}
 	}
 	fclose(f);
+	free(ss);
 }
 
 /* Packets the capture lost: tcpdump's own "dropped by kernel", plus those
@@ -364,7 +480,10 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	char cidr[64], ctlog[700], dumplog[700], buf[128];
 	struct load_nat nat;
 	uint32_t caddr[SCEN_MAX_CLIENTS];
-	struct nsjob gen[SCEN_MAX_CLIENTS], server = { 0 };
+	struct nsjob gen[SCEN_MAX_CLIENTS], server = { 0 }, pool = { 0 };
+	struct pool_wrap pw;
+	struct load_pool_stats *pst = MAP_FAILED;
+	int pready[2] = { -1, -1 };
 	struct gen_wrap gw[SCEN_MAX_CLIENTS];
 	struct srv_wrap sw;
 	struct load_shared *sh[SCEN_MAX_CLIENTS] = { 0 };
@@ -478,7 +597,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	{
 		const char *td[] = { "ip", "netns", "exec", srv, "tcpdump", "-i", "eth0", "-n", "-s", "128",
 				     "-B", "16384", "--immediate-mode", "-U", "-w", r->pcap, "tcp", NULL };
-		const char *ct[] = { "ip", "netns", "exec", fw, "stdbuf", "-oL", "conntrack", "-E", "-e", "NEW",
+		const char *ct[] = { "ip", "netns", "exec", fw, "stdbuf", "-oL", "conntrack", "-E", "-o", "timestamp", "-e", "NEW,UPDATE,DESTROY",
 				     "-p", "tcp", "-b", "8388608", NULL };
 		int k;
 		if (start_bg(L, td, dumplog, err, errlen) || start_bg(L, ct, ctlog, err, errlen))
@@ -490,6 +609,38 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 			goto out;
 		}
 		sleep_s(0.3);                     /* conntrack -E has subscribed */
+	}
+	/* one-to-one: the pool's allocator, then the rule that queues to it */
+	if (nat.queue) {
+		struct pollfd pfd;
+		pst = mmap(NULL, sizeof *pst, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (pst == MAP_FAILED || pipe2(pready, O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "one-to-one: %s", strerror(errno));
+			goto out;
+		}
+		memset(pst, 0, sizeof *pst);
+		pw.cfg = (struct load_pool_cfg){ .n = nat.npool, .qnum = LOAD_POOL_QUEUE, .nclients = nc,
+						 .events = ctlog, .stop_fd = stop[0], .ready_fd = pready[1],
+						 .st = pst };
+		memcpy(pw.cfg.client_addr, caddr, sizeof caddr);
+		pw.stop_wfd = stop[1];
+		pw.ready_rfd = pready[0];
+		snprintf(pool.ns, sizeof pool.ns, "%s", fw);
+		pool.fn = pool_entry;
+		pool.arg = &pw;
+		if (pthread_create(&pool.th, NULL, nsjob_run, &pool)) {
+			snprintf(err, errlen, "cannot start the pool allocator");
+			goto out;
+		}
+		pool.started = true;
+		pfd = (struct pollfd){ .fd = pready[0], .events = POLLIN };
+		if (poll(&pfd, 1, 5000) != 1 || !(pfd.revents & POLLIN)) {
+			snprintf(err, errlen, "one-to-one: the allocator did not start (nfnetlink_queue?)");
+			goto out;
+		}
+		RUN("ip", "netns", "exec", fw, "iptables", "-t", "mangle", "-A", "FORWARD", "-o", "gw",
+		    "-p", "tcp", "--syn", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE",
+		    "--queue-num", "0");
 	}
 	paws0 = lab_counter(srv, "TcpExtPAWSTimewait");
 	tw0 = lab_counter(srv, "TcpExtTW");
@@ -618,7 +769,12 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	r->achieved_per_s = r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0;
 	r->server_served = (double)atomic_load(served);
 	r->pcap_dropped = tcpdump_lost(dumplog);
-	count_conntrack(ctlog, r);
+	if (pst != MAP_FAILED) {
+		r->pool_allocations = atomic_load(&pst->allocations);
+		r->pool_releases = atomic_load(&pst->releases);
+		r->pool_exhausted = atomic_load(&pst->exhausted);
+	}
+	count_conntrack(ctlog, r, nat.queue);
 	if (count_capture(L, r, buf, sizeof buf)) {
 		snprintf(err, errlen, "%s: %s", r->pcap, buf);
 		goto out;
@@ -633,6 +789,13 @@ out:
 			pthread_join(gen[i].th, NULL);
 	if (server.started)
 		pthread_join(server.th, NULL);
+	if (pool.started)
+		pthread_join(pool.th, NULL);
+	for (int k = 0; k < 2; k++)
+		if (pready[k] >= 0)
+			close(pready[k]);
+	if (pst != MAP_FAILED)
+		munmap(pst, sizeof *pst);
 	lab_down(L);
 	for (int k = 0; k < 2; k++) {
 		if (stop[k] >= 0 && k == 0)

@@ -72,13 +72,31 @@ struct load_server_cfg {
 /* The epoll HTTP server, inside the server's namespace (lab_in_ns). */
 int load_server_main(void *cfg);
 
+/* one-to-one:N (load_pool.c): the allocator in the firewall's namespace. */
+#define LOAD_POOL_MARK 0x100u     /* packet mark of address i: 0x100 + i */
+#define LOAD_POOL_QUEUE 0         /* NFQUEUE number */
+struct load_pool_stats {
+	_Atomic uint64_t allocations, releases, exhausted;
+};
+struct load_pool_cfg {
+	unsigned n;                   /* pool size */
+	uint16_t qnum;
+	uint32_t client_addr[SCEN_MAX_CLIENTS];
+	unsigned nclients;
+	const char *events;           /* the conntrack -E NEW,DESTROY file */
+	int stop_fd, ready_fd;
+	struct load_pool_stats *st;   /* shared */
+};
+int load_pool_main(void *cfg);
+
 /* NAT rules on the firewall for a mode: an nft script that replaces the
  * lab's SNAT rule (chain ip twlab post) and the pool addresses the
  * firewall must answer ARP for. client_addr[i] is client i's address. */
 struct load_nat {
-	char     rules[4096];
+	char     rules[16384];
 	uint32_t pool[256];     /* addresses to add on the firewall's outside link */
 	unsigned npool;
+	bool queue;             /* one-to-one: first SYNs go to the allocator */
 };
 /* False with a reason (pool larger than the free addresses, ...). */
 bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
@@ -101,7 +119,7 @@ struct load_opts {
 	const char *label;      /* for progress: "overload:2" */
 };
 
-#define LOAD_MAX_ADDRS 8        /* SNAT addresses listed per client */
+#define LOAD_MAX_ADDRS 32       /* SNAT addresses listed per client */
 
 struct load_client {
 	uint32_t addr;                  /* the client's own address */
@@ -132,6 +150,9 @@ struct load_result {
 	uint64_t pcap_dropped;          /* tcpdump's own drop count */
 	/* NAT, measured from the firewall's conntrack events */
 	uint64_t ct_new, ct_port_changed;
+	uint64_t pool_allocations, pool_releases, pool_exhausted;   /* one-to-one */
+	uint64_t addr_shared;           /* NEW events on an address another client
+					 * had a live session on (conntrack) */
 	struct load_client client[SCEN_MAX_CLIENTS];
 	/* generator and server */
 	double offered_per_s, achieved_per_s, gen_cpu_s, server_served;
@@ -156,8 +177,32 @@ uint32_t load_client_addr(const struct scenario *s, unsigned i);
 void load_wilson(uint64_t k, uint64_t n, double *lo, double *hi);
 /* The q-quantile (0..1) of v[0..n) (sorted in place); 0 if n == 0. */
 double load_quantile(float *v, size_t n, double q);
-/* One line of conntrack -E output: the original source and the reply
- * destination (the SNAT address) and ports. False if not a NEW tcp line. */
+/* One line of `conntrack -E -o timestamp` output. */
+struct load_ct_ev {
+	int      type;          /* 1 NEW, 2 UPDATE, -1 DESTROY */
+	double   ts;            /* the event's wall-clock time; 0 if not printed */
+	long     timeout;       /* seconds the entry has left; -1 if not printed */
+	uint32_t src, nat;      /* the client; the reply's destination (SNAT address) */
+	uint16_t sport, nat_port;
+};
+/* The event's type (0: not a tcp NEW/UPDATE/DESTROY line). */
+int load_ct_parse(const char *line, struct load_ct_ev *e);
+/* NEW only: the client and the SNAT address and ports. */
 bool load_ct_line(const char *line, uint32_t *src, uint16_t *sport, uint32_t *nat,
 		  uint16_t *nat_port);
+
+/* A client's firewall sessions (conntrack entries), by source port: alive
+ * until the entry's own timeout (a NEW or UPDATE event's timeout counted
+ * from its time) or its DESTROY, whichever comes first. The GC may report
+ * DESTROY seconds after the entry expired; the expiry is what a firewall's
+ * session table means. */
+struct load_sessions {
+	double   expiry[65536];
+	uint16_t active[65536];     /* ports with an entry, unordered */
+	uint32_t nactive;
+	uint32_t nat[65536];        /* the address each session is on */
+};
+void load_sessions_event(struct load_sessions *s, const struct load_ct_ev *e);
+/* Does the client have a session alive at t (on address nat, or any if 0)? */
+bool load_sessions_alive(struct load_sessions *s, double t, uint32_t nat);
 #endif

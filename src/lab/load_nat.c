@@ -9,7 +9,9 @@
  *   static        snat to ip saddr map { client : address, ... }
  *   masquerade    masquerade (the outside interface's address)
  *   random-fully  masquerade fully-random (a random port for every connection)
- *   one-to-one:N  no Linux equivalent: see lab_load() (refused here)
+ *   one-to-one:N  snat to meta mark map { 0x100 : A0, ... }: the mark is
+ *                 the allocator's choice (load_pool.c); no Linux NAT mode
+ *                 does this by itself
  *
  * Pool addresses sit on the firewall's outside link (it must answer ARP for
  * them): N consecutive addresses from the scenario's SNAT address up, below
@@ -57,9 +59,9 @@ bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
 		n = 1;
 		break;
 	case SNAT_ONE_TO_ONE:
-		snprintf(err, errlen, "one-to-one: the lab cannot build a dynamic 1:1 pool "
-			 "faithfully (see `twlab lab load --help`); use `twlab sim --snat %s`", spec);
-		return false;
+		n = m->n;
+		out->queue = true;
+		break;
 	}
 	if (n < 1 || n > fr || n > sizeof out->pool / sizeof out->pool[0]) {
 		snprintf(err, errlen, "%s needs %u address%s from %s up, the firewall's outside "
@@ -94,6 +96,15 @@ bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
 		w += snprintf(out->rules + w, len - (size_t)w, "masquerade fully-random\n");
 		break;
 	case SNAT_ONE_TO_ONE:
+		/* the allocator (load_pool.c) marks each connection's first
+		 * packet with its address; unmarked packets never leave */
+		w += snprintf(out->rules + w, len - (size_t)w, "snat to meta mark map {");
+		for (unsigned i = 0; i < n && (size_t)w < len; i++)
+			w += snprintf(out->rules + w, len - (size_t)w, "%s 0x%x : %s", i ? "," : "",
+				      LOAD_POOL_MARK + i, ip4(out->pool[i], a));
+		if ((size_t)w < len)
+			w += snprintf(out->rules + w, len - (size_t)w,
+				      " }\nadd rule ip twlab post oifname \"gw\" counter drop\n");
 		break;
 	}
 	if (w < 0 || (size_t)w >= len) {

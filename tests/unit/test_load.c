@@ -124,6 +124,49 @@ static void conntrack_new_event_gives_client_and_snat_address(void **st)
 				  "dport=80 src=198.19.0.2 dst=198.18.200.2 sport=80 dport=1", &src, &sp, &nat, &np));
 }
 
+static void conntrack_update_and_destroy_with_timestamps(void **st)
+{
+	(void)st;
+	struct load_ct_ev e;
+	assert_int_equal(load_ct_parse("[1795614770.364980]\t [UPDATE] tcp      6 2 TIME_WAIT src=198.18.1.10 "
+				       "dst=198.18.100.80 sport=40012 dport=80 src=198.19.0.2 dst=198.18.200.3 "
+				       "sport=80 dport=40012 [ASSURED] mark=1", &e), 2);
+	assert_true(e.ts > 1795614770.36 && e.ts < 1795614770.37);
+	assert_int_equal(e.timeout, 2);
+	assert_int_equal(e.nat, 0xc612c803u);
+	assert_int_equal(load_ct_parse("[DESTROY] tcp      6 TIME_WAIT src=198.18.1.10 dst=198.18.100.80 "
+				       "sport=40012 dport=80 src=198.19.0.2 dst=198.18.200.3 sport=80 dport=40012", &e), -1);
+	assert_int_equal(e.timeout, -1);
+	assert_true(e.ts == 0);
+}
+
+static void a_session_lives_until_its_entry_expires_or_is_destroyed(void **st)
+{
+	(void)st;
+	static struct load_sessions s;
+	struct load_ct_ev e = { .type = 1, .ts = 100, .timeout = 120, .src = 1, .sport = 40000, .nat = 7 };
+	load_sessions_event(&s, &e);
+	assert_true(load_sessions_alive(&s, 101, 0));
+	assert_true(load_sessions_alive(&s, 101, 7));
+	assert_false(load_sessions_alive(&s, 101, 8));
+	e.type = 2;                        /* TIME_WAIT, 2 s left, at t = 103 */
+	e.ts = 103;
+	e.timeout = 2;
+	load_sessions_event(&s, &e);
+	assert_true(load_sessions_alive(&s, 104.9, 0));
+	assert_false(load_sessions_alive(&s, 105.1, 0));   /* expired: its DESTROY may come later */
+	e.type = 1;                        /* a new session on another port, destroyed early */
+	e.ts = 110;
+	e.timeout = 120;
+	e.sport = 40002;
+	load_sessions_event(&s, &e);
+	e.type = -1;
+	e.ts = 111;
+	load_sessions_event(&s, &e);
+	assert_true(load_sessions_alive(&s, 110.5, 0));
+	assert_false(load_sessions_alive(&s, 111.5, 0));
+}
+
 static void nat_rules_per_mode_and_pool_limits(void **st)
 {
 	(void)st;
@@ -146,9 +189,12 @@ static void nat_rules_per_mode_and_pool_limits(void **st)
 	assert_true(snat_spec_parse("overload:254", &m, err, sizeof err));
 	assert_false(load_nat_build(&s, &m, c, 2, &n, err, sizeof err));
 	assert_non_null(strstr(err, "253 free"));
-	assert_true(snat_spec_parse("one-to-one:16", &m, err, sizeof err));
-	assert_false(load_nat_build(&s, &m, c, 2, &n, err, sizeof err));
-	assert_non_null(strstr(err, "twlab sim --snat one-to-one:16"));
+	/* one-to-one: the allocator's mark picks the address; unmarked never leaves */
+	assert_true(snat_spec_parse("one-to-one:3", &m, err, sizeof err));
+	assert_true(load_nat_build(&s, &m, c, 2, &n, err, sizeof err));
+	assert_true(n.queue);
+	assert_non_null(strstr(n.rules, "snat to meta mark map { 0x100 : 198.18.200.1, 0x101 : 198.18.200.2, "
+				    "0x102 : 198.18.200.3 }\nadd rule ip twlab post oifname \"gw\" counter drop\n"));
 }
 
 static void scenario_client_addresses(void **st)
@@ -176,6 +222,8 @@ int main(void)
 		cmocka_unit_test(wilson_interval_matches_the_textbook),
 		cmocka_unit_test(quantiles_are_nearest_rank),
 		cmocka_unit_test(conntrack_new_event_gives_client_and_snat_address),
+		cmocka_unit_test(conntrack_update_and_destroy_with_timestamps),
+		cmocka_unit_test(a_session_lives_until_its_entry_expires_or_is_destroyed),
 		cmocka_unit_test(nat_rules_per_mode_and_pool_limits),
 		cmocka_unit_test(scenario_client_addresses),
 	};
