@@ -98,8 +98,9 @@ int load_ct_parse(const char *line, struct load_ct_ev *e)
 	/* "tcp      6 120 SYN_SENT": the protocol number, then the timeout */
 	strtol(p + 5, &end, 10);
 	if (end != p + 5) {
-		long t = strtol(end, &end, 10);
-		if (*end == ' ' && t >= 0)
+		char *num = end;
+		long t = strtol(num, &end, 10);
+		if (end != num && *end == ' ' && t >= 0)
 			e->timeout = t;
 	}
 	while ((p = strpbrk(p, "sd"))) {
