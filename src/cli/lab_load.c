@@ -401,7 +401,13 @@ static void verdict(json_t *row, json_t *base, bool is_base)
 	const char *same = one_address(row);
 	unsigned nclients = (unsigned)json_array_size(json_object_get(row, "per_client"));
 
-	if (is_base || !base) {
+	if (!base && to == 0 && coll == 0) {
+		snprintf(v, sizeof v, "no collision, no timeout in %.0f requests", req);
+	} else if (!base) {
+		snprintf(v, sizeof v, "%.1f timeouts per 1000 requests (95%% CI %.1f-%.1f)%s%s",
+			 jnum(row, "timeout_rate"), json_real_value(json_array_get(ci, 0)),
+			 json_real_value(json_array_get(ci, 1)), same ? ", all clients on " : "", same ? same : "");
+	} else if (is_base) {
 		snprintf(v, sizeof v, "baseline: %.1f timeouts per 1000 requests%s%s", jnum(row, "timeout_rate"),
 			 same ? ", all clients on " : "", same ? same : "");
 	} else if (to == 0 && coll == 0) {
