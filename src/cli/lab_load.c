@@ -525,13 +525,20 @@ static void compare_text(json_t *run, json_t *rows)
 	json_array_foreach(rows, i, r) {
 		json_t *c;
 		size_t k;
-		printf("\n%s: SNAT address per client (measured: conntrack)", json_string_value(json_object_get(r, "mode")));
+		printf("\n%-14s SNAT per client (conntrack)", json_string_value(json_object_get(r, "mode")));
 		json_array_foreach(json_object_get(r, "per_client"), k, c) {
 			const char *a;
-			json_t *v;
-			printf("%s c%.0f ", k ? "," : "", jnum(c, "client"));
-			json_object_foreach(json_object_get(c, "snat"), a, v)
-				printf("%s ", a);
+			json_t *v, *snat = json_object_get(c, "snat");
+			bool first = true;
+			printf("%s c%.0f ", k ? "," : ":", jnum(c, "client"));
+			if (json_object_size(snat) > 3) {
+				printf("%zu addresses", json_object_size(snat));
+				continue;
+			}
+			json_object_foreach(snat, a, v) {
+				printf("%s%s", first ? "" : "/", a);
+				first = false;
+			}
 		}
 		if (json_is_true(json_object_get(r, "interrupted")))
 			printf(" (INTERRUPTED)");
@@ -581,6 +588,21 @@ int cmd_lab_load(int argc, char **argv)
 	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
 		cli_err("lab load", "%s", err);
 		return EXIT_RUNTIME;
+	}
+	/* what lab load needs beyond lab_preflight(): the firewall's NAT
+	 * bindings (conntrack -E, line-buffered by stdbuf), the one-to-one
+	 * pool's queue rule (iptables: this kernel's nft has no queue) */
+	for (unsigned i = 0; !o.dry_run && i < 3; i++) {
+		static const char *const tool[] = { "conntrack", "stdbuf", "iptables" };
+		char cmd[64];
+		bool need = i < 2;
+		for (unsigned k = 0; k < nrows; k++)
+			need |= rows[k].snat.mode == SNAT_ONE_TO_ONE;
+		snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool[i]);
+		if (need && system(cmd) != 0) {
+			cli_err("lab load", "'%s' not found (run scripts/deps)", tool[i]);
+			return EXIT_RUNTIME;
+		}
 	}
 	if (!o.dry_run && mkdir(L.outdir, 0755) && errno != EEXIST) {
 		cli_err("lab load", "%s: cannot create", L.outdir);
