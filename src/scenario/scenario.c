@@ -28,6 +28,75 @@ bool scenario_addr_ok(uint32_t a)
 	return (a & 0xfffe0000u) == 0xc6120000u;   /* 198.18.0.0/15 */
 }
 
+bool scenario_prefix_ok(const char *v, const char **why)
+{
+	size_t n = strlen(v);
+	bool ok = n >= 1 && n < 12;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)v[i]) || v[i] == '-';
+	if (!ok)
+		*why = "1 to 11 letters, digits or '-'";
+	return ok;
+}
+
+static const char *ip4(uint32_t a, char *buf)
+{
+	struct in_addr in = { htonl(a) };
+	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+/*
+ * The links the lab builds (src/lab/topo.c), each a /24:
+ *   client i (1..clients): 198.18.i.0/24, client .2, firewall .1
+ *   firewall - gateway:    snat/24, firewall = snat, gateway = .254
+ *   gateway - server:      server/24, server = server, gateway = .254
+ * The service address is DNATed on the firewall and must not be any of
+ * those hosts, nor on a client's link (the client would ARP for it).
+ */
+bool scenario_check(const struct scenario *s, char *err, size_t errlen)
+{
+	uint32_t snet = s->snat_addr & 0xffffff00u, vnet = s->server_addr & 0xffffff00u;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (s->snat_addr == s->server_addr || s->service_addr == s->server_addr ||
+	    s->service_addr == s->snat_addr) {
+		snprintf(err, errlen, "the service, SNAT and server addresses must differ");
+		return false;
+	}
+	if (snet == vnet) {
+		snprintf(err, errlen, "[firewall] snat %s and [server] address %s share a /24: they are "
+			 "two links of the lab", ip4(s->snat_addr, a), ip4(s->server_addr, b));
+		return false;
+	}
+	struct { const char *what; uint32_t addr; } host[] = {
+		{ "[firewall] snat", s->snat_addr }, { "[server] address", s->server_addr } };
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t h = (uint8_t)host[i].addr;
+		if (h == 0 || h == 255 || h == 254) {
+			snprintf(err, errlen, "%s %s: .0, .255 and .254 are taken (network, broadcast, the "
+				 "gateway's address on that link)", host[i].what, ip4(host[i].addr, a));
+			return false;
+		}
+	}
+	for (unsigned i = 1; i <= s->clients; i++) {
+		uint32_t cnet = 0xc6120000u | i << 8;
+		const char *clash = snet == cnet ? "[firewall] snat" : vnet == cnet ? "[server] address"
+				    : (s->service_addr & 0xffffff00u) == cnet ? "[service] address" : NULL;
+		if (clash) {
+			snprintf(err, errlen, "%s is on client-%u's link %s/24 (clients use 198.18.1.0/24 to "
+				 "198.18.%u.0/24)", clash, i, ip4(cnet, a), s->clients);
+			return false;
+		}
+	}
+	if (s->service_addr == (snet | 254) || s->service_addr == (vnet | 254)) {
+		snprintf(err, errlen, "[service] address %s is the gateway's own address",
+			 ip4(s->service_addr, a));
+		return false;
+	}
+	return true;
+}
+
 static bool addr(const char *v, uint32_t *out, const char **why)
 {
 	struct in_addr in;
@@ -66,14 +135,8 @@ static int on_value(void *user, const char *sec, const char *key, const char *v)
 
 #define IS(a, b) (!strcmp(sec, a) && !strcmp(key, b))
 	if (IS("lab", "prefix")) {
-		size_t n = strlen(v);
-		ok = n >= 1 && n < 12;
-		for (size_t i = 0; ok && i < n; i++)
-			ok = isalnum((unsigned char)v[i]) || v[i] == '-';
-		if (ok)
-			memcpy(s->prefix, v, n + 1);
-		else
-			why = "1 to 11 letters, digits or '-'";
+		if ((ok = scenario_prefix_ok(v, &why)))
+			memcpy(s->prefix, v, strlen(v) + 1);
 	} else if (IS("lab", "clients")) {
 		ok = num(v, 1, SCEN_MAX_CLIENTS, &s->clients, &why);
 	} else if (IS("service", "address")) {
@@ -152,11 +215,7 @@ bool scenario_parse(const char *text, struct scenario *s, char *err, size_t errl
 		snprintf(err, errlen, "line %d: %s", r, tmp);
 		return false;
 	}
-	if (s->snat_addr == s->server_addr || s->service_addr == s->server_addr) {
-		snprintf(err, errlen, "the service, SNAT and server addresses must differ");
-		return false;
-	}
-	return true;
+	return scenario_check(s, err, errlen);
 }
 
 bool scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)

@@ -39,6 +39,11 @@ struct scenario {
 bool scenario_parse(const char *text, struct scenario *s, char *err, size_t errlen);
 /* Read a file (NULL: the built-in report.ini). */
 bool scenario_load(const char *path, struct scenario *s, char *err, size_t errlen);
+/* A namespace name prefix: 1 to 11 of [A-Za-z0-9-]; false with why. */
+bool scenario_prefix_ok(const char *p, const char **why);
+/* Addresses that cannot build a working lab (overlapping links, an address
+ * that is also a router's): false with the reason in err. */
+bool scenario_check(const struct scenario *s, char *err, size_t errlen);
 /* Every address inside 198.18.0.0/15? */
 bool scenario_addr_ok(uint32_t a);
 #endif

@@ -91,6 +91,47 @@ static void bad_values_are_rejected_with_the_line(void **st)
 	assert_non_null(strstr(err, "/nonexistent/x.ini"));
 }
 
+/* Each of these builds a lab that cannot work (topo.c's links: client i on
+ * 198.18.i.0/24, the gateway at .254 of the SNAT and server /24s). */
+static void overlapping_addresses_are_rejected(void **st)
+{
+	(void)st;
+	struct scenario s;
+	char err[256];
+	const struct { const char *ini, *says; } bad[] = {
+		{ "[firewall]\nsnat = 198.18.1.5\n", "client-1's link" },
+		{ "[lab]\nclients = 8\n[firewall]\nsnat = 198.18.8.1\n", "client-8's link" },
+		{ "[server]\naddress = 198.18.2.9\n", "client-2's link" },
+		{ "[service]\naddress = 198.18.2.80\n", "client-2's link" },
+		{ "[server]\naddress = 198.19.0.254\n", ".254" },
+		{ "[firewall]\nsnat = 198.18.200.254\n", ".254" },
+		{ "[server]\naddress = 198.19.0.255\n", ".255" },
+		{ "[firewall]\nsnat = 198.19.0.7\n", "share a /24" },
+		{ "[service]\naddress = 198.18.200.254\n", "gateway's own address" },
+		{ "[service]\naddress = 198.18.200.1\n", "must differ" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = 0;
+		assert_false(scenario_parse(bad[i].ini, &s, err, sizeof err));
+		if (!strstr(err, bad[i].says))
+			fail_msg("%s: '%s' does not say '%s'", bad[i].ini, err, bad[i].says);
+	}
+	/* the same addresses where they fit */
+	assert_true(scenario_parse("[lab]\nclients = 3\n[firewall]\nsnat = 198.18.4.1\n", &s, err, sizeof err));
+	assert_true(scenario_parse("[server]\naddress = 198.19.0.253\n", &s, err, sizeof err));
+}
+
+static void prefix_is_checked_as_a_value(void **st)
+{
+	(void)st;
+	const char *why;
+	const char *bad[] = { "", "a b", "a;b", "a\nclients = 9", "abcdefghijkl", "../x", "a/b", NULL };
+	for (int i = 0; bad[i]; i++)
+		assert_false(scenario_prefix_ok(bad[i], &why));
+	assert_true(scenario_prefix_ok("twl-", &why));
+	assert_true(scenario_prefix_ok("abcdefghijk", &why));
+}
+
 static void fleet_section_sets_the_load_and_defaults_hold(void **st)
 {
 	(void)st;
@@ -145,6 +186,8 @@ int main(void)
 		cmocka_unit_test(shipped_file_parses_the_same_as_the_builtin),
 		cmocka_unit_test(a_file_overrides_only_what_it_names),
 		cmocka_unit_test(bad_values_are_rejected_with_the_line),
+		cmocka_unit_test(overlapping_addresses_are_rejected),
+		cmocka_unit_test(prefix_is_checked_as_a_value),
 		cmocka_unit_test(fleet_section_sets_the_load_and_defaults_hold),
 		cmocka_unit_test(snat_modes_round_trip_and_options_map_to_keys),
 	};
