@@ -48,7 +48,8 @@ static const char usage[] =
 "  --rate R            new requests per second per client\n"
 "  --duration S        seconds of load\n"
 "  --port-range LO-HI  the clients' net.ipv4.ip_local_port_range (at least 2 ports\n"
-"                      per client); a narrow range makes reuse happen in seconds\n"
+"                      per client, not 20000-20999: the lab's readiness check);\n"
+"                      a narrow range makes reuse happen in seconds\n"
 "  --arrivals K        poisson | periodic\n"
 "  --firewall K        strict | linux (see `twlab lab --help`)\n"
 "  --fw-time-wait S    the firewall's conntrack TIME_WAIT (scenario default 2 s)\n"
@@ -168,6 +169,13 @@ static bool lab_limits(const struct lab *L, const struct snat_spec *m, double ke
 	if (ports < 2 * nc) {
 		snprintf(err, errlen, "--port-range: %u-%u has %u port%s for %u clients: need at least 2 per "
 			 "client (%u)", f->port_lo, f->port_hi, ports, ports == 1 ? "" : "s", nc, 2 * nc);
+		return false;
+	}
+	/* lab_up's readiness check (topo.c) fetches from 20000-20999: a load
+	 * client there could meet that connection's TIME_WAIT */
+	if (f->port_lo <= 20999 && f->port_hi >= 20000) {
+		snprintf(err, errlen, "--port-range: %u-%u overlaps 20000-20999, which the lab's readiness "
+			 "check uses", f->port_lo, f->port_hi);
 		return false;
 	}
 	if (f->rate * nc > 50000) {

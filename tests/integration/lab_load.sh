@@ -36,6 +36,7 @@ bad "negative numbers are not allowed" --rate -3
 bad "LO must be at least 1 and not above HI" --port-range 41000-40000
 bad "need at least 2 per client" --clients 4 --port-range 40000-40005
 bad "at most 8 client namespaces" --clients 9
+bad "overlaps 20000-20999" --port-range 19000-22000
 bad "python's http.server speaks HTTP/1.0 only" --server python --keepalive 0.5
 [ -z "$(ours)" ] || fail "a bad option built something: $(ours)"
 
