@@ -106,8 +106,7 @@ $T lab load --scenario scenarios/coincidence.ini --duration 60 --prefix "$prefix
    >/dev/null 2>&1 &
 pid=$!
 sleep 7
-kill -KILL $pid
-wait $pid 2>/dev/null || true
+{ kill -KILL $pid; wait $pid; } 2>/dev/null || true
 $T lab down --prefix "$prefix" >/dev/null
 sleep 1
 [ -z "$(ours)" ] || fail "lab down after SIGKILL left: $(ours)"
