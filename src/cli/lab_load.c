@@ -132,6 +132,11 @@ static int parse(int argc, char **argv, struct lopts *o)
 				cli_err("lab load", "too many options");
 				return EXIT_USAGE;
 			}
+			if (!strcmp(opt, "--client-kernel") || !strcmp(opt, "--server-kernel")) {
+				cli_err("lab load", "%s: the lab runs this machine's kernel; kernel "
+					"versions are for `twlab sim`", opt);
+				return EXIT_USAGE;
+			}
 			o->fleet_key[o->nfleet] = fleet_option_key(opt);
 			o->fleet_val[o->nfleet++] = optarg;
 			break;
