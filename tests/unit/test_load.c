@@ -213,6 +213,56 @@ static void scenario_client_addresses(void **st)
 	assert_false(scenario_parse("[client]\naddresses = ,\n", &s, err, sizeof err));
 }
 
+/* The pool address the measured table gives a client (pool of n). */
+static uint32_t measured_snat(uint32_t client, unsigned n)
+{
+	FILE *f = fopen("tests/data/nat_overload_measured.tsv", "r");
+	char line[256], k[64], first[32], srv[32], cl[32], nat[32];
+	unsigned pool;
+	uint32_t found = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "%63s %u %31s %31s %31s %31s", k, &pool, first, srv, cl, nat) == 6 &&
+		    pool == n) {
+			struct scenario t;
+			char text[128], err[128];
+			snprintf(text, sizeof text, "[client]\naddresses = %s, %s\n", cl, nat);
+			assert_true(scenario_parse(text, &t, err, sizeof err));
+			if (t.client_addr[0] == client)
+				found = t.client_addr[1];
+		}
+	fclose(f);
+	return found;
+}
+
+static void shipped_scenarios_place_clients_as_measured(void **st)
+{
+	(void)st;
+	struct scenario c, s;
+	char err[256];
+	uint32_t a[4];
+
+	assert_true(scenario_load("scenarios/coincidence.ini", &c, err, sizeof err));
+	assert_true(scenario_load("scenarios/spread.ini", &s, err, sizeof err));
+	assert_int_equal(c.clients, 4);
+	assert_int_equal(s.clients, 4);
+	/* coincidence: all four on one address of overload:2 */
+	for (unsigned i = 0; i < 4; i++) {
+		a[i] = measured_snat(load_client_addr(&c, i), 2);
+		assert_true(a[i] != 0);
+		assert_int_equal(a[i], a[0]);
+	}
+	/* spread: two on each */
+	unsigned on_first = 0;
+	for (unsigned i = 0; i < 4; i++) {
+		a[i] = measured_snat(load_client_addr(&s, i), 2);
+		assert_true(a[i] != 0);
+		on_first += a[i] == 0xc612c801u;
+	}
+	assert_int_equal(on_first, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +276,7 @@ int main(void)
 		cmocka_unit_test(a_session_lives_until_its_entry_expires_or_is_destroyed),
 		cmocka_unit_test(nat_rules_per_mode_and_pool_limits),
 		cmocka_unit_test(scenario_client_addresses),
+		cmocka_unit_test(shipped_scenarios_place_clients_as_measured),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
