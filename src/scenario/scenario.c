@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario/lookup.h"
 #include "report_ini.h"   /* generated from scenarios/report.ini */
 
 struct ctx {
@@ -158,6 +159,23 @@ static int on_value(void *user, const char *sec, const char *key, const char *v)
 	} else if (IS("server", "port")) {
 		ok = num(v, 1, 65535, &u, &why);
 		s->server_port = (uint16_t)u;
+	} else if (IS("client", "addresses")) {
+		/* a comma-separated list, at most SCEN_MAX_CLIENTS */
+		char tmp[512], *save, *tok;
+		snprintf(tmp, sizeof tmp, "%s", v);
+		s->nclient_addr = 0;
+		for (tok = strtok_r(tmp, ", \t", &save); ok && tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (s->nclient_addr == SCEN_MAX_CLIENTS) {
+				ok = false;
+				why = "more addresses than clients a scenario can have";
+			} else {
+				ok = addr(tok, &s->client_addr[s->nclient_addr++], &why);
+			}
+		}
+		if (ok && !s->nclient_addr) {
+			ok = false;
+			why = "expected a comma-separated list of addresses";
+		}
 	} else if (IS("client", "connect_timeout")) {
 		ok = num(v, 1, 600, &s->connect_timeout, &why);
 	} else if (!strcmp(sec, "fleet")) {
@@ -204,12 +222,15 @@ bool scenario_parse(const char *text, struct scenario *s, char *err, size_t errl
 bool scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)
 {
 	FILE *f;
-	char *buf;
+	char *buf, found[4096];
 	long n;
 	bool ok;
 
 	if (!path)
 		return scenario_parse(report_ini, s, err, errlen);
+	/* a name of an installed scenario ("report") as well as a path */
+	if (!(path = scenario_lookup(path, found, sizeof found, err, errlen)))
+		return false;
 	if (!(f = fopen(path, "r"))) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return false;

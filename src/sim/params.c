@@ -31,6 +31,10 @@ void sim_params_from_scenario(struct sim_params *p, const struct scenario *s)
 	p->service_addr = s->service_addr;
 	p->service_port = s->service_port;
 	p->seed = 1;
+	/* [client] addresses: the lab's clients' own addresses, so the NAT's
+	 * hash places each client as it does in `lab load` */
+	p->client_addrs = s->client_addr;
+	p->nclient_addrs = s->nclient_addr;
 }
 
 /* Bytes the allocator tables take per client host. */
