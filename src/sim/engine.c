@@ -71,6 +71,7 @@ struct conn {
 	uint32_t nat_addr;
 	uint16_t cport, nat_port;
 	uint32_t isn, sisn;
+	uint32_t ts_off;             /* the client's TS offset on this 4-tuple */
 };
 
 /* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
@@ -104,7 +105,7 @@ struct attempt {
 	uint32_t client;
 	uint32_t nat_addr;
 	uint16_t cport, nat_port;
-	uint32_t isn, tsval0;
+	uint32_t isn, tsval0, ts_off;
 	int64_t  c0;                 /* client time of connect() */
 	int64_t  deadline;           /* the application gives up (client time) */
 	int64_t  next_send;          /* next SYN leaves the client (INF: none) */
@@ -299,11 +300,13 @@ static void pk_flush(struct sim *s, int64_t upto)
 	}
 }
 
-/* The client's and the server's timestamp clocks at time t (us). */
-static uint32_t cli_ts(const struct sim *s, const struct client *c, uint16_t cport, int64_t t)
+/* The client's TSval at time t (us) on a connection whose offset
+ * tcp_conn_clock() gave (conn_tsval == tcp_tsval on that 4-tuple), and the
+ * server's. */
+static uint32_t cli_ts(const struct client *c, uint32_t ts_off, int64_t t)
 {
-	return tcp_tsval(&c->clk, c->addr, s->service_addr, cport, s->service_port,
-			 (uint64_t)(t / 1000));
+	struct conn_clock k = { .ts_off = ts_off };
+	return conn_tsval(&c->clk, &k, (uint64_t)(t / 1000));
 }
 static uint32_t srv_ts(const struct sim *s, uint32_t nat_addr, uint16_t nat_port, int64_t t)
 {
@@ -648,8 +651,8 @@ static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint
 /* The server accepted a SYN at s->now (SYN-ACK sent); c0 is the client's
  * connect() time. */
 static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
-			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t sisn,
-			int64_t c0, bool collided)
+			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t ts_off,
+			uint32_t sisn, int64_t c0, bool collided)
 {
 	struct sim_result *r = s->r;
 	int64_t lat = s->now + s->d - c0;
@@ -677,7 +680,7 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 		uint32_t sts = srv_ts(s, nat_addr, nat_port, s->now);
 		int64_t t1 = s->now + s->rtt, t2 = t1 + s->svc, t3 = t2 + s->rtt;
 		struct client *c = &s->cl[ci];
-		uint32_t cts1 = cli_ts(s, c, cport, t1 - s->d), cts3 = cli_ts(s, c, cport, t3 - s->d);
+		uint32_t cts1 = cli_ts(c, ts_off, t1 - s->d), cts3 = cli_ts(c, ts_off, t3 - s->d);
 		emit(s, s->now, false, nat_addr, nat_port, TCPF_SYN | TCPF_ACK, sisn, isn + 1, 0, true, sts, tsval);
 		emit(s, t1, true, nat_addr, nat_port, TCPF_ACK | TCPF_PSH, isn + 1, sisn + 1, REQ_LEN, true, cts1, sts);
 		/* HTTP/1.0: the server answers and closes first */
@@ -713,6 +716,7 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 	k->cport = cport;
 	k->isn = isn;
 	k->sisn = sisn;
+	k->ts_off = ts_off;
 }
 
 /* The FIN exchange ends: the server's TIME_WAIT begins, the NAT's session
@@ -739,7 +743,7 @@ static void close_conn(struct sim *s, const struct conn *k)
 		.snd_nxt = k->sisn + RESP_LEN + 2,       /* after our FIN */
 		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
 		 * records as ts_recent */
-		.ts_recent = cli_ts(s, c, k->cport, s->now - s->d),
+		.ts_recent = cli_ts(c, k->ts_off, s->now - s->d),
 		.ts_set = true,
 		.ts_stamp = s->now,
 		.last_oow = INT64_MIN,
@@ -881,9 +885,12 @@ static void on_arrival(struct sim *s, uint32_t ci)
 				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 				     s->p->nat_addr, cport));
 	next_arrival(s, ci);
-	uint32_t tsval = cli_ts(s, c, cport, c0);
-	uint32_t isn = tcp_isn(&c->clk, c->addr, s->service_addr, cport, s->service_port,
-			       EPOCH_NS + (uint64_t)c0 * 1000);
+	/* one keyed hash gives this connection's TS offset and ISN base
+	 * (model/fleet.h tcp_conn_clock); the rest is the clock */
+	struct conn_clock cc;
+	tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+	uint32_t tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+	uint32_t isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
 	uint32_t nat_addr;
 	uint16_t nat_port;
 	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
@@ -912,7 +919,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	bool ok = server_syn(s, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
 	r->port_reuses += found;
 	if (ok) {
-		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, sisn, c0, false);
+		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false);
 		return;
 	}
 	/* a collision: the SYN found the 4-tuple in TIME_WAIT, no SYN-ACK */
@@ -930,6 +937,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	a->cport = cport;
 	a->isn = isn;
 	a->tsval0 = tsval;
+	a->ts_off = cc.ts_off;
 	a->c0 = c0;
 	a->deadline = c0 + (int64_t)(s->p->connect_timeout_s * US);
 	arm_rto(s, a, c0);
@@ -975,7 +983,7 @@ static void on_attempt(struct sim *s, uint32_t idx)
 		/* the bare ACK reaches the client in SYN_SENT */
 		struct synsent_sock ss = {
 			.snd_una = a->isn, .snd_nxt = a->isn + 1, .ts_enabled = true,
-			.ts_sent = a->tsval0, .ts_now = cli_ts(s, c, a->cport, s->now),
+			.ts_sent = a->tsval0, .ts_now = cli_ts(c, a->ts_off, s->now),
 			.retransmits = a->retransmits,
 		};
 		struct segment seg = {
@@ -1001,12 +1009,12 @@ static void on_attempt(struct sim *s, uint32_t idx)
 		uint32_t sisn;
 		bool found;
 		int64_t sent = a->next_send;
-		uint32_t tsval = cli_ts(s, c, a->cport, sent);
+		uint32_t tsval = cli_ts(c, a->ts_off, sent);
 		a->retransmits++;
 		s->r->syn_retransmits++;
 		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_SYN, a->isn, 0, 0, true, tsval, 0);
 		if (server_syn(s, a->nat_addr, a->nat_port, a->isn, tsval, &sisn, &d, &found)) {
-			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval,
+			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval, a->ts_off,
 				    sisn, a->c0, true);
 			att_free(s, idx);
 			return;
