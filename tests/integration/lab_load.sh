@@ -33,7 +33,7 @@ bad "pool size must be at least 1" --snat overload:0
 bad "the firewall's outside link has 253 free" --snat overload:254
 bad "must be greater than 0" --rate 0
 bad "negative numbers are not allowed" --rate -3
-bad "LO must be at least 1 and not above HI" --port-range 41000-40000
+bad "LO must be at least 1 and below HI" --port-range 41000-40000
 bad "need at least 2 per client" --clients 4 --port-range 40000-40005
 bad "at most 8 client namespaces" --clients 9
 bad "overlaps 20000-20999" --port-range 19000-22000
