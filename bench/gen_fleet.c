@@ -5,6 +5,11 @@
  * counts) and bench/analyze (>= 1M packets). Written with libpcap's dumper.
  *
  *   gen_fleet OUT.pcap CONNECTIONS PAWS_RECOVERED SEQ_TIMED_OUT [SEED]
+ *   gen_fleet --syn-flood OUT.pcap SYNS SECONDS [SEED]
+ *
+ * --syn-flood: SYNS SYN-only packets spread evenly over SECONDS, each from a
+ * random address of 198.18.0.0/15 and port (a scan or a flood: every one a
+ * new half-open tuple, none answered). The truth printed is the packet count.
  *
  * Every connection: SYN, SYN-ACK, ACK, request, response, server FIN, client
  * FIN+ACK, server ACK (the server closes first: HTTP/1.0). Planted:
@@ -28,6 +33,8 @@ static pcap_dumper_t *dump;
 static uint64_t npackets;
 static const uint32_t SNAT = 0xc6120101u, SERVER = 0xc612000au;   /* 198.18.1.1, 198.18.0.10 */
 
+static void put32(uint8_t *p, uint32_t v) { v = htonl(v); memcpy(p, &v, 4); }
+
 static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
 {
 	for (size_t i = 0; i + 1 < n; i += 2)
@@ -40,12 +47,12 @@ static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
 }
 
 /* One Ethernet/IPv4/TCP packet; from_client decides the direction. */
-static void pkt(double t, int from_client, uint16_t cport, uint8_t flags, uint32_t seq,
-		uint32_t ack, uint32_t len, int ts, uint32_t tsval, uint32_t tsecr)
+static void pkt_from(uint32_t client, double t, int from_client, uint16_t cport, uint8_t flags,
+		     uint32_t seq, uint32_t ack, uint32_t len, int ts, uint32_t tsval, uint32_t tsecr)
 {
 	uint8_t b[14 + 20 + 32];
 	size_t thl = ts ? 32 : 20, iplen = 20 + thl + len;
-	uint32_t s = from_client ? SNAT : SERVER, d = from_client ? SERVER : SNAT;
+	uint32_t s = from_client ? client : SERVER, d = from_client ? SERVER : client;
 	uint16_t sp = from_client ? cport : 80, dp = from_client ? 80 : cport;
 	struct pcap_pkthdr h;
 	uint8_t *ip = b + 14, *tcp = ip + 20;
@@ -55,21 +62,21 @@ static void pkt(double t, int from_client, uint16_t cport, uint8_t flags, uint32
 	ip[0] = 0x45;
 	ip[2] = (uint8_t)(iplen >> 8); ip[3] = (uint8_t)iplen;
 	ip[8] = 64; ip[9] = 6;
-	*(uint32_t *)(ip + 12) = htonl(s);
-	*(uint32_t *)(ip + 16) = htonl(d);
+	put32(ip + 12, s);
+	put32(ip + 16, d);
 	uint16_t ic = csum(ip, 20, 0);
 	ip[10] = (uint8_t)(ic >> 8); ip[11] = (uint8_t)ic;
 	tcp[0] = (uint8_t)(sp >> 8); tcp[1] = (uint8_t)sp;
 	tcp[2] = (uint8_t)(dp >> 8); tcp[3] = (uint8_t)dp;
-	*(uint32_t *)(tcp + 4) = htonl(seq);
-	*(uint32_t *)(tcp + 8) = htonl(ack);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
 	tcp[12] = (uint8_t)((thl / 4) << 4);
 	tcp[13] = flags;
 	tcp[14] = 0xff; tcp[15] = 0xff;
 	if (ts) {
 		tcp[20] = 1; tcp[21] = 1; tcp[22] = 8; tcp[23] = 10;
-		*(uint32_t *)(tcp + 24) = htonl(tsval);
-		*(uint32_t *)(tcp + 28) = htonl(tsecr);
+		put32(tcp + 24, tsval);
+		put32(tcp + 28, tsecr);
 	}
 	h.ts.tv_sec = (time_t)t;
 	h.ts.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
@@ -77,6 +84,12 @@ static void pkt(double t, int from_client, uint16_t cport, uint8_t flags, uint32
 	h.len = (bpf_u_int32)(14 + iplen);
 	pcap_dump((u_char *)dump, &h, b);
 	npackets++;
+}
+
+static void pkt(double t, int from_client, uint16_t cport, uint8_t flags, uint32_t seq,
+		uint32_t ack, uint32_t len, int ts, uint32_t tsval, uint32_t tsecr)
+{
+	pkt_from(SNAT, t, from_client, cport, flags, seq, ack, len, ts, tsval, tsecr);
 }
 
 enum { F = 1, S = 2, R = 4, P = 8, A = 16 };
@@ -114,6 +127,36 @@ static double conn(int h, uint16_t p, double t, uint32_t isn)
 	return t + 0.0021;
 }
 
+static int syn_flood(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: gen_fleet --syn-flood OUT.pcap SYNS SECONDS [SEED]\n");
+		return 2;
+	}
+	long n = atol(argv[3]);
+	double secs = atof(argv[4]), t0 = 1700000000.0;
+	if (argc > 5)
+		rng ^= strtoull(argv[5], NULL, 10) * 2654435761ull;
+	if (n < 1 || secs <= 0) {
+		fprintf(stderr, "gen_fleet: need SYNS >= 1 and SECONDS > 0\n");
+		return 2;
+	}
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	if (!(dump = pcap_dump_open(dead, argv[2]))) {
+		fprintf(stderr, "gen_fleet: %s: %s\n", argv[2], pcap_geterr(dead));
+		return 1;
+	}
+	for (long i = 0; i < n; i++) {
+		uint32_t src = 0xc6120000u | (rnd() & 0x1ffff);     /* 198.18.0.0/15 */
+		uint16_t port = (uint16_t)(1024 + rnd() % 64512);
+		pkt_from(src, t0 + secs * (double)i / (double)n, 1, port, S, rnd(), 0, 0, 1, rnd(), 0);
+	}
+	pcap_dump_close(dump);
+	pcap_close(dead);
+	printf("{\"packets\":%llu}\n", (unsigned long long)npackets);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pcap_t *dead;
@@ -122,6 +165,8 @@ int main(int argc, char **argv)
 	unsigned long long conns = 0;
 	uint16_t next = 20000;
 
+	if (argc > 1 && !strcmp(argv[1], "--syn-flood"))
+		return syn_flood(argc, argv);
 	if (argc < 5) {
 		fprintf(stderr, "usage: gen_fleet OUT.pcap CONNECTIONS PAWS_RECOVERED SEQ_TIMED_OUT [SEED]\n");
 		return 2;

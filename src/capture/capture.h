@@ -24,6 +24,9 @@ struct tcp_seg {
 	uint16_t mss;                /* 0: absent */
 	int8_t   wscale;             /* -1: absent */
 	bool     sack_ok;
+	bool     opts_cut;           /* the snaplen cut the TCP options off: has_ts
+				      * and the others are unknown, not absent */
+	bool     ts_bad;             /* a timestamp option of the wrong length */
 };
 
 enum seg_skip {                  /* why a packet yielded no segment */
@@ -45,14 +48,32 @@ const char *seg_addr_str(const struct tcp_seg *s, bool src, char *buf, size_t le
 
 /* A set of capture files read as one stream, merged by time. */
 struct capture;
-/* NULL and a message in err on failure ("capture.pcap: unknown link type 147
- * (DLT_USER0)"). "-" is standard input. */
+/* Strict: NULL and a message in err when any file fails to open
+ * ("capture.pcap: unknown link type 147 (DLT_USER0)"); capture_next() then
+ * returns -1 on the first read error. "-" is standard input. */
 struct capture *capture_open(const char *const *files, size_t nfiles, char *err, size_t errlen);
+/* Lenient: a file that cannot be opened, or whose reading fails part way, is
+ * recorded (capture_file()->error) and the others are read on; capture_next()
+ * never returns -1 for a file's error. NULL only when out of memory. */
+struct capture *capture_open_all(const char *const *files, size_t nfiles, char *err, size_t errlen);
 /* 1: a segment, 0: end of input, -1: error (message in err). */
 int capture_next(struct capture *c, struct tcp_seg *out, char *err, size_t errlen);
 struct capture_stats {
 	uint64_t packets, segments, skipped[SKIP__N];
+	uint64_t opts_cut;           /* segments whose options the snaplen cut */
+	uint64_t ts_bad;             /* malformed timestamp options */
 };
 const struct capture_stats *capture_stats(const struct capture *c);
+struct capture_file {            /* one input file, as read so far */
+	const char *name;
+	int      dlt;                /* -1 before it was opened */
+	unsigned snaplen;
+	uint64_t packets, opts_cut;
+	bool     failed;             /* error says what; its records up to the
+				      * failure were read */
+	char     error[256];
+};
+size_t capture_nfiles(const struct capture *c);
+const struct capture_file *capture_file(const struct capture *c, size_t i);
 void capture_close(struct capture *c);
 #endif

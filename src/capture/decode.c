@@ -119,7 +119,8 @@ static void tcp_options(const uint8_t *o, size_t n, struct tcp_seg *s)
 			s->has_ts = true;
 			s->tsval = be32(o + i + 2);
 			s->tsecr = be32(o + i + 6);
-		}
+		} else if (kind == 8)
+			s->ts_bad = true;   /* counted, not silently "no timestamps" */
 		i += len;
 	}
 }
@@ -185,11 +186,14 @@ enum seg_skip seg_decode(int dlt, const uint8_t *p, size_t n, struct tcp_seg *s)
 	}
 	if (nh != 6)
 		return SKIP_NOT_TCP;
-	if (n < l4 + 20)
+	/* ports, seq, ack, data offset and flags are the first 14 bytes: a
+	 * short snaplen (tcpdump -s 54 on Linux cooked) still yields them; the
+	 * window and the options are then unknown, and said so */
+	if (n < l4 + 14)
 		return SKIP_TRUNCATED;
 	{
 		const uint8_t *t = p + l4;
-		size_t doff = (size_t)(t[12] >> 4) * 4;
+		size_t doff = (size_t)(t[12] >> 4) * 4, have = n - l4;
 		if (doff < 20 || doff > ip_payload)
 			return SKIP_BAD_HEADER;
 		s->sport = be16(t);
@@ -197,13 +201,12 @@ enum seg_skip seg_decode(int dlt, const uint8_t *p, size_t n, struct tcp_seg *s)
 		s->seq = be32(t + 4);
 		s->ack = be32(t + 8);
 		s->flags = t[13] & 0x3f;
-		s->win = be16(t + 14);
+		s->win = have >= 16 ? be16(t + 14) : 0;
 		s->len = (uint32_t)(ip_payload - doff);
-		if (doff > 20) {
-			size_t have = n - l4, hl = doff < have ? doff : have;
-			if (hl > 20)
-				tcp_options(t + 20, hl - 20, s);
-		}
+		if (doff > 20 && have > 20)
+			tcp_options(t + 20, (doff < have ? doff : have) - 20, s);
+		if (doff > 20 && have < doff && !s->has_ts)
+			s->opts_cut = true;
 	}
 	return SKIP_NONE;
 }

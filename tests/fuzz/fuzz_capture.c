@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					an_segment(a, &s);
 			if (a) {
 				const struct an_result *res = an_finish(a);
-				if (res->collisions != res->coll_paws + res->coll_seq + res->coll_unknown ||
+				if (res->collisions != res->coll_paws + res->coll_seq + res->coll_not_timewait + res->coll_unknown ||
 				    res->collisions != res->recovered + res->timed_out + res->outcome_unknown)
 					abort();
 				an_free(a);

@@ -264,6 +264,116 @@ static void test_missing_and_garbage_files_fail_with_a_message(void **st)
 	unlink(a);
 }
 
+static void test_options_cut_by_the_snaplen_are_unknown_not_absent(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[12] = 0x08;
+	size_t o = 14 + ipv4(p + 14, 40, 0);
+	tcp_syn(p + o);
+	/* -s 60: 6 bytes of the 20 option bytes (MSS, SACK-permitted): the
+	 * timestamp option is beyond the cut */
+	assert_int_equal(seg_decode(DLT_EN10MB, p, 60, &s), SKIP_NONE);
+	assert_int_equal(s.flags, TCPF_SYN);
+	assert_int_equal(s.seq, 0x11223344u);
+	assert_false(s.has_ts);
+	assert_true(s.opts_cut);
+	/* the whole header: known */
+	assert_int_equal(seg_decode(DLT_EN10MB, p, o + 40, &s), SKIP_NONE);
+	assert_false(s.opts_cut);
+}
+
+static void test_linux_cooked_at_snaplen_54_still_yields_the_segment(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[14] = 0x08;                       /* SLL: 16 + 20 + 18 of 40 TCP bytes */
+	size_t o = 16 + ipv4(p + 16, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_LINUX_SLL, p, 54, &s), SKIP_NONE);
+	assert_int_equal(s.sport, 40000);
+	assert_int_equal(s.flags, TCPF_SYN);
+	assert_int_equal(s.seq, 0x11223344u);
+	assert_true(s.opts_cut);
+	/* 13 TCP bytes: not even the flags */
+	assert_int_equal(seg_decode(DLT_LINUX_SLL, p, 16 + 20 + 13, &s), SKIP_TRUNCATED);
+}
+
+static void test_malformed_timestamp_option_is_flagged(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	size_t o = ipv4(p, 40, 0);
+	tcp_syn(p + o);
+	p[o + 27] = 6;                      /* TS option length 6, not 10 */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_NONE);
+	assert_false(s.has_ts);
+	assert_true(s.ts_bad);
+}
+
+static void test_lenient_open_names_every_bad_file_and_reads_the_rest(void **st)
+{
+	(void)st;
+	char g[] = "/tmp/twlab-tcap-l1-XXXXXX", j[] = "/tmp/twlab-tcap-l2-XXXXXX", err[256] = "";
+	close(mkstemp(g));
+	int fd = mkstemp(j);
+	assert_int_equal(write(fd, "junk junk junk junk junk", 24), 24);
+	close(fd);
+	write_cap(g, DLT_RAW, (uint32_t[]){ 1, 2, 3 }, 3, 1000);
+	const char *files[] = { j, g, "/nonexistent/y.pcap" };
+	struct capture *c = capture_open_all(files, 3, err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(capture_nfiles(c), 3);
+	assert_true(capture_file(c, 0)->failed);
+	assert_false(capture_file(c, 1)->failed);
+	assert_true(capture_file(c, 2)->failed);
+	assert_non_null(strstr(capture_file(c, 2)->error, "No such file"));
+	struct tcp_seg s;
+	int n = 0, r;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 3);
+	capture_close(c);
+	unlink(g);
+	unlink(j);
+}
+
+static void test_truncated_last_record_is_an_error_after_the_good_ones(void **st)
+{
+	(void)st;
+	char g[] = "/tmp/twlab-tcap-t-XXXXXX", err[256] = "";
+	close(mkstemp(g));
+	write_cap(g, DLT_RAW, (uint32_t[]){ 1, 2, 3 }, 3, 1000);
+	FILE *f = fopen(g, "r+b");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fclose(f);
+	assert_int_equal(truncate(g, len - 10), 0);
+	const char *files[] = { g };
+	struct capture *c = capture_open_all(files, 1, err, sizeof err);
+	struct tcp_seg s;
+	int n = 0, r;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(n, 2);
+	assert_true(capture_file(c, 0)->failed);
+	assert_non_null(strstr(capture_file(c, 0)->error, "after 2 packets"));
+	capture_close(c);
+	/* strict: the same is an error */
+	c = capture_open(files, 1, err, sizeof err);
+	n = 0;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(err, g));
+	capture_close(c);
+	unlink(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +385,11 @@ int main(void)
 		cmocka_unit_test(test_two_files_merge_in_time_order),
 		cmocka_unit_test(test_unknown_link_type_is_a_named_error),
 		cmocka_unit_test(test_missing_and_garbage_files_fail_with_a_message),
+		cmocka_unit_test(test_options_cut_by_the_snaplen_are_unknown_not_absent),
+		cmocka_unit_test(test_linux_cooked_at_snaplen_54_still_yields_the_segment),
+		cmocka_unit_test(test_malformed_timestamp_option_is_flagged),
+		cmocka_unit_test(test_lenient_open_names_every_bad_file_and_reads_the_rest),
+		cmocka_unit_test(test_truncated_last_record_is_an_error_after_the_good_ones),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
