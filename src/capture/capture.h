@@ -56,6 +56,18 @@ struct capture *capture_open(const char *const *files, size_t nfiles, char *err,
  * recorded (capture_file()->error) and the others are read on; capture_next()
  * never returns -1 for a file's error. NULL only when out of memory. */
 struct capture *capture_open_all(const char *const *files, size_t nfiles, char *err, size_t errlen);
+/* Either of the above, by flags; CAPTURE_LIBPCAP_ONLY turns the mapped
+ * classic-pcap reader off (libpcap stays the reference it is tested
+ * against). */
+enum { CAPTURE_LENIENT = 1, CAPTURE_LIBPCAP_ONLY = 2 };
+struct capture *capture_open_flags(const char *const *files, size_t nfiles, unsigned flags, char *err,
+				   size_t errlen);
+/* Is file i read from a mapping (classic pcap) rather than by libpcap? */
+bool capture_is_mapped(const struct capture *c, size_t i);
+/* The next raw record of file i, bypassing the merge and the decoder (for
+ * comparing the two readers): 1, 0 at its end, -1 (capture_file()->error). */
+struct pcap_pkthdr;
+int capture_record(struct capture *c, size_t i, struct pcap_pkthdr *h, const uint8_t **d);
 /* 1: a segment, 0: end of input, -1: error (message in err). */
 int capture_next(struct capture *c, struct tcp_seg *out, char *err, size_t errlen);
 struct capture_stats {

@@ -374,6 +374,126 @@ static void test_truncated_last_record_is_an_error_after_the_good_ones(void **st
 	unlink(g);
 }
 
+/* ---- the mapped classic-pcap reader against libpcap, record by record */
+
+/* Both readers over one file: the same records, bytes, end and error. */
+static void same_records(const char *path, bool expect_mapped)
+{
+	const char *files[] = { path };
+	char err[256] = "";
+	struct capture *ref = capture_open_flags(files, 1, CAPTURE_LENIENT | CAPTURE_LIBPCAP_ONLY, err, sizeof err);
+	struct capture *fast = capture_open_flags(files, 1, CAPTURE_LENIENT, err, sizeof err);
+	assert_non_null(ref);
+	assert_non_null(fast);
+	assert_false(capture_is_mapped(ref, 0));
+	if (expect_mapped)
+		assert_true(capture_is_mapped(fast, 0));
+	for (unsigned n = 0;; n++) {
+		struct pcap_pkthdr h1, h2;
+		const uint8_t *d1 = NULL, *d2 = NULL;
+		int r1 = capture_record(ref, 0, &h1, &d1), r2 = capture_record(fast, 0, &h2, &d2);
+		assert_int_equal(r1, r2);
+		if (r1 <= 0) {
+			assert_string_equal(capture_file(ref, 0)->error, capture_file(fast, 0)->error);
+			break;
+		}
+		assert_int_equal(h1.ts.tv_sec, h2.ts.tv_sec);
+		assert_int_equal(h1.ts.tv_usec, h2.ts.tv_usec);
+		assert_int_equal(h1.caplen, h2.caplen);
+		assert_int_equal(h1.len, h2.len);
+		assert_memory_equal(d1, d2, h1.caplen);
+	}
+	capture_close(ref);
+	capture_close(fast);
+}
+
+static void test_mapped_reader_matches_libpcap_on_every_test_capture(void **st)
+{
+	(void)st;
+	static const char *caps[] = {
+		"tests/data/captures/arkime-no-syn-ack.pcap",
+		"tests/data/captures/arkime-tcp-reassembly-synthetic.pcap",
+		"tests/data/captures/arkime-tcp_handshake_synthetic.pcap",
+		"tests/data/captures/sv-bug-3844.pcap",
+		"tests/data/captures/sv-bug-7657-01.pcap",
+		"tests/data/captures/zeek-handshake-reorder.pcap",
+		"tests/data/captures/zeek-syn-then-ack-then-rst.pcap",
+		"tests/data/captures/zeek-syn-then-stuff-then-rst.pcap",
+	};
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+		same_records(caps[i], true);
+}
+
+static void put32(uint8_t *p, uint32_t v, bool be)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(be ? v >> (24 - 8 * i) : v >> (8 * i));
+}
+
+/* A classic pcap file by hand: raw IP SYNs, with these record headers. */
+static void write_raw(const char *path, bool be, bool nsec, uint32_t snap, const uint32_t (*rec)[4], size_t n,
+		      size_t cut)
+{
+	uint8_t buf[8192];
+	size_t o = 0;
+	put32(buf, nsec ? 0xa1b23c4du : 0xa1b2c3d4u, be);
+	buf[4] = be ? 0 : 2; buf[5] = be ? 2 : 0; buf[6] = be ? 0 : 4; buf[7] = be ? 4 : 0;
+	memset(buf + 8, 0, 8);
+	put32(buf + 16, snap, be);
+	put32(buf + 20, 101, be);                     /* LINKTYPE_RAW */
+	o = 24;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 4; k++)
+			put32(buf + o + 4 * k, rec[i][k], be);
+		o += 16;
+		uint8_t p[256] = { 0 };
+		size_t l = ipv4(p, 40, 0);
+		tcp_syn(p + l);
+		size_t want = rec[i][2] < 200 ? rec[i][2] : 200;
+		memcpy(buf + o, p, want);
+		o += want;
+	}
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, o - cut, f), o - cut);
+	fclose(f);
+}
+
+static void test_mapped_reader_matches_libpcap_on_odd_and_broken_files(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-m-XXXXXX";
+	close(mkstemp(a));
+	/* sec, frac, caplen, len */
+	static const uint32_t ok[][4] = { { 1700000000, 1, 60, 60 }, { 1700000001, 999999, 60, 1500 },
+					  { 0xffffffffu, 0xffffffffu, 60, 60 }, { 5, 123456789, 0, 0 } };
+	static const uint32_t long_rec[][4] = { { 1, 2, 80, 80 }, { 3, 4, 60, 60 } };
+	static const uint32_t huge[][4] = { { 1, 2, 60, 60 }, { 3, 4, 300000, 300000 } };
+	for (int be = 0; be < 2; be++)
+		for (int ns = 0; ns < 2; ns++) {
+			write_raw(a, be, ns, 65535, ok, 4, 0);
+			same_records(a, true);
+			write_raw(a, be, ns, 65535, ok, 4, 5);          /* cut inside the last record */
+			same_records(a, true);
+			write_raw(a, be, ns, 65535, ok, 3, 0);
+			FILE *f = fopen(a, "ab");                        /* 7 bytes of a record header */
+			fwrite("\1\2\3\4\5\6\7", 1, 7, f);
+			fclose(f);
+			same_records(a, true);
+		}
+	write_raw(a, false, false, 60, long_rec, 2, 0);            /* caplen > snaplen: cut to it */
+	same_records(a, true);
+	write_raw(a, false, false, 60, long_rec, 1, 10);           /* ... and truncated inside the excess */
+	same_records(a, true);
+	write_raw(a, false, false, 60, long_rec, 1, 40);           /* ... and within the snaplen */
+	same_records(a, true);
+	write_raw(a, false, false, 65535, huge, 2, 0);             /* beyond libpcap's maximum */
+	same_records(a, true);
+	write_raw(a, false, false, 262144 * 2, huge, 2, 0);
+	same_records(a, true);
+	unlink(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_timestamp_option_is_flagged),
 		cmocka_unit_test(test_lenient_open_names_every_bad_file_and_reads_the_rest),
 		cmocka_unit_test(test_truncated_last_record_is_an_error_after_the_good_ones),
+		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_every_test_capture),
+		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_odd_and_broken_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
