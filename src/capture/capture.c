@@ -171,7 +171,7 @@ static int mapped_next(struct mapped *m, struct pcap_pkthdr *h, const uint8_t **
 	m->off += 16 + (size_t)rd32(r + 8, m->swapped);
 	/* give the pages already read back: a capture of many GB stays out of
 	 * the resident set */
-	if (m->off - m->dropped >= (64u << 20)) {
+	if (m->off - m->dropped >= (8u << 20)) {
 		size_t upto = (m->off - (1u << 20)) & ~(size_t)4095;
 		if (upto > m->dropped) {
 			madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
