@@ -92,6 +92,11 @@ static struct mapped *map_classic(FILE *fp, int dlt, int snapshot)
 	 * link types read here have libpcap's usual 256 KiB maximum */
 	if (maj != 2 || min != 4 || snapshot <= 0 || !seg_dlt_supported(dlt))
 		return NULL;
+	/* from a host of the other byte order libpcap swaps the pseudo-headers
+	 * of some link types (NFLOG TLVs, CAN in Linux cooked): leave those to it */
+	if (swapped && dlt != DLT_EN10MB && dlt != DLT_RAW && dlt != DLT_NULL && dlt != DLT_LOOP &&
+	    dlt != 228 && dlt != 229)
+		return NULL;
 	struct mapped *m = calloc(1, sizeof *m);
 	if (!m)
 		return NULL;
@@ -351,6 +356,7 @@ static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, ch
 			s->f.opts_cut++;
 		}
 		c->st.ts_bad += out->ts_bad;
+		c->st.tunneled[out->tunnel < TUN__N ? out->tunnel : 0]++;
 		out->ts = (double)h.ts.tv_sec + (double)h.ts.tv_usec / 1e6;
 		return 1;
 	}

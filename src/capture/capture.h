@@ -2,7 +2,10 @@
  * capture.h - packet captures in, TCP segments out. libpcap reads pcap and
  * pcapng; this layer decodes the link types people capture with (Ethernet
  * with 802.1Q/QinQ, Linux cooked v1/v2 from `tcpdump -i any`, raw IP,
- * BSD loopback/null), IPv4 and IPv6, and the TCP options twlab needs.
+ * BSD loopback/null, NFLOG, PPP, PPP in HDLC, PPPoE, Cisco HDLC, Frame
+ * Relay, Juniper Ethernet, 802.11 with or without radiotap), IPv4 and IPv6,
+ * the tunnels TCP travels in (GRE, ERSPAN, VXLAN, Geneve, GTP-U, PPPoE,
+ * IP in IP), and the TCP options twlab needs.
  */
 #ifndef TWLAB_CAPTURE_H
 #define TWLAB_CAPTURE_H
@@ -27,7 +30,15 @@ struct tcp_seg {
 	bool     opts_cut;           /* the snaplen cut the TCP options off: has_ts
 				      * and the others are unknown, not absent */
 	bool     ts_bad;             /* a timestamp option of the wrong length */
+	uint8_t  tunnel;             /* enum seg_tunnel: the outermost it came in */
+	uint8_t  outer_family;       /* ... and that tunnel's outer addresses */
+	uint8_t  outer_saddr[16], outer_daddr[16];
 };
+
+enum seg_tunnel {
+	TUN_NONE = 0, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_PPPOE, TUN_ERSPAN, TUN_IPIP, TUN__N,
+};
+const char *seg_tunnel_str(enum seg_tunnel t);
 
 enum seg_skip {                  /* why a packet yielded no segment */
 	SKIP_NONE = 0, SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_TRUNCATED, SKIP_BAD_HEADER,
@@ -74,6 +85,7 @@ struct capture_stats {
 	uint64_t packets, segments, skipped[SKIP__N];
 	uint64_t opts_cut;           /* segments whose options the snaplen cut */
 	uint64_t ts_bad;             /* malformed timestamp options */
+	uint64_t tunneled[TUN__N];   /* segments found inside each kind of tunnel */
 };
 const struct capture_stats *capture_stats(const struct capture *c);
 struct capture_file {            /* one input file, as read so far */

@@ -35,7 +35,7 @@ PY
 }
 
 # --- 1. allocation failure is a clean error: exit 1, the report so far, no spin
-"$tmp/gen_fleet" --syn-flood "$tmp/flood.pcap" 400000 2 3 >/dev/null     # all live at once
+"$tmp/gen_fleet" --syn-flood "$tmp/flood.pcap" 600000 2 3 >/dev/null     # all live at once
 set +e
 ( ulimit -v 150000; timeout 120 $T analyze "$tmp/flood.pcap" --max-memory 4G >"$tmp/out" 2>"$tmp/err" ); rc=$?
 set -e
