@@ -322,6 +322,22 @@ int capture_record(struct capture *c, size_t i, struct pcap_pkthdr *h, const uin
 	return r;
 }
 
+/* libpcap refuses a pcapng whose interfaces differ in link type or
+ * snaplen: say what can be done about it. */
+static void advise(struct source *s)
+{
+	size_t l = strlen(s->f.error);
+	if (strstr(s->f.error, "snapshot length") && strstr(s->f.error, "different from"))
+		snprintf(s->f.error + l, sizeof s->f.error - l,
+			 "; libpcap reads no pcapng whose interfaces differ in snaplen: convert it with "
+			 "`editcap -F pcap %s %s.pcap` and analyze that", s->f.name, s->f.name);
+	else if (strstr(s->f.error, "different from the type of the first interface"))
+		snprintf(s->f.error + l, sizeof s->f.error - l,
+			 "; libpcap reads no pcapng whose interfaces differ in link type, and Debian's tools "
+			 "cannot split one by interface keeping its timestamps (tshark -F pcap refuses it): "
+			 "capture each interface to its own file (tcpdump -i IFACE -w FILE)");
+}
+
 /* The next TCP segment of one source into out: 1, 0 at its end, -1 error
  * (lenient: recorded in the source, which then ends: 0). */
 static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, char *err, size_t errlen)
@@ -340,6 +356,7 @@ static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, ch
 			size_t l = strlen(s->f.error);
 			snprintf(s->f.error + l, sizeof s->f.error - l, " (after %llu packets)",
 				 (unsigned long long)s->f.packets);
+			advise(s);
 			s->f.failed = true;
 			snprintf(err, errlen, "%s: %s", s->f.name, s->f.error);
 			return c->lenient ? 0 : -1;

@@ -95,7 +95,7 @@ struct capture_file {            /* one input file, as read so far */
 	uint64_t packets, opts_cut;
 	bool     failed;             /* error says what; its records up to the
 				      * failure were read */
-	char     error[256];
+	char     error[512];
 };
 size_t capture_nfiles(const struct capture *c);
 const struct capture_file *capture_file(const struct capture *c, size_t i);

@@ -135,6 +135,11 @@ static json_t *summary_json(const struct an_result *r, const struct capture *cap
 	json_object_set_new(s, "skipped_by_reason", skip);
 	json_object_set_new(s, "ts_unknown_segments", J(st->opts_cut));
 	json_object_set_new(s, "bad_ts_options", J(st->ts_bad));
+	json_t *tun = json_object();
+	for (int i = 1; i < TUN__N; i++)
+		if (st->tunneled[i])
+			json_object_set_new(tun, seg_tunnel_str((enum seg_tunnel)i), J(st->tunneled[i]));
+	json_object_set_new(s, "tunneled_segments", tun);
 	json_object_set_new(s, "connections", J(r->connections));
 	json_object_set_new(s, "port_reuses", J(r->port_reuses));
 	json_object_set_new(s, "collisions", J(r->collisions));
@@ -232,6 +237,14 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 			first = 0;
 		}
 	printf(")  connections %llu  port reuses %llu\n", (ull)r->connections, (ull)r->port_reuses);
+	const char *sep = "segments inside tunnels (4-tuples are the inner ones): ";
+	for (int i = 1; i < TUN__N; i++)
+		if (st->tunneled[i]) {
+			printf("%s%s %llu", sep, seg_tunnel_str((enum seg_tunnel)i), (ull)st->tunneled[i]);
+			sep = ", ";
+		}
+	if (sep[0] == ',')
+		putchar('\n');
 	printf("collisions %llu (paws %llu, seq %llu, not_timewait %llu, unknown %llu)  recovered %llu  "
 	       "timed out %llu  unknown %llu   [server kernel profile %s]\n",
 	       (ull)r->collisions, (ull)r->coll_paws, (ull)r->coll_seq, (ull)r->coll_not_timewait,

@@ -45,7 +45,7 @@ static void same_records(const char *path)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int dlts[] = { 1, 113, 276, 12, 228, 229, 0, 108, 101 };
+	static const int dlts[] = { 1, 113, 276, 12, 228, 229, 0, 108, 101, 239, 9, 50, 51, 104, 107, 178, 105, 127 };
 	struct tcp_seg s;
 	char path[] = "/tmp/twlab-fuzz-XXXXXX";
 	const char *files[1] = { path };
