@@ -737,8 +737,10 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			a->r.port_reuses++;
 			double gap = (c->st & ST_CLOSED) ? s->ts - c->close_t : -1;
 			int b = gap < 0 ? -1 : gap < 1 ? 0 : gap < 10 ? 1 : gap < 60 ? 2 : 3;
-			if (b >= 0)
+			if (b >= 0) {
 				a->r.reuse_hist[b]++;
+				a->r.reuse_gap_s[gap < 120 ? (unsigned)gap : 120]++;
+			}
 		}
 		uint32_t keep = c->st & ~(ST_PENDING | ST_ANSWERED | ST_GAVE_UP | ST_PREV_TW | ST_SYN_TS |
 					  ST_SYN_TS_UNK);

@@ -78,6 +78,7 @@ struct an_result {
 					* (a client behind a strict firewall sees only this) */
 	uint64_t server_closed_first, client_closed_first;
 	uint64_t reuse_hist[4];        /* <1 s, 1-10 s, 10-60 s, 60-120 s after the close */
+	uint64_t reuse_gap_s[121];     /* the same per whole second, 0..120 */
 	uint64_t peak_tuples;
 	uint64_t not_server;           /* segments that did not match --server */
 	uint64_t ts_unknown_segs;      /* segments whose timestamps the snaplen cut */

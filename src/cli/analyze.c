@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE] [--json]\n"
+"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
+"                     [--plot FILE.svg] [--json]\n"
 "\n"
 "Find TIME_WAIT collisions in packet captures (pcap or pcapng; Ethernet,\n"
 "802.1Q/QinQ, Linux cooked v1/v2 from `tcpdump -i any`, raw IP, loopback;\n"
@@ -39,6 +40,8 @@ static const char usage[] =
 "                      report says how many\n"
 "  --json              one JSON object on stdout\n"
 "  --max-list N        collisions listed in full (default 20 in text, all in JSON up to 10000)\n"
+"  --plot FILE.svg     draw collisions and timeouts over time, and the port-reuse\n"
+"                      intervals against the TIME_WAIT length (gnuplot)\n"
 "\n"
 "Exit status: 0 ok; 1 nothing readable, out of memory or stdout unwritable;\n"
 "2 usage; 3 a report of what could be read, but some input file failed (each\n"
@@ -367,6 +370,71 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 		       "costs the client about one RST and a fast retry\n");
 }
 
+/* --plot FILE.svg: gnuplot draws collisions and timeouts over time (per
+ * bin, from the listed collisions) and the port-reuse interval
+ * distribution against the server's TIME_WAIT length. */
+static int plot(const char *path, const struct an_result *r, const struct kprofile *k)
+{
+	char script[] = "/tmp/twlab-plot-XXXXXX";
+	int fd = mkstemp(script);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(script);
+		return -1;
+	}
+	double t0 = r->listed ? r->list[0].ts : 0, t1 = r->listed ? r->list[r->listed - 1].ts : 1;
+	double span = t1 - t0, bin = span > 7200 ? 600 : span > 600 ? 60 : span > 60 ? 10 : 1;
+	unsigned nb = (unsigned)(span / bin) + 1;
+	fputs("$coll << EOD\n", f);
+	if (!r->listed)
+		fputs("0 0 0\n", f);
+	for (unsigned b = 0, i = 0; b < nb && r->listed; b++) {
+		unsigned c = 0, to = 0;
+		for (; i < r->listed && r->list[i].ts < t0 + (b + 1) * bin; i++) {
+			c++;
+			to += r->list[i].outcome == AN_TIMED_OUT;
+		}
+		fprintf(f, "%.0f %u %u\n", (double)b * bin, c, to);
+	}
+	fputs("EOD\n$gap << EOD\n", f);
+	for (int g = 0; g <= 120; g++)
+		fprintf(f, "%d %llu\n", g, (unsigned long long)r->reuse_gap_s[g]);
+	fputs("EOD\n", f);
+	fprintf(f, "set terminal svg size 900,720 dynamic font 'sans,11'\nset output '%s'\n", path);
+	fputs("set multiplot layout 2,1\nset grid\nset key top right\nset style fill solid 0.6\nset yrange [0:*]\n", f);
+	fprintf(f, "set title 'TIME\\_WAIT collisions over time (%u listed%s)'\n", r->listed,
+		r->unlisted ? "; more not listed" : "");
+	fprintf(f, "set xlabel 'seconds since the first collision (bins of %.0f s)'\nset ylabel 'per bin'\n", bin);
+	fputs("plot $coll using 1:2 with boxes title 'collisions', "
+	      "$coll using 1:3 with linespoints lw 2 title 'timed out'\n", f);
+	fprintf(f, "set title 'port reuse: seconds from the close to the next SYN on the 4-tuple (%llu reuses)'\n",
+		(unsigned long long)r->port_reuses);
+	fputs("set xlabel 'seconds after the close'\nset ylabel 'reuses'\nset xrange [-1:121]\n", f);
+	fprintf(f, "set arrow from %u, graph 0 to %u, graph 1 nohead lw 2 lc rgb 'red'\n", k->tw_len_s, k->tw_len_s);
+	fprintf(f, "set label 'TIME\\_WAIT %u s (kernel %s)' at %u, graph 0.75 offset 1,0 tc rgb 'red'\n",
+		k->tw_len_s, k->name, k->tw_len_s);
+	fputs("plot $gap using 1:2 with boxes title 'reuses'\nunset multiplot\n", f);
+	if (fclose(f) != 0) {
+		unlink(script);
+		return -1;
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "gnuplot %s 2>&1", script);
+	FILE *g = popen(cmd, "r");
+	char line[256];
+	int bad = 0;
+	while (g && fgets(line, sizeof line, g)) {
+		fprintf(stderr, "twlab: analyze: gnuplot: %s", line);
+		bad = 1;
+	}
+	int rc = g ? pclose(g) : -1;
+	unlink(script);
+	return rc == 0 && !bad ? 0 : -1;
+}
+
 /* "100M", "1G", "65536": bytes. */
 static bool parse_size(const char *v, uint64_t *out)
 {
@@ -432,18 +500,18 @@ static bool parse_server(const char *v, struct an_opts *o)
 
 int cmd_analyze(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_KERNEL, O_JSON, O_MAX, O_MEM };
+	enum { O_SERVER = 256, O_KERNEL, O_JSON, O_MAX, O_MEM, O_PLOT };
 	static const struct option lo[] = {
 		{ "server", required_argument, 0, O_SERVER }, { "kernel", required_argument, 0, O_KERNEL },
 		{ "json", no_argument, 0, O_JSON }, { "max-list", required_argument, 0, O_MAX },
-		{ "max-memory", required_argument, 0, O_MEM },
+		{ "max-memory", required_argument, 0, O_MEM }, { "plot", required_argument, 0, O_PLOT },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct an_opts o = { 0 };
 	bool json = false;
 	uint32_t max_list = 0;
 	bool have_max = false;
-	const char *kname = "6.18", *server_arg = NULL;
+	const char *kname = "6.18", *server_arg = NULL, *plot_path = NULL;
 	char err[512];
 	struct capture *cap;
 	struct analyzer *a;
@@ -463,6 +531,13 @@ int cmd_analyze(int argc, char **argv)
 			server_arg = optarg;
 			break;
 		case O_KERNEL: kname = optarg; break;
+		case O_PLOT:
+			if (strchr(optarg, '\'') || strchr(optarg, '\n')) {
+				cli_err("analyze", "--plot: a file name without quotes or newlines: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			plot_path = optarg;
+			break;
 		case O_JSON: json = true; break;
 		case O_MAX:
 			if (!cli_u32("analyze", "--max-list", optarg, &max_list))
@@ -568,6 +643,10 @@ int cmd_analyze(int argc, char **argv)
 		json_report(r, cap, o.kernel, max_list);
 	else
 		text_report(r, cap, o.kernel, max_list);
+	if (plot_path && plot(plot_path, r, o.kernel) < 0) {
+		cli_err("analyze", "%s: gnuplot could not draw it (is gnuplot installed?)", plot_path);
+		status = EXIT_RUNTIME;
+	}
 	if (out_of_memory) {
 		cli_err("analyze", "%s; the report covers the input up to there", an_error(a));
 		status = EXIT_RUNTIME;

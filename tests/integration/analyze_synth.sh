@@ -33,4 +33,12 @@ if command -v editcap >/dev/null; then
     cmp -s "$tmp/a" "$tmp/b" || fail "$fmt differs from pcap"
   done
 fi
+# --plot: gnuplot draws both panels from the same result
+"$tmp/gen_fleet" "$tmp/f.pcap" 3000 40 30 7 > /dev/null
+$T analyze "$tmp/f.pcap" --plot "$tmp/p.svg" > /dev/null
+grep -q "TIME_WAIT collisions over time (70 listed)" "$tmp/p.svg" || fail "--plot: no collision panel"
+grep -q "TIME_WAIT 60 s (kernel 6.18)" "$tmp/p.svg" || fail "--plot: no TIME_WAIT line"
+grep -q "next SYN on the 4-tuple (70 reuses)" "$tmp/p.svg" || fail "--plot: no reuse panel"
+set +e; $T analyze "$tmp/f.pcap" --plot /nonexistent/dir/p.svg > /dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || fail "--plot to an unwritable path: rc=$rc"
 echo "analyze_synth: ok"
