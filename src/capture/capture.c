@@ -371,6 +371,8 @@ static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, ch
 		if (out->opts_cut) {
 			c->st.opts_cut++;
 			s->f.opts_cut++;
+			if (h.caplen > s->f.cut_at)
+				s->f.cut_at = h.caplen;
 		}
 		c->st.ts_bad += out->ts_bad;
 		c->st.tunneled[out->tunnel < TUN__N ? out->tunnel : 0]++;

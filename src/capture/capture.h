@@ -93,6 +93,7 @@ struct capture_file {            /* one input file, as read so far */
 	int      dlt;                /* -1 before it was opened */
 	unsigned snaplen;
 	uint64_t packets, opts_cut;
+	unsigned cut_at;             /* the longest record whose options were cut */
 	bool     failed;             /* error says what; its records up to the
 				      * failure were read */
 	char     error[512];

@@ -616,7 +616,12 @@ int cmd_analyze(int argc, char **argv)
 			if (f->dlt >= 0)       /* opened, then failed: not said yet */
 				cli_err("analyze", "%s: %s; the report covers what was read before", f->name, f->error);
 		}
-		if (f->opts_cut)
+		if (f->opts_cut && f->cut_at < f->snaplen)
+			cli_err("analyze", "%s: records cut at %u bytes (the file says snaplen %u) cut the TCP "
+				"options of %llu segments: their timestamps are unknown, and collisions that depend "
+				"on them have cause unknown (capture with -s 0)", f->name, f->cut_at, f->snaplen,
+				(unsigned long long)f->opts_cut);
+		else if (f->opts_cut)
 			cli_err("analyze", "%s: snaplen %u cut the TCP options of %llu segments: their timestamps "
 				"are unknown, and collisions that depend on them have cause unknown (capture with -s 0)",
 				f->name, f->snaplen, (unsigned long long)f->opts_cut);
