@@ -937,6 +937,12 @@ void an_free(struct analyzer *a)
 	free(a);
 }
 
+void an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
+{
+	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
+	__builtin_prefetch(&a->tab[h & (a->cap - 1)]);
+}
+
 int an_segment(struct analyzer *a, const struct tcp_seg *s)
 {
 	bool from_client;

@@ -110,6 +110,9 @@ struct analyzer *an_new(const struct an_opts *o);
  * stays valid and an_finish() may still be called). */
 int an_segment(struct analyzer *a, const struct tcp_seg *s);
 const char *an_error(const struct analyzer *a);   /* NULL: none */
+/* A hint that s will be passed to an_segment() soon: its tuple's slot is
+ * fetched into the cache meanwhile (a lookup in a large table is a miss). */
+void an_prefetch(const struct analyzer *a, const struct tcp_seg *s);
 /* Close open attempts at end of input and fill r (owned by the analyzer). */
 const struct an_result *an_finish(struct analyzer *a);
 void an_free(struct analyzer *a);

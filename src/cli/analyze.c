@@ -515,7 +515,6 @@ int cmd_analyze(int argc, char **argv)
 	char err[512];
 	struct capture *cap;
 	struct analyzer *a;
-	struct tcp_seg s;
 	int c, rc, status = EXIT_OK;
 
 	optind = 1;
@@ -594,11 +593,28 @@ int cmd_analyze(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	bool out_of_memory = false;
-	while ((rc = capture_next(cap, &s, err, sizeof err)) == 1)
-		if (an_segment(a, &s) < 0) {
+	/* a few segments read ahead, their table slots prefetched */
+	enum { AHEAD = 8 };
+	struct tcp_seg ring[AHEAD];
+	unsigned head = 0, queued = 0;
+	rc = 1;
+	for (;;) {
+		while (rc == 1 && queued < AHEAD) {
+			struct tcp_seg *q = &ring[(head + queued) % AHEAD];
+			if ((rc = capture_next(cap, q, err, sizeof err)) == 1) {
+				an_prefetch(a, q);
+				queued++;
+			}
+		}
+		if (!queued)
+			break;
+		if (an_segment(a, &ring[head]) < 0) {
 			out_of_memory = true;
 			break;
 		}
+		head = (head + 1) % AHEAD;
+		queued--;
+	}
 	if (shown)
 		fputc('\n', stderr);
 	const struct an_result *r = an_finish(a);
