@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,11 +23,20 @@ struct trace_ctx {
 	int ncpu;
 };
 
-static int silent(enum libbpf_print_level l, const char *fmt, va_list ap)
+/* libbpf's own log: shown with --verbose (as bcc's tools do with -v),
+ * otherwise dropped: trace_open() reports what failed in one line of its
+ * own, and an expected fexit failure would print pages. */
+static int libbpf_log(enum libbpf_print_level l, const char *fmt, va_list ap)
 {
-	if (getenv("TWLAB_TRACE_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
 	(void)l;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int libbpf_quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	(void)l;
+	(void)fmt;
+	(void)ap;
 	return 0;
 }
 
@@ -60,14 +70,14 @@ static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int
 	return s;
 }
 
-int trace_open(const struct trace_filter *f, bool try_fexit, struct trace_ctx **out,
-	       struct trace_attach *att, const char **what)
+int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
+	       struct trace_ctx **out, struct trace_attach *att, const char **what)
 {
 	struct trace_ctx *t;
 	struct bpf_link *l;
 	int err = 0;
 
-	libbpf_set_print(silent);
+	libbpf_set_print(verbose ? libbpf_log : libbpf_quiet);
 	memset(att, 0, sizeof(*att));
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -121,9 +131,15 @@ fail:
 
 int trace_poll(struct trace_ctx *t, int timeout_ms, trace_event_fn fn, void *arg)
 {
+	int n;
+
 	t->fn = fn;
 	t->arg = arg;
-	return ring_buffer__poll(t->rb, timeout_ms);
+	/* events submitted without a wakeup are there all the same */
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	return ring_buffer__consume(t->rb);
 }
 
 void trace_counters(struct trace_ctx *t, struct trace_counters *c)
