@@ -342,7 +342,9 @@ static void decide(struct analyzer *a, struct an_collision *k, bool ts_unknown)
 {
 	struct tw_decision d;
 	tw_process_quiet(a->o.kernel, NULL, &k->tw, &k->syn, &d);
-	k->verdict = d.verdict;
+	k->d.verdict = d.verdict;
+	k->d.cause = ts_unknown ? TW_CAUSE_NONE : d.cause;
+	k->d.paws_reject = d.paws_reject;
 	if (ts_unknown) {
 		k->cause = AN_CAUSE_UNKNOWN;
 		k->note = "timestamps unknown: the snaplen cut the TCP options off";
@@ -388,7 +390,7 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 			conn_prev_tw(c, &k->tw);
 			conn_syn(c, &k->syn);
 			decide(a, k, c->st & (ST_SYN_TS_UNK | ST_CLI_TS_UNK));
-			if (k->verdict == TCP_TW_SYN && k->cause != AN_CAUSE_UNKNOWN)
+			if (k->d.verdict == TCP_TW_SYN && k->cause != AN_CAUSE_UNKNOWN)
 				coll_drop(a, c);    /* the model accepts it: not this */
 		}
 	}

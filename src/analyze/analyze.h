@@ -48,7 +48,13 @@ struct an_collision {
 	uint32_t ack_ack;              /* the bare ACK's ack (server evidence) */
 	struct tw_sock tw;             /* what the server held, as rebuilt */
 	struct segment syn;
-	enum tw_verdict verdict;       /* the model's verdict on the first SYN */
+	struct {                       /* tw_process() on the first SYN: its verdict and
+					* cause (TW_CAUSE_NONE when timestamps are unknown
+					* or it would have accepted the SYN) */
+		enum tw_verdict verdict;
+		enum tw_cause cause;
+		bool paws_reject;
+	} d;
 };
 /* The model's whole decision on a collision, with its why lines (not kept
  * per collision: 2 KB of text each). */

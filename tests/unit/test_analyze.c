@@ -94,7 +94,7 @@ static void test_bare_ack_with_newer_tsecr_is_a_paws_collision_that_recovers(voi
 	assert_int_equal(k->tw.rcv_nxt, 5555);
 	assert_int_equal(k->tw.ts_recent, 900);
 	assert_int_equal(k->cause, AN_CAUSE_PAWS);
-	assert_int_equal(k->verdict, TCP_TW_ACK);
+	assert_int_equal(k->d.verdict, TCP_TW_ACK);
 	assert_true(k->delay_ms > 999.0 && k->delay_ms < 1001.0);
 	an_free(a);
 }
@@ -240,7 +240,7 @@ static void test_bare_ack_a_time_wait_would_not_send_is_not_timewait(void **st)
 	assert_int_equal(r->coll_not_timewait, 1);
 	assert_int_equal(r->coll_paws + r->coll_seq + r->coll_unknown, 0);
 	assert_int_equal(r->list[0].cause, AN_CAUSE_NOT_TIMEWAIT);
-	assert_int_equal(r->list[0].verdict, TCP_TW_SYN);
+	assert_int_equal(r->list[0].d.verdict, TCP_TW_SYN);
 	assert_non_null(r->list[0].note);
 	an_free(a);
 }
