@@ -59,7 +59,8 @@ enum {                                 /* struct conn.st */
 	ST_PREV_TW = 1 << 13,          /* the attempt follows a TIME_WAIT in the capture */
 	ST_SYN_TS = 1 << 14,           /* the attempt's SYN had timestamps */
 	ST_SYN_TS_UNK = 1 << 15,
-	ST_MIDSTREAM = ST_EST | ST_CLOSED | ST_REFUSED | ST_CLI_END | ST_SRV_END | ST_CLI_FIN | ST_SRV_FIN,
+	ST_HISTORY = ST_EST | ST_CLOSED | ST_REFUSED | ST_CLI_END | ST_SRV_END | ST_CLI_FIN | ST_SRV_FIN,
+					/* anything a later SYN is judged by */
 };
 
 /* One 4-tuple, oriented (client, server). family 0 marks a free slot. */
@@ -436,7 +437,7 @@ static bool expire(struct analyzer *a, struct conn *c, double now)
 			return false;
 		close_attempt(a, c, false, dl);
 	}
-	if (!(c->st & ST_MIDSTREAM))
+	if (!(c->st & ST_HISTORY))
 		return true;           /* an attempt that ended unanswered */
 	if (now - a->base > (double)c->idle_until)
 		return true;

@@ -28,7 +28,6 @@ struct mapped {
 	size_t len, off, dropped;    /* dropped: pages given back below this */
 	bool swapped, nsec;
 	uint32_t snapshot;
-	uint8_t *buf;                /* a record longer than the snapshot, cut */
 };
 
 struct source {
@@ -53,7 +52,6 @@ static void unmap(struct mapped *m)
 	if (!m)
 		return;
 	munmap((void *)m->base, m->len);
-	free(m->buf);
 	free(m);
 }
 
@@ -289,10 +287,8 @@ bool capture_is_mapped(const struct capture *c, size_t i) { return c->src[i].m !
 /* The next record of source s: 1, 0 at its end, -1 (message in s->f.error). */
 static int next_record(struct source *s, struct pcap_pkthdr *h, const u_char **d)
 {
-	if (s->m) {
-		int r = mapped_next(s->m, h, d, s->f.error, sizeof s->f.error);
-		return r;
-	}
+	if (s->m)
+		return mapped_next(s->m, h, d, s->f.error, sizeof s->f.error);
 	struct pcap_pkthdr *ph;
 	for (;;) {
 		int r = pcap_next_ex(s->p, &ph, d);
