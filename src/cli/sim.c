@@ -6,6 +6,7 @@
 #include "sim/config.h"
 #include "sim/fromcap.h"
 #include "sim/pcapout.h"
+#include "util/stats.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,7 +73,7 @@ static double last_cpu;
 static json_t *ci_json(uint64_t k, uint64_t n)
 {
 	double lo, hi;
-	sim_ci95(k, n, &lo, &hi);
+	wilson95(k, n, &lo, &hi);
 	return json_pack("[f,f]", lo, hi);
 }
 
@@ -353,8 +354,8 @@ static int from_capture(struct sim_config *c)
 	if (run_one(&c->p, r, &wall))
 		goto out;
 	uint64_t on = fc->connections + fc->timed_out;
-	sim_ci95(fc->collisions, on, &olo, &ohi);
-	sim_ci95(r->collisions, r->requests, &slo, &shi);
+	wilson95(fc->collisions, on, &olo, &ohi);
+	wilson95(r->collisions, r->requests, &slo, &shi);
 	bool same = olo <= shi && slo <= ohi;
 	json_t *o = json_object(), *nat = json_array();
 	for (unsigned i = 0; i < fc->nnat; i++)
@@ -375,7 +376,7 @@ static int from_capture(struct sim_config *c)
 		rate(r->timed_out, r->requests), "timeout_ci95", 0.0, 0.0));
 	{
 		double tlo, thi;
-		sim_ci95(r->timed_out, r->requests, &tlo, &thi);
+		wilson95(r->timed_out, r->requests, &tlo, &thi);
 		json_object_set_new(json_object_get(o, "simulated"), "timeout_ci95", json_pack("[f,f]", tlo, thi));
 	}
 	json_object_set_new(o, "reproduces", json_boolean(same));
@@ -489,8 +490,8 @@ static int sweep(const struct sim_config *c)
 		if ((rc = run_one(&p, r, &wall)))
 			break;
 		uint64_t n = r->requests;
-		sim_ci95(r->collisions, n, &clo, &chi);
-		sim_ci95(r->timed_out, n, &tlo, &thi);
+		wilson95(r->collisions, n, &clo, &chi);
+		wilson95(r->timed_out, n, &tlo, &thi);
 		char line[512];
 		int w = snprintf(line, sizeof line, "%s,%g,%llu,%llu,%.6f,%.6f,%.6f,%llu,%.6f,%.6f,%.6f,"
 				 "%llu,%.6f,%.3f\n", c->sweep_param, v, (unsigned long long)n,

@@ -1276,22 +1276,6 @@ static void finish(struct sim *s)
 			s->perturb_len * s->nclients * sizeof(uint32_t) + s->pk_cap * sizeof(struct pkt);
 }
 
-void sim_ci95(uint64_t k, uint64_t n, double *lo, double *hi)
-{
-	/* Wilson score interval, z = 1.96 */
-	const double z = 1.959963984540054;
-	if (!n) {
-		*lo = 0;
-		*hi = 1;
-		return;
-	}
-	double p = (double)k / (double)n, nn = (double)n;
-	double den = 1 + z * z / nn;
-	double mid = (p + z * z / (2 * nn)) / den;
-	double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / den;
-	*lo = k == 0 ? 0 : fmax(0, mid - half);
-	*hi = k == n ? 1 : fmin(1, mid + half);
-}
 
 /* ---- the loop */
 

@@ -110,6 +110,4 @@ const char *sim_preset_for(const struct sim_params *p);
 /* Run one simulation. 0, or -1 with the reason in err (out of memory). */
 int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t errlen);
 
-/* Wilson score interval for k of n at 95%. */
-void sim_ci95(uint64_t k, uint64_t n, double *lo, double *hi);
 #endif

@@ -87,7 +87,7 @@ $T lab load --scenario scenarios/spread.ini "${load[@]}" --prefix "$prefix" --ou
 [ "$(get "$out/spread.json" "d['paws_rejected_syns']['agree']")" = True ] || fail "spread: counts disagree"
 lo=$(get "$out/cmp.json" "$B['ci95'][0]")
 [ "$(get "$out/spread.json" "d['timeout_rate'] < $lo")" = True ] \
-  || fail "spread: $(get "$out/spread.json" "d['timeout_rate']") per 1000 not below the baseline's CI (lower bound $lo)"
+  || fail "spread: $(get "$out/spread.json" "d['timeout_rate']") not below the baseline's CI (lower bound $lo)"
 
 # --- Ctrl-C: stops, still prints what it measured (exit 1), leaves nothing
 $T lab load --scenario scenarios/coincidence.ini --duration 60 --prefix "$prefix" --out "$out/int" --json \
