@@ -133,6 +133,7 @@ struct port_alloc {              /* one per kernel: see "One host or one kernel?
 	struct model_key table_key;
 	struct { uint32_t idx, val; } hot[PORT_ALLOC_HOT];
 	uint32_t hot_n, hot_next;
+	uint32_t hot_last;            /* the entry found last (checked first) */
 	/* one-entry memo of the port_offset hash (same destination, same
 	 * 10 s window: the kernel would compute the same value) */
 	bool     memo_ok;

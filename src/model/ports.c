@@ -52,8 +52,10 @@ void model_key_draw(struct model_key *k, struct model_rng *r)
 	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 } while (0)
 
-static uint64_t sip24(const uint64_t *w, unsigned nw, uint64_t last,
-		      const struct model_key *k)
+/* always inlined: each caller's word count is a constant, so the loop
+ * unrolls and the words stay in registers */
+static inline __attribute__((always_inline))
+uint64_t sip24(const uint64_t *w, unsigned nw, uint64_t last, const struct model_key *k)
 {
 	uint64_t v0 = 0x736f6d6570736575ull ^ k->k0;
 	uint64_t v1 = 0x646f72616e646f6dull ^ k->k1;
@@ -256,10 +258,16 @@ static uint32_t *perturb_slot(struct port_alloc *pa, uint32_t idx)
 {
 	if (pa->table)
 		return &pa->table[idx];
+	/* the index changes with the 10 s salt only: usually the last one */
+	if (pa->hot_n && pa->hot[pa->hot_last].idx == idx)
+		return &pa->hot[pa->hot_last].val;
 	for (uint32_t k = 0; k < pa->hot_n; k++)
-		if (pa->hot[k].idx == idx)
+		if (pa->hot[k].idx == idx) {
+			pa->hot_last = k;
 			return &pa->hot[k].val;
+		}
 	uint32_t k = pa->hot_n < PORT_ALLOC_HOT ? pa->hot_n++ : pa->hot_next++ % PORT_ALLOC_HOT;
+	pa->hot_last = k;
 	pa->hot[k].idx = idx;
 	/* the initial random bytes of entry idx: a 64-bit finaliser of
 	 * (key, idx) (splitmix64's), cheaper than a SipHash and as uniform */

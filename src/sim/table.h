@@ -2,7 +2,7 @@
  * table.h - the simulator's containers: a hash map keyed by a 64-bit word
  * (TIME_WAIT entries by 4-tuple, NAT mappings, client ports), a FIFO of
  * timers with a fixed delay (appended in time order, so a ring is a priority
- * queue), and a binary heap for timers with varying delays. None allocates
+ * queue), and a 4-ary heap for timers with varying delays. None allocates
  * per operation: each grows by doubling and keeps its peak size, so memory
  * follows the live state, not the number of connections.
  */
@@ -76,6 +76,9 @@ bool kmap_get(const struct kmap *m, uint64_t key, uint64_t *val);
 /* Insert or update; false if out of memory. */
 bool kmap_set(struct kmap *m, uint64_t key, uint64_t val);
 void kmap_del(struct kmap *m, uint64_t key);
+/* Remove key if it maps to val (one probe where get + del take two); true
+ * if it did. */
+bool kmap_del_if(struct kmap *m, uint64_t key, uint64_t val);
 static inline void kmap_prefetch(const struct kmap *m, uint64_t key)
 {
 	__builtin_prefetch(&m->v[tmap_hash(key) & (m->cap - 1)]);

@@ -87,6 +87,45 @@ static void heap_pops_in_time_then_id_order(void **st)
 	heap_free(&h);
 }
 
+/* Pushes, pops and replace_top mixed, every pop checked against the
+ * minimum of a plain array holding the same entries. */
+static void heap_replace_top_and_pop_match_a_linear_scan(void **st)
+{
+	(void)st;
+	struct heap h = { 0 };
+	struct hent shadow[600], x;
+	size_t n = 0;
+	uint64_t r = 12345, id = 0;
+	for (int step = 0; step < 20000; step++) {
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned op = (unsigned)(r >> 60) % 3;
+		int64_t t = (int64_t)((r >> 20) % 97);
+		if (op == 0 && n < 600) {
+			assert_true(heap_push(&h, t, ++id));
+			shadow[n++] = (struct hent){ t, id };
+			continue;
+		}
+		if (!n)
+			continue;
+		size_t m = 0;
+		for (size_t k = 1; k < n; k++)
+			if (shadow[k].t < shadow[m].t || (shadow[k].t == shadow[m].t && shadow[k].id < shadow[m].id))
+				m = k;
+		assert_int_equal(h.v[0].t, shadow[m].t);
+		assert_int_equal(h.v[0].id, shadow[m].id);
+		if (op == 1) {
+			heap_pop(&h, &x);
+			assert_int_equal(x.id, shadow[m].id);
+			shadow[m] = shadow[--n];
+		} else {
+			heap_replace_top(&h, t, ++id);
+			shadow[m] = (struct hent){ t, id };
+		}
+		assert_int_equal(h.n, n);
+	}
+	heap_free(&h);
+}
+
 static void fifo_wraps_and_grows_in_order(void **st)
 {
 	(void)st;
@@ -294,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(map_keeps_every_key_through_growth_and_deletion),
 		cmocka_unit_test(heap_pops_in_time_then_id_order),
+		cmocka_unit_test(heap_replace_top_and_pop_match_a_linear_scan),
 		cmocka_unit_test(fifo_wraps_and_grows_in_order),
 		cmocka_unit_test(same_seed_same_run_other_seed_other_run),
 		cmocka_unit_test(static_snat_and_keepalive_never_collide),
