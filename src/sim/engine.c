@@ -158,7 +158,8 @@ struct sim {
 	struct fifo nat_q;
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
-	struct heap heap;
+	struct heap heap;            /* attempts (collided SYNs) */
+	struct ltree arr;            /* each client's next arrival */
 	struct attempt *att;
 	size_t natt, att_cap, att_live;
 	uint32_t att_free;
@@ -839,22 +840,18 @@ static void arm_rto(struct sim *s, struct attempt *a, int64_t sent)
 		a->next_send = INF;
 }
 
-/* The client's next arrival replaces this one at the top of the heap. */
+/* The client's next arrival replaces this one at the top of the tree. */
 static void next_arrival(struct sim *s, uint32_t ci)
 {
 	const struct fleet *f = &s->p->fleet;
 	int64_t next = s->now + (f->periodic ? (int64_t)(1e6 / f->rate) : exp_us(&s->rng_arrive, f->rate));
-	if (next < s->end_arrivals) {
-		heap_replace_top(&s->heap, next, ci);
-	} else {
-		struct hent h;
-		heap_pop(&s->heap, &h);
-	}
+	(void)ci;
+	ltree_replace_top(&s->arr, next < s->end_arrivals ? next : INF);
 }
 
 /* An arrival: the client's first SYN reaches the server now. The arrival is
- * still the heap's top; next_arrival() replaces it, after the TIME_WAIT
- * prefetch so that the heap's work hides part of the miss. */
+ * still the tree's top; next_arrival() replaces it, after the TIME_WAIT
+ * prefetch so that the tree's work hides part of the miss. */
 static void on_arrival(struct sim *s, uint32_t ci)
 {
 	struct client *c = &s->cl[ci];
@@ -1086,6 +1083,7 @@ static void sim_free(struct sim *s)
 	fifo_free(&s->nat_q);
 	fifo_free(&s->nat_q2);
 	heap_free(&s->heap);
+	ltree_free(&s->arr);
 	free(s->conns.v);
 	free(s->att);
 	free(s->cl);
@@ -1155,6 +1153,9 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	}
 	if (!kmap_init(&s->twk, 1024) || !tmap_init(&s->natmap, 1024) || !tmap_init(&s->cport, 1024))
 		goto oom;
+	int64_t *t0 = malloc((s->nclients ? s->nclients : 1) * sizeof *t0);
+	if (!t0)
+		goto oom;
 	for (uint32_t i = 0; i < s->nclients; i++) {
 		struct client *c = &s->cl[i];
 		c->addr = i < p->nclient_addrs ? p->client_addrs[i] : client_addr(i);
@@ -1169,14 +1170,18 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 				     s->perturb ? s->perturb + (size_t)i * s->perturb_len : NULL, &c->rng)) {
 			snprintf(err, errlen, "port range %u-%u rejected by the allocator",
 				 f->port_lo, f->port_hi);
+			free(t0);
 			return -1;
 		}
 		/* first arrival: Poisson from 0, periodic at a random phase */
 		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate)
 					: exp_us(&s->rng_arrive, f->rate);
-		if (t < s->end_arrivals && !heap_push(&s->heap, t, i))
-			goto oom;
+		t0[i] = t < s->end_arrivals ? t : INF;
 	}
+	bool ok = ltree_init(&s->arr, t0, s->nclients);
+	free(t0);
+	if (!ok)
+		goto oom;
 	r->clients = s->nclients;
 	return 0;
 oom:
@@ -1280,7 +1285,8 @@ static void finish(struct sim *s)
 			s->natmap.cap * sizeof(struct tent) +
 			s->cport.cap * sizeof(struct tent) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
-			s->heap.cap * sizeof(struct hent) + s->conns.cap * sizeof(struct conn) +
+			s->heap.cap * sizeof(struct hent) +
+			s->arr.cap * (sizeof *s->arr.t + sizeof *s->arr.loser) + s->conns.cap * sizeof(struct conn) +
 			s->att_cap * sizeof(struct attempt) + s->nclients * sizeof(struct client) +
 			s->perturb_len * s->nclients * sizeof(uint32_t) + s->pk_cap * sizeof(struct pkt);
 }
@@ -1298,11 +1304,14 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		return -1;
 	}
 	for (;;) {
-		int64_t th = heap_next(&s.heap), tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
+		/* arrivals before attempts at the same time (ids: a client's
+		 * index against ID_ATTEMPT | ...) */
+		int64_t ta = ltree_next(&s.arr), tx = heap_next(&s.heap);
+		int64_t th = ta <= tx ? ta : tx, tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
 		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
 		int64_t tn2 = fifo_next(&s.nat_q2);
 		int64_t t = th;
-		int which = 0;
+		int which = ta <= tx ? 0 : 4;
 		if (tc < t) { t = tc; which = 1; }
 		if (tt <= t) { t = tt; which = 2; }
 		if (tn <= t) { t = tn; which = 3; }
@@ -1319,17 +1328,15 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			pk_flush(&s, t - 1);
 		r->events++;
 		switch (which) {
-		case 0: {
-			uint64_t id = s.heap.v[0].id;
-			if (id & ID_ATTEMPT) {
-				struct hent h;
-				uint32_t idx = (uint32_t)id, gen = (uint32_t)(id >> 32) & 0x7fffffffu;
-				heap_pop(&s.heap, &h);
-				if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
-					on_attempt(&s, idx);
-			} else {
-				on_arrival(&s, (uint32_t)id);
-			}
+		case 0:
+			on_arrival(&s, ltree_top(&s.arr));
+			break;
+		case 4: {
+			struct hent h;
+			heap_pop(&s.heap, &h);
+			uint32_t idx = (uint32_t)h.id, gen = (uint32_t)(h.id >> 32) & 0x7fffffffu;
+			if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
+				on_attempt(&s, idx);
 			break;
 		}
 		case 1: {

@@ -35,12 +35,8 @@ bool tmap_init(struct tmap *m, size_t cap)
 		c *= 2;
 	memset(m, 0, sizeof *m);
 	m->slot = table_alloc(c * sizeof *m->slot);
-	m->keys = table_alloc(c * sizeof *m->keys);
-	if (!m->slot || !m->keys) {
-		free(m->slot);
-		free(m->keys);
+	if (!m->slot)
 		return false;
-	}
 	m->cap = c;
 	return true;
 }
@@ -48,7 +44,6 @@ bool tmap_init(struct tmap *m, size_t cap)
 void tmap_free(struct tmap *m)
 {
 	free(m->slot);
-	free(m->keys);
 	memset(m, 0, sizeof *m);
 }
 
@@ -56,7 +51,7 @@ struct tent *tmap_get(struct tmap *m, uint64_t key)
 {
 	size_t mask = m->cap - 1, i = hash64(key) & mask;
 	for (;; i = (i + 1) & mask) {
-		uint64_t k = m->keys[i];
+		uint64_t k = m->slot[i].key;
 		if (k == key)
 			return &m->slot[i];
 		if (!k)
@@ -70,18 +65,16 @@ static bool grow(struct tmap *m)
 	if (!tmap_init(&n, m->cap * 2))
 		return false;
 	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
+		if (!m->slot[i].key)
 			continue;
-		size_t mask = n.cap - 1, j = hash64(m->keys[i]) & mask;
-		while (n.keys[j])
+		size_t mask = n.cap - 1, j = hash64(m->slot[i].key) & mask;
+		while (n.slot[j].key)
 			j = (j + 1) & mask;
-		n.keys[j] = m->keys[i];
 		n.slot[j] = m->slot[i];
 	}
 	n.n = m->n;
 	n.peak = m->peak;
 	free(m->slot);
-	free(m->keys);
 	*m = n;
 	return true;
 }
@@ -95,15 +88,14 @@ struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created)
 	mask = m->cap - 1;
 	for (i = hash64(key) & mask;; i = (i + 1) & mask) {
 		struct tent *e = &m->slot[i];
-		if (m->keys[i] == key) {
+		if (e->key == key) {
 			if (created)
 				*created = false;
 			return e;
 		}
-		if (!m->keys[i]) {
+		if (!e->key) {
 			memset(e, 0, sizeof *e);
 			e->key = key;
-			m->keys[i] = key;
 			if (++m->n > m->peak)
 				m->peak = m->n;
 			if (created)
@@ -118,24 +110,21 @@ void tmap_del(struct tmap *m, uint64_t key)
 	size_t mask = m->cap - 1, i = hash64(key) & mask, j;
 
 	for (;; i = (i + 1) & mask) {
-		if (m->keys[i] == key)
+		if (m->slot[i].key == key)
 			break;
-		if (!m->keys[i])
+		if (!m->slot[i].key)
 			return;
 	}
-	m->keys[i] = 0;
 	m->slot[i].key = 0;
 	m->n--;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!m->keys[j])
+		if (!m->slot[j].key)
 			return;
-		size_t k = hash64(m->keys[j]) & mask;
+		size_t k = hash64(m->slot[j].key) & mask;
 		/* move j back to i unless its home k lies cyclically in (i, j] */
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			m->keys[i] = m->keys[j];
 			m->slot[i] = m->slot[j];
-			m->keys[j] = 0;
 			m->slot[j].key = 0;
 			i = j;
 		}
@@ -255,6 +244,50 @@ void heap_free(struct heap *h)
 {
 	free(h->v);
 	memset(h, 0, sizeof *h);
+}
+
+/* Build bottom-up: each internal node plays its two subtrees' winners,
+ * keeps the loser, passes the winner up. */
+bool ltree_init(struct ltree *lt, const int64_t *t0, uint32_t n)
+{
+	uint32_t cap = 1;
+	while (cap < n)
+		cap *= 2;
+	memset(lt, 0, sizeof *lt);
+	lt->t = malloc(cap * sizeof *lt->t);
+	lt->loser = calloc(cap, sizeof *lt->loser);
+	uint32_t *win = malloc(2 * cap * sizeof *win);
+	if (!lt->t || !lt->loser || !win) {
+		free(lt->t);
+		free(lt->loser);
+		free(win);
+		return false;
+	}
+	lt->cap = cap;
+	for (uint32_t i = 0; i < cap; i++) {
+		lt->t[i] = i < n ? t0[i] : INT64_MAX;
+		win[cap + i] = i;
+	}
+	for (uint32_t p = cap - 1; p >= 1; p--) {
+		uint32_t a = win[2 * p], b = win[2 * p + 1];
+		if (ltree_less(lt, a, b)) {
+			win[p] = a;
+			lt->loser[p] = b;
+		} else {
+			win[p] = b;
+			lt->loser[p] = a;
+		}
+	}
+	lt->win = cap > 1 ? win[1] : 0;
+	free(win);
+	return true;
+}
+
+void ltree_free(struct ltree *lt)
+{
+	free(lt->t);
+	free(lt->loser);
+	memset(lt, 0, sizeof *lt);
 }
 
 bool kmap_init(struct kmap *m, size_t cap)

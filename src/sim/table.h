@@ -21,12 +21,12 @@ struct tent {
 	int64_t  e, f;
 };
 
-/* Keys apart from their entries: a lookup that finds nothing (the usual
- * case: most SYNs meet no TIME_WAIT) reads only the key array, 8 bytes a
- * slot, small enough to stay in the cache; entries are read on a hit. */
+/* One array, the key inside its entry: the NAT and client-port lookups
+ * mostly find their entry, and then read one cache line, not a key line
+ * and an entry line. (The TIME_WAIT index, whose lookups mostly find
+ * nothing, is the kmap below.) */
 struct tmap {
-	uint64_t *keys;
-	struct tent *slot;           /* slot[i].key == keys[i] */
+	struct tent *slot;
 	size_t cap, n, peak;
 };
 
@@ -44,7 +44,7 @@ static inline size_t tmap_hash(uint64_t k)
  * accesses are random: this hides the miss behind other work). */
 static inline void tmap_prefetch(const struct tmap *m, uint64_t key)
 {
-	__builtin_prefetch(&m->keys[tmap_hash(key) & (m->cap - 1)]);
+	__builtin_prefetch(&m->slot[tmap_hash(key) & (m->cap - 1)]);
 }
 
 bool tmap_init(struct tmap *m, size_t cap);
@@ -135,4 +135,45 @@ void heap_pop(struct heap *h, struct hent *out);
 /* Replace the minimum by (t, id) and restore order: one sift instead of two. */
 void heap_replace_top(struct heap *h, int64_t t, uint64_t id);
 void heap_free(struct heap *h);
+
+/* ---- loser tree over a fixed set of n sources, each with one pending time
+ * (the clients' next arrivals): the minimum of (t, id = source) is at the
+ * root, and replacing it costs one comparison per level, with no choice
+ * between children to make. A source with nothing pending holds INT64_MAX. */
+
+struct ltree {
+	int64_t  *t;                 /* per source (padded to a power of two) */
+	uint32_t *loser;             /* internal nodes 1 .. cap-1 */
+	uint32_t cap, win;
+};
+
+/* All n sources with their first times t0[i]. */
+bool ltree_init(struct ltree *lt, const int64_t *t0, uint32_t n);
+static inline int64_t ltree_next(const struct ltree *lt)
+{
+	return lt->t[lt->win];
+}
+static inline uint32_t ltree_top(const struct ltree *lt)
+{
+	return lt->win;
+}
+static inline bool ltree_less(const struct ltree *lt, uint32_t a, uint32_t b)
+{
+	return lt->t[a] < lt->t[b] || (lt->t[a] == lt->t[b] && a < b);
+}
+/* The winner's next time is t (INT64_MAX: none); the new winner is found. */
+static inline void ltree_replace_top(struct ltree *lt, int64_t t)
+{
+	uint32_t w = lt->win;
+	lt->t[w] = t;
+	for (uint32_t p = (w + lt->cap) >> 1; p; p >>= 1) {
+		uint32_t l = lt->loser[p];
+		if (ltree_less(lt, l, w)) {
+			lt->loser[p] = w;
+			w = l;
+		}
+	}
+	lt->win = w;
+}
+void ltree_free(struct ltree *lt);
 #endif

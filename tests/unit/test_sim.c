@@ -126,6 +126,41 @@ static void heap_replace_top_and_pop_match_a_linear_scan(void **st)
 	heap_free(&h);
 }
 
+/* The loser tree's winner is always the (time, source) minimum of a plain
+ * array, for every source count from 1 (no internal node) to a non-power
+ * of two, with ties and sources that run out (INT64_MAX). */
+static void ltree_winner_matches_a_linear_scan(void **st)
+{
+	(void)st;
+	uint32_t counts[] = { 1, 2, 3, 7, 100 };
+	uint64_t r = 99;
+	for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+		uint32_t n = counts[c];
+		int64_t t[100];
+		struct ltree lt;
+		for (uint32_t i = 0; i < n; i++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			t[i] = (int64_t)((r >> 33) % 50);
+		}
+		assert_true(ltree_init(&lt, t, n));
+		for (int step = 0; step < 5000; step++) {
+			uint32_t m = 0;
+			for (uint32_t i = 1; i < n; i++)
+				if (t[i] < t[m])
+					m = i;
+			assert_int_equal(ltree_top(&lt), m);
+			assert_int_equal(ltree_next(&lt), t[m]);
+			if (t[m] == INT64_MAX)
+				break;
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			int64_t nt = (r >> 60) == 0 ? INT64_MAX : t[m] + (int64_t)((r >> 33) % 20);
+			t[m] = nt;
+			ltree_replace_top(&lt, nt);
+		}
+		ltree_free(&lt);
+	}
+}
+
 static void fifo_wraps_and_grows_in_order(void **st)
 {
 	(void)st;
@@ -334,6 +369,7 @@ int main(void)
 		cmocka_unit_test(map_keeps_every_key_through_growth_and_deletion),
 		cmocka_unit_test(heap_pops_in_time_then_id_order),
 		cmocka_unit_test(heap_replace_top_and_pop_match_a_linear_scan),
+		cmocka_unit_test(ltree_winner_matches_a_linear_scan),
 		cmocka_unit_test(fifo_wraps_and_grows_in_order),
 		cmocka_unit_test(same_seed_same_run_other_seed_other_run),
 		cmocka_unit_test(static_snat_and_keepalive_never_collide),
