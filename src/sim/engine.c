@@ -152,7 +152,9 @@ struct sim {
 	uint32_t pool_n;
 	/* tables */
 	struct tmap natmap, cport;
-	struct kmap twk;             /* TIME_WAIT: 4-tuple -> ring sequence number */
+	struct pmap twk;             /* TIME_WAIT: 4-tuple tag -> low bits of the
+				      * ring sequence number (tw_tag, tw_seq) */
+	unsigned tw_abits;           /* bits of a NAT address's pool offset */
 	struct twring twr;           /* TIME_WAIT entries in the order they end */
 	uint64_t tw_live;
 	struct fifo nat_q;
@@ -183,6 +185,22 @@ static inline uint64_t tw_key(uint32_t nat_addr, uint16_t nat_port)
 static inline uint64_t cport_key(uint32_t client, uint16_t port)
 {
 	return 1ull << 61 | (uint64_t)client << 16 | port;
+}
+
+/* The TIME_WAIT index's tag of a 4-tuple: the NAT address as its offset in
+ * the pool (every mode's addresses are p->nat_addr + k, k below the larger
+ * of the client count and the pool size) and the port; never 0. An address
+ * outside (none is, by construction) fails the run rather than alias. */
+static inline uint64_t tw_tag(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
+{
+	uint64_t k = (uint32_t)(nat_addr - s->p->nat_addr);
+	if (k >> s->tw_abits)
+		s->oom = true;
+	return (k << 16 | nat_port) + 1;
+}
+static inline uint64_t tw_tag_of_key(struct sim *s, uint64_t key)
+{
+	return tw_tag(s, (uint32_t)(key >> 16), (uint16_t)key);
 }
 
 static void tw_count(struct sim *s)
@@ -562,6 +580,11 @@ static uint64_t twr_push(struct sim *s, const struct twe *x)
 		q->v = v;
 		q->cap = nc;
 	}
+	/* the index keeps only the low sbits of a sequence number (tw_find) */
+	if (q->tail - q->head >= pmap_low_mask(&s->twk)) {
+		s->oom = true;
+		return UINT64_MAX;
+	}
 	uint64_t seq = q->tail++;
 	q->v[seq & (q->cap - 1)] = *x;
 	if (q->tail - q->head > q->peak)
@@ -585,7 +608,7 @@ static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw
 static void tw_kill(struct sim *s, const struct twe *e)
 {
 	tw_count(s);
-	kmap_del(&s->twk, e->key);
+	pmap_del(&s->twk, tw_tag_of_key(s, e->key));
 	s->tw_live--;
 }
 
@@ -607,7 +630,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 		struct twe x = *e;
 		x.exp = s->now + s->tw_len;
 		uint64_t seq = twr_push(s, &x);
-		if (seq != UINT64_MAX && !kmap_set(&s->twk, x.key, seq))
+		if (seq != UINT64_MAX && !pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq))
 			s->oom = true;
 	}
 }
@@ -615,9 +638,12 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 /* The live TIME_WAIT mini-socket for the tuple, or NULL. */
 static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 {
-	uint64_t seq;
-	if (!kmap_get(&s->twk, tw_key(nat_addr, nat_port), &seq))
+	uint64_t low;
+	if (!pmap_get(&s->twk, tw_tag(s, nat_addr, nat_port), &low))
 		return NULL;
+	/* the index points at a copy in [head, tail), a span shorter than
+	 * 2^sbits (twr_push): the low bits give the whole number */
+	uint64_t seq = s->twr.head + ((low - s->twr.head) & pmap_low_mask(&s->twk));
 	struct twe *e = twr_at(s, seq);
 	return e->exp > s->now ? e : NULL;
 }
@@ -628,7 +654,7 @@ static void tw_expire(struct sim *s)
 {
 	uint64_t at = s->twr.head++;
 	const struct twe *e = twr_at(s, at);
-	if (kmap_del_if(&s->twk, e->key, at)) {
+	if (pmap_del_if(&s->twk, tw_tag_of_key(s, e->key), at)) {
 		tw_count(s);
 		s->tw_live--;
 	}
@@ -761,7 +787,7 @@ static void close_conn(struct sim *s, const struct conn *k)
 	uint64_t seq = twr_push(s, &x);
 	if (seq == UINT64_MAX)
 		return;
-	if (!kmap_set(&s->twk, x.key, seq)) {
+	if (!pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq)) {
 		s->oom = true;
 		return;
 	}
@@ -886,7 +912,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	uint16_t cport = pp.port;
 	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
 	 * while the clock and ISN hashes run */
-	kmap_prefetch(&s->twk, tw_key(f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+	pmap_prefetch(&s->twk, tw_tag(s, f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
 				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 				     s->p->nat_addr, cport));
@@ -1076,7 +1102,7 @@ const char *sim_preset_for(const struct sim_params *p)
 
 static void sim_free(struct sim *s)
 {
-	kmap_free(&s->twk);
+	pmap_free(&s->twk);
 	free(s->twr.v);
 	tmap_free(&s->natmap);
 	tmap_free(&s->cport);
@@ -1151,7 +1177,12 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 		if (!s->o2o_released || !s->o2o_busy)
 			goto oom;
 	}
-	if (!kmap_init(&s->twk, 1024) || !tmap_init(&s->natmap, 1024) || !tmap_init(&s->cport, 1024))
+	/* tag: 16 port bits and tw_abits address bits, plus one (never 0) */
+	uint64_t span = s->nclients > f->snat.n ? s->nclients : f->snat.n;
+	while ((1ull << s->tw_abits) < span)
+		s->tw_abits++;
+	if (!pmap_init(&s->twk, 1024, 64 - 17 - s->tw_abits) || !tmap_init(&s->natmap, 1024) ||
+	    !tmap_init(&s->cport, 1024))
 		goto oom;
 	int64_t *t0 = malloc((s->nclients ? s->nclients : 1) * sizeof *t0);
 	if (!t0)
@@ -1281,7 +1312,7 @@ static void finish(struct sim *s)
 		r->coll_share_top10 = (double)sum / (double)r->collisions;
 	}
 	free(cc);
-	r->peak_bytes = s->twk.cap * sizeof(struct kslot) + s->twr.cap * sizeof(struct twe) +
+	r->peak_bytes = s->twk.cap * sizeof *s->twk.v + s->twr.cap * sizeof(struct twe) +
 			s->natmap.cap * sizeof(struct tent) +
 			s->cport.cap * sizeof(struct tent) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
@@ -1343,7 +1374,12 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			struct conn k = s.conns.v[s.conns.head];
 			if (s.conns.n > 8) {
 				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
-				kmap_prefetch(&s.twk, tw_key(ahead->nat_addr, ahead->nat_port));
+				pmap_prefetch(&s.twk, tw_tag(&s, ahead->nat_addr, ahead->nat_port));
+				/* close_conn() also reads the client's port entry
+				 * and, where addresses are shared, the NAT's */
+				tmap_prefetch(&s.cport, cport_key(ahead->client, ahead->cport));
+				if (s.nat_table)
+					tmap_prefetch(&s.natmap, tw_key(ahead->nat_addr, ahead->nat_port));
 			}
 			s.conns.head = (s.conns.head + 1) & (s.conns.cap - 1);
 			s.conns.n--;
@@ -1352,14 +1388,18 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		}
 		case 2:
 			if (s.twr.tail - s.twr.head > 8)
-				kmap_prefetch(&s.twk, twr_at(&s, s.twr.head + 8)->key);
+				pmap_prefetch(&s.twk, tw_tag_of_key(&s, twr_at(&s, s.twr.head + 8)->key));
 			tw_expire(&s);
 			break;
 		case 3:
+			if (s.nat_table && s.nat_q.n > 8)
+				tmap_prefetch(&s.natmap, s.nat_q.v[(s.nat_q.head + 8) & (s.nat_q.cap - 1)].key);
 			nat_expire(&s, fifo_peek(&s.nat_q));
 			fifo_pop(&s.nat_q);
 			break;
 		case 5:
+			if (s.nat_table && s.nat_q2.n > 8)
+				tmap_prefetch(&s.natmap, s.nat_q2.v[(s.nat_q2.head + 8) & (s.nat_q2.cap - 1)].key);
 			nat_expire(&s, fifo_peek(&s.nat_q2));
 			fifo_pop(&s.nat_q2);
 			break;

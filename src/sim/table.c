@@ -411,3 +411,112 @@ bool kmap_del_if(struct kmap *m, uint64_t key, uint64_t val)
 	kmap_remove_at(m, i);
 	return true;
 }
+
+/* ---- pmap */
+
+bool pmap_init(struct pmap *m, size_t cap, unsigned sbits)
+{
+	size_t c = 16;
+	while (c < cap)
+		c *= 2;
+	memset(m, 0, sizeof *m);
+	m->v = table_alloc(c * sizeof *m->v);
+	if (!m->v)
+		return false;
+	m->cap = c;
+	m->sbits = sbits;
+	return true;
+}
+
+void pmap_free(struct pmap *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+static inline uint64_t ptag(const struct pmap *m, uint64_t w)
+{
+	return w >> m->sbits;
+}
+
+/* The slot holding tag, or the empty slot where it would go. */
+static inline size_t pfind(const struct pmap *m, uint64_t tag)
+{
+	size_t mask = m->cap - 1, i = hash64(tag) & mask;
+	for (;; i = (i + 1) & mask) {
+		uint64_t w = m->v[i];
+		if (!w || ptag(m, w) == tag)
+			return i;
+	}
+}
+
+bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low)
+{
+	uint64_t w = m->v[pfind(m, tag)];
+	if (!w)
+		return false;
+	*low = w & pmap_low_mask(m);
+	return true;
+}
+
+static bool pgrow(struct pmap *m)
+{
+	struct pmap n;
+	if (!pmap_init(&n, m->cap * 2, m->sbits))
+		return false;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->v[i])
+			n.v[pfind(&n, ptag(m, m->v[i]))] = m->v[i];
+	n.n = m->n;
+	n.peak = m->peak;
+	free(m->v);
+	*m = n;
+	return true;
+}
+
+bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low)
+{
+	if ((m->n + 1) * 2 > m->cap && !pgrow(m))
+		return false;
+	size_t i = pfind(m, tag);
+	if (!m->v[i] && ++m->n > m->peak)
+		m->peak = m->n;
+	m->v[i] = tag << m->sbits | (low & pmap_low_mask(m));
+	return true;
+}
+
+static void premove_at(struct pmap *m, size_t i)
+{
+	size_t mask = m->cap - 1, j;
+
+	m->v[i] = 0;
+	m->n--;
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!m->v[j])
+			return;
+		size_t k = hash64(ptag(m, m->v[j])) & mask;
+		/* move j back to i unless its home k lies cyclically in (i, j] */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			m->v[i] = m->v[j];
+			m->v[j] = 0;
+			i = j;
+		}
+	}
+}
+
+void pmap_del(struct pmap *m, uint64_t tag)
+{
+	size_t i = pfind(m, tag);
+	if (m->v[i])
+		premove_at(m, i);
+}
+
+bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low)
+{
+	size_t i = pfind(m, tag);
+	if (!m->v[i] || (m->v[i] & pmap_low_mask(m)) != (low & pmap_low_mask(m)))
+		return false;
+	premove_at(m, i);
+	return true;
+}

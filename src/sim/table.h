@@ -84,6 +84,36 @@ static inline void kmap_prefetch(const struct kmap *m, uint64_t key)
 	__builtin_prefetch(&m->v[tmap_hash(key) & (m->cap - 1)]);
 }
 
+/* ---- pmap: a set of (tag, low) pairs packed in one 64-bit word a slot,
+ * tag (never 0) in the high bits, `low` in the low `sbits`. Half the bytes
+ * of a kmap: the server's TIME_WAIT index (tag: the compressed 4-tuple,
+ * low: the low bits of the entry's ring sequence number), whose accesses
+ * are random, so its size decides how often they miss the caches. */
+
+struct pmap {
+	uint64_t *v;
+	size_t cap, n, peak;
+	unsigned sbits;
+};
+
+static inline uint64_t pmap_low_mask(const struct pmap *m)
+{
+	return (1ull << m->sbits) - 1;
+}
+bool pmap_init(struct pmap *m, size_t cap, unsigned sbits);
+void pmap_free(struct pmap *m);
+/* The low bits stored with tag, or false. */
+bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low);
+/* Insert or update; false if out of memory. */
+bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low);
+void pmap_del(struct pmap *m, uint64_t tag);
+/* Remove tag if it holds low; true if it did. */
+bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low);
+static inline void pmap_prefetch(const struct pmap *m, uint64_t tag)
+{
+	__builtin_prefetch(&m->v[tmap_hash(tag) & (m->cap - 1)]);
+}
+
 /* ---- timer FIFO: (time, key, tag), appended with non-decreasing time */
 
 struct fent {
