@@ -161,6 +161,35 @@ static void ltree_winner_matches_a_linear_scan(void **st)
 	}
 }
 
+/* The packed TIME_WAIT index: what was set is found with its low bits
+ * (masked to sbits), through growth and backward-shift deletions; del_if
+ * removes only on matching low bits. */
+static void pmap_keeps_tags_and_low_bits_through_growth_and_deletes(void **st)
+{
+	(void)st;
+	struct pmap m;
+	assert_true(pmap_init(&m, 16, 20));
+	for (uint64_t t = 1; t <= 5000; t++)
+		assert_true(pmap_set(&m, t * 7919, t * 3));
+	assert_int_equal(m.n, 5000);
+	assert_true(pmap_set(&m, 7919, (1ull << 20) + 5));      /* update, masked */
+	assert_int_equal(m.n, 5000);
+	for (uint64_t t = 1; t <= 5000; t += 2)
+		assert_false(pmap_del_if(&m, t * 7919, t * 3 + 1));
+	for (uint64_t t = 3; t <= 5000; t += 2)
+		assert_true(pmap_del_if(&m, t * 7919, t * 3));
+	pmap_del(&m, 7919);
+	assert_int_equal(m.n, 2500);
+	for (uint64_t t = 1; t <= 5000; t++) {
+		uint64_t low;
+		bool found = pmap_get(&m, t * 7919, &low);
+		assert_int_equal(found, t % 2 == 0);
+		if (found)
+			assert_int_equal(low, t * 3);
+	}
+	pmap_free(&m);
+}
+
 static void fifo_wraps_and_grows_in_order(void **st)
 {
 	(void)st;
@@ -370,6 +399,7 @@ int main(void)
 		cmocka_unit_test(heap_pops_in_time_then_id_order),
 		cmocka_unit_test(heap_replace_top_and_pop_match_a_linear_scan),
 		cmocka_unit_test(ltree_winner_matches_a_linear_scan),
+		cmocka_unit_test(pmap_keeps_tags_and_low_bits_through_growth_and_deletes),
 		cmocka_unit_test(fifo_wraps_and_grows_in_order),
 		cmocka_unit_test(same_seed_same_run_other_seed_other_run),
 		cmocka_unit_test(static_snat_and_keepalive_never_collide),
