@@ -475,6 +475,22 @@ static void nat_expire(struct sim *s, const struct fent *f)
 	}
 }
 
+/* Start loading what nat_expire() will read: the NAT entry 8 expiries
+ * ahead, and for the one 4 ahead (its NAT entry loaded by now) the
+ * client's port entry it names. */
+static void nat_expire_prefetch(struct sim *s, const struct fifo *q)
+{
+	if (!s->nat_table)
+		return;
+	if (q->n > 8)
+		tmap_prefetch(&s->natmap, q->v[(q->head + 8) & (q->cap - 1)].key);
+	if (q->n > 4) {
+		const struct tent *e = tmap_get(&s->natmap, q->v[(q->head + 4) & (q->cap - 1)].key);
+		if (e)
+			tmap_prefetch(&s->cport, cport_key(e->c, (uint16_t)e->d));
+	}
+}
+
 /* Outside address and port for a new connection; false if the NAT has none
  * free (the SYN is dropped: conntrack insert_failed / pool exhausted). */
 static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
@@ -1392,14 +1408,12 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			tw_expire(&s);
 			break;
 		case 3:
-			if (s.nat_table && s.nat_q.n > 8)
-				tmap_prefetch(&s.natmap, s.nat_q.v[(s.nat_q.head + 8) & (s.nat_q.cap - 1)].key);
+			nat_expire_prefetch(&s, &s.nat_q);
 			nat_expire(&s, fifo_peek(&s.nat_q));
 			fifo_pop(&s.nat_q);
 			break;
 		case 5:
-			if (s.nat_table && s.nat_q2.n > 8)
-				tmap_prefetch(&s.natmap, s.nat_q2.v[(s.nat_q2.head + 8) & (s.nat_q2.cap - 1)].key);
+			nat_expire_prefetch(&s, &s.nat_q2);
 			nat_expire(&s, fifo_peek(&s.nat_q2));
 			fifo_pop(&s.nat_q2);
 			break;
