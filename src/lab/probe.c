@@ -16,6 +16,7 @@
  */
 #include "lab/probe.h"
 #include "craft/craft.h"
+#include "lab/kernel.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -148,13 +149,12 @@ static int run(void *arg)
 int lab_probe(struct lab *L, const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen)
 {
 	char cns[32], sns[32], log[600], rules[512], path[700], line[512];
-	struct utsname u;
 	struct ctx c = { .o = o };
 	FILE *f;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
-	c.k = r->kernel = kprofile_for_release(uname(&u) == 0 ? u.release : "");
+	c.k = r->kernel = lab_host_kernel();
 	if (o->count < 1 || o->count > 30000) {
 		snprintf(err, errlen, "--count: between 1 and 30000");
 		return -1;
