@@ -4,6 +4,7 @@
  */
 #include "lab/kernel.h"
 
+#include <string.h>
 #include <sys/utsname.h>
 
 const struct kprofile *lab_host_kernel(void)
@@ -13,7 +14,13 @@ const struct kprofile *lab_host_kernel(void)
 	struct utsname u;
 
 	if (!done) {
-		if (uname(&u) != 0 || !kprofile_resolve(u.release, &k))
+		/* Debian names the ABI, not the release: uname -r "6.1.0-56-amd64",
+		 * uname -v "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (...)". */
+		const char *deb = NULL;
+		if (uname(&u) == 0 && (deb = strstr(u.version, "Debian ")) &&
+		    kprofile_resolve(deb + 7, &k))
+			;
+		else if (uname(&u) != 0 || !kprofile_resolve(u.release, &k))
 			k = *kprofile_for_release("");
 		done = true;
 	}
