@@ -111,7 +111,7 @@ const struct kprofile *cli_kernel(const char *cmd, const char *name)
 	if (!name || !strcmp(name, "host"))
 		return lab_host_kernel();
 	if (!kprofile_resolve(name, &k)) {
-		cli_err(cmd, "--kernel: '%s' is not a version (X.Y[.Z], a uname -r string), "
+		cli_err(cmd, "--kernel: '%s' is not a version >= 3.10 (X.Y[.Z], a uname -r string), "
 			"host or a preset (%s)", name, kprofile_names(names, sizeof names));
 		return NULL;
 	}

@@ -199,7 +199,8 @@ bool kprofile_resolve(const char *spec, struct kprofile *out)
 		*out = *p;
 		return true;
 	}
-	if (!spec || !kver_parse(spec, &v))
+	/* the facts here were read for 3.10 and later */
+	if (!spec || !kver_parse(spec, &v) || v < KVER(3, 10, 0))
 		return false;
 	/* after the version only a release suffix may follow */
 	spec += strspn(spec, "0123456789.");

@@ -298,6 +298,8 @@ static void versions_resolve_exactly(void **st)
 	assert_false(kprofile_resolve("", &k));
 	assert_false(kprofile_resolve(NULL, &k));
 	assert_false(kprofile_resolve("6.1000", &k));
+	assert_false(kprofile_resolve("2.6.32", &k));     /* before what was read */
+	assert_true(kprofile_resolve("3.10", &k));
 }
 
 /* A preset is the same as building its version: one set of rules. */
