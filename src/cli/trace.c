@@ -216,6 +216,15 @@ static const char *verdict_name(int v)
 	return v >= 0 && v <= 4 ? n[v] : NULL;
 }
 
+
+/* Would this kernel name the drop TCP_RFC7323_TW_PAWS? Only a PAWS reject on
+ * a kernel that has the reason (6.15+); before, the same reject is freed as
+ * NOT_SPECIFIED (the model's drop_reason for the running kernel's version). */
+static bool model_says_tw_paws(const struct tw_decision *d)
+{
+	return d->paws_reject && d->drop_reason && !strcmp(d->drop_reason, "TCP_RFC7323_TW_PAWS");
+}
+
 static int on_event(const struct twlab_event *e, void *arg)
 {
 	struct run *r = arg;
@@ -246,7 +255,7 @@ static int on_event(const struct twlab_event *e, void *arg)
 			set_u(o, "ack", s.ack);
 			json_object_set_new(o, "drop_reason", json_string(kpaws ? "TCP_RFC7323_TW_PAWS" : "NOT_SPECIFIED"));
 			json_object_set_new(o, "model_verdict", json_string(tw_verdict_str(d.verdict)));
-			json_object_set_new(o, "model_agrees", json_boolean(kpaws == d.paws_reject));
+			json_object_set_new(o, "model_agrees", json_boolean(kpaws == model_says_tw_paws(&d)));
 			emit(r, o);
 			return 0;
 		}
@@ -264,7 +273,7 @@ static int on_event(const struct twlab_event *e, void *arg)
 		} else {
 			r->st.rej_other++;
 		}
-		if (kpaws != d.paws_reject)
+		if (kpaws != model_says_tw_paws(&d))
 			r->st.model_mismatch++;
 		o = base(r, ev, e);
 		if (strcmp(ev, "tw_syn_no_listener"))
@@ -274,7 +283,7 @@ static int on_event(const struct twlab_event *e, void *arg)
 		json_object_set_new(o, "kernel_verdict", verdict_name(e->verdict) ?
 				    json_string(verdict_name(e->verdict)) : json_null());
 		json_object_set_new(o, "model_verdict", json_string(tw_verdict_str(d.verdict)));
-		json_object_set_new(o, "model_agrees", json_boolean(kpaws == d.paws_reject));
+		json_object_set_new(o, "model_agrees", json_boolean(kpaws == model_says_tw_paws(&d)));
 		if (d.reply.sent && (d.reply.flags & TCPF_ACK))
 			set_u(o, "reply_ack", d.reply.ack);
 		emit(r, o);
