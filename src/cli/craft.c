@@ -6,7 +6,9 @@
  */
 #include "cli/cli.h"
 #include "craft/craft.h"
-#include "lab/lab.h"
+#include "run/own.h"
+#include "run/run.h"
+#include "scenario/scenario.h"
 #include "util/num.h"
 
 #include <arpa/inet.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,16 +33,27 @@ static const char usage[] =
 "  --tsval N       add a timestamp option with this tsval (--tsecr N, default 0)\n"
 "  --wait MS       how long to wait for an answer (default 1000); the reply\n"
 "                  carries rtt_ms, send to receive\n"
-"  --no-kernel-rst keep the client kernel's RSTs for --src in NS (see below;\n"
-"                  this is always on: a crafted 4-tuple has no socket)\n"
+"  --no-kernel-rst drop the client kernel's RSTs from --src in NS (the default,\n"
+"                  see below)\n"
+"  --kernel-rst    let them out: NS's kernel has no socket for --src, so it\n"
+"                  answers the server's reply with a RST (as a client in\n"
+"                  SYN_SENT answers a bare ACK); no nft table is installed\n"
 "session: handshake, GET PATH HTTP/1.0 (--request, default /), read until the\n"
 "  server closes, close:\n"
 "  the server is left in TIME_WAIT with rcv_nxt, snd_nxt and ts_recent that\n"
 "  are printed, so `twlab explain tw` or `craft syn` can be aimed at it.\n"
 "\n"
 "The client kernel has no socket for these ports and would answer the server\n"
-"with RSTs: craft drops outgoing RSTs from --src in NS (nft table twlab_craft)\n"
-"while it runs, and removes the rule afterwards. Needs root.\n";
+"with RSTs: craft drops outgoing RSTs from --src in NS (nft table\n"
+"twlab_craft_<pid>) while it runs, and removes it afterwards, also on Ctrl-C,\n"
+"SIGTERM, SIGHUP or any other signal it can catch; after a SIGKILL, `twlab\n"
+"lab down --prefix P` removes it\n"
+"(P: a prefix of NS; craft records it in /run/twlab).\n"
+"\n"
+"--src and --dst must be in the lab's range 198.18.0.0/15 (RFC 2544\n"
+"benchmarking). --allow-any-address lifts that for an address you own, e.g.\n"
+"127.0.0.1 inside a namespace of your own; never aim craft at a host that\n"
+"is not yours. Needs root.\n";
 
 static bool endpoint(const char *v, struct craft_ep *ep)
 {
@@ -140,9 +154,90 @@ static int run_job(void *arg)
 	return rc;
 }
 
+/*
+ * Run the job in ns. What craft adds there (its nft table) and the child it
+ * forks are recorded in /run/twlab/craft-<pid>.rec for as long as it runs:
+ * a caught signal stops the child and removes the table here; after
+ * SIGKILL the child dies with us (PR_SET_PDEATHSIG) and `lab down` removes
+ * the table from the record.
+ */
+static int craft_in_ns(const char *ns, struct job *j, bool kernel_rst, bool json)
+{
+	struct own own = { .fd = -1 };
+	struct runner R = { .own = &own }, quiet = { 0 };
+	char name[32], table[40] = "", path[300], rules[320], err[400], buf[4096];
+	struct stat st;
+	int p[2] = { -1, -1 }, rc;
+	ssize_t n;
+	json_t *o;
+
+	snprintf(path, sizeof path, "/run/netns/%s", ns);
+	if (strlen(ns) >= OWN_NAME_MAX || strchr(ns, '/') || stat(path, &st) < 0) {
+		cli_err("craft", "--netns %s: no such network namespace (ip netns list)", ns);
+		return EXIT_RUNTIME;
+	}
+	run_guard();
+	snprintf(name, sizeof name, "craft-%d", (int)getpid());
+	rc = own_claim(&own, name, true, err, sizeof err);
+	if (rc == -2) {
+		/* left by a killed craft that had our pid: it is gone, undo it */
+		own.state = OWN_NONE;
+		if (own_claim(&own, name, false, err, sizeof err) == 0)
+			own_undo(&own, &quiet, NULL, 0);
+		own.state = OWN_NONE;
+		rc = own_claim(&own, name, true, err, sizeof err);
+	}
+	if (rc) {
+		cli_err("craft", "%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (!kernel_rst) {
+		snprintf(table, sizeof table, "twlab_craft_%d", (int)getpid());
+		snprintf(rules, sizeof rules, "table ip %s {\n  chain out {\n"
+			 "    type filter hook output priority filter; policy accept;\n"
+			 "    tcp sport %u tcp flags & rst == rst meta mark != 0x%x drop\n  }\n}\n",
+			 table, j->src.port, CRAFT_MARK);
+		/* recorded before it exists: a SIGKILL in between leaves nothing unknown */
+		if (own_add_nft(&own, ns, table) || run_nft(&R, ns, rules, NULL, err, sizeof err)) {
+			cli_err("craft", "--netns %s: cannot install the RST filter: %s", ns, err);
+			own_undo(&own, &quiet, NULL, 0);
+			return EXIT_RUNTIME;
+		}
+	}
+	if (pipe(p) < 0) {
+		cli_err("craft", "pipe: %m");
+		own_undo(&own, &quiet, NULL, 0);
+		return EXIT_RUNTIME;
+	}
+	j->out = p[1];
+	rc = run_in_ns_owned(&R, ns, run_job, j);
+	close(p[1]);
+	n = read(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	if (own_undo(&own, &quiet, NULL, 0))
+		cli_err("craft", "--netns %s: could not remove nft table %s (`twlab lab down` will)", ns, table);
+	if (run_interrupted) {
+		cli_err("craft", "interrupted");
+		return EXIT_RUNTIME;
+	}
+	o = n > 0 ? (buf[n] = 0, json_loads(buf, 0, NULL)) : NULL;
+	if (!o) {
+		cli_err("craft", "--netns %s: the namespace run failed", ns);
+		return EXIT_RUNTIME;
+	}
+	if (json_object_get(o, "error")) {
+		cli_err("craft", "%s", json_string_value(json_object_get(o, "error")));
+		json_decref(o);
+		return EXIT_RUNTIME;
+	}
+	cli_print(o, json);
+	return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 int cmd_craft(int argc, char **argv)
 {
-	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON, O_NORST, O_REQUEST };
+	enum { O_NETNS = 256, O_SRC, O_DST, O_SEQ, O_ACK, O_FLAGS, O_TSVAL, O_TSECR, O_WAIT, O_ISN, O_JSON, O_NORST, O_REQUEST,
+	       O_KRST, O_ANY };
 	static const struct option lo[] = {
 		{ "netns", required_argument, 0, O_NETNS }, { "src", required_argument, 0, O_SRC },
 		{ "dst", required_argument, 0, O_DST }, { "seq", required_argument, 0, O_SEQ },
@@ -150,12 +245,15 @@ int cmd_craft(int argc, char **argv)
 		{ "tsval", required_argument, 0, O_TSVAL }, { "tsecr", required_argument, 0, O_TSECR },
 		{ "wait", required_argument, 0, O_WAIT }, { "isn", required_argument, 0, O_ISN },
 		{ "json", no_argument, 0, O_JSON }, { "no-kernel-rst", no_argument, 0, O_NORST },
-		{ "request", required_argument, 0, O_REQUEST }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "request", required_argument, 0, O_REQUEST }, { "help", no_argument, 0, 'h' },
+		{ "kernel-rst", no_argument, 0, O_KRST }, { "allow-any-address", no_argument, 0, O_ANY },
+		{ 0, 0, 0, 0 },
 	};
 	struct job j = { .seg = { .flags = TCPF_SYN }, .wait_ms = 1000 };
 	const char *ns = NULL, *sub = argc >= 2 ? argv[1] : NULL;
 	bool json = false, have_src = false, have_dst = false, have_seq = false, have_isn = false;
-	int c, p[2];
+	bool kernel_rst = false, any_address = false;
+	int c;
 
 	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		fputs(usage, sub ? stdout : stderr);
@@ -176,7 +274,9 @@ int cmd_craft(int argc, char **argv)
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		case O_NETNS: ns = optarg; break;
 		case O_JSON: json = true; break;
-		case O_NORST: break;   /* the RST filter is always installed */
+		case O_NORST: kernel_rst = false; break;
+		case O_KRST: kernel_rst = true; break;
+		case O_ANY: any_address = true; break;
 		case O_REQUEST:
 			if (!craft_path_ok(optarg)) {
 				cli_err("craft", "--request: expected a path starting with '/', printable, no spaces, "
@@ -222,58 +322,14 @@ int cmd_craft(int argc, char **argv)
 			j.session ? "--isn" : "--seq");
 		return EXIT_USAGE;
 	}
+	if (!any_address && (!scenario_addr_ok(j.src.addr) || !scenario_addr_ok(j.dst.addr))) {
+		cli_err("craft", "--%s: outside the lab's range 198.18.0.0/15 (see --allow-any-address "
+			"in --help)", !scenario_addr_ok(j.src.addr) ? "src" : "dst");
+		return EXIT_USAGE;
+	}
 	if (geteuid() != 0) {
 		cli_err("craft", "needs root (raw sockets, namespaces, nftables)");
 		return EXIT_RUNTIME;
 	}
-	{
-		/* keep the client kernel's RSTs for this source port in the namespace */
-		struct lab L = { .verbose = false };
-		char rules[256], path[] = "/tmp/twlab-craft-XXXXXX";
-		int fd = mkstemp(path);
-		FILE *f;
-		if (fd < 0 || !(f = fdopen(fd, "w"))) {
-			cli_err("craft", "temporary file: %m");
-			return EXIT_RUNTIME;
-		}
-		snprintf(rules, sizeof rules, "table ip twlab_craft {\n  chain out {\n"
-			 "    type filter hook output priority filter; policy accept;\n"
-			 "    tcp sport %u tcp flags & rst == rst meta mark != 0x%x drop\n  }\n}\n",
-			 j.src.port, CRAFT_MARK);
-		fputs(rules, f);
-		fclose(f);
-		const char *add[] = { "ip", "netns", "exec", ns, "nft", "-f", path, NULL };
-		const char *del[] = { "ip", "netns", "exec", ns, "nft", "delete", "table", "ip", "twlab_craft", NULL };
-		lab_run(&L, del, NULL);          /* a leftover from an interrupted run */
-		if (lab_run(&L, add, NULL) != 0) {
-			unlink(path);
-			cli_err("craft", "--netns %s: cannot install the RST filter (does the namespace exist?)", ns);
-			return EXIT_RUNTIME;
-		}
-		unlink(path);
-		if (pipe(p) < 0) {
-			lab_run(&L, del, NULL);
-			cli_err("craft", "pipe: %m");
-			return EXIT_RUNTIME;
-		}
-		j.out = p[1];
-		int rc = lab_in_ns(ns, run_job, &j);
-		close(p[1]);
-		lab_run(&L, del, NULL);
-		char buf[4096];
-		ssize_t n = read(p[0], buf, sizeof buf - 1);
-		close(p[0]);
-		json_t *o = n > 0 ? (buf[n] = 0, json_loads(buf, 0, NULL)) : NULL;
-		if (!o) {
-			cli_err("craft", "--netns %s: the namespace run failed", ns);
-			return EXIT_RUNTIME;
-		}
-		if (json_object_get(o, "error")) {
-			cli_err("craft", "%s", json_string_value(json_object_get(o, "error")));
-			json_decref(o);
-			return EXIT_RUNTIME;
-		}
-		cli_print(o, json);
-		return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
-	}
+	return craft_in_ns(ns, &j, kernel_rst, json);
 }

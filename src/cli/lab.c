@@ -7,6 +7,7 @@
 #include "lab/probe.h"
 #include "lab/repro.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -25,8 +26,11 @@ static const char usage[] =
 "HTTP/1.0, closes first). Addresses from 198.18.0.0/15 only, no route out.\n"
 "\n"
 "  up        build the lab and start the server (stays until `lab down`)\n"
-"  down      remove every namespace with the prefix and what runs in them\n"
-"  status    list the lab's namespaces\n"
+"  down      remove what the lab with this prefix created (by its record in\n"
+"            /run/twlab: namespaces, the processes it started, tables an\n"
+"            interrupted `craft` left in them); nothing else with the prefix\n"
+"  status    the lab's namespaces, whether a twlab is using it now, and\n"
+"            namespaces with the prefix that are not the lab's (not_ours)\n"
 "  repro     build a lab, reproduce the incident, measure, tear down:\n"
 "            the client with the newer timestamp clock uses a port, the one\n"
 "            with the older clock reuses it after the firewall forgot the\n"
@@ -49,14 +53,17 @@ static const char usage[] =
 "  --reuses N          colliding port reuses in repro (default 1, at most 31)\n"
 "  --count N           probe: number of probes (default 200)\n"
 "  --seed N            probe: random seed (default 1)\n"
-"  --out DIR           captures and logs (default ./twlab-out/<command>-<UTC time>)\n"
+"  --out DIR           captures and logs: a new or empty directory, at most 400\n"
+"                      characters (default ./twlab-out/<command>-<UTC time>)\n"
 "  --keep              repro: leave the lab up afterwards\n"
 "  --json              one JSON object on stdout\n"
 "  -v, --verbose       print every command run (ip, nft, sysctl, tcpdump, curl)\n"
 "  --dry-run           print the commands of `up`/`repro` without running them\n"
 "\n"
-"Needs root. Everything created is removed on exit, on error and on Ctrl-C;\n"
-"`twlab lab down` cleans up after a crashed run.\n";
+"Needs root. A prefix belongs to one lab at a time: a second `up`, `repro` or\n"
+"`probe` with it is refused and changes nothing. Everything created is removed\n"
+"on exit, on error and on Ctrl-C; `twlab lab down` cleans up after a killed run.\n"
+"`up` returns once the server answers through the firewall.\n";
 
 struct opts {
 	const char *scenario, *prefix, *firewall, *out;
@@ -122,12 +129,46 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Scenario + command-line overrides into the lab. */
+/* --out for a command that writes there: short enough for the file names
+ * appended to it, and not a file or a directory that holds anything. */
+static bool out_ok(const char *out)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	bool empty = true;
+
+	if (strlen(out) > LAB_OUTDIR_MAX || !*out) {
+		cli_err("lab", "--out: %s: between 1 and %d characters", *out ? "too long" : "empty",
+			LAB_OUTDIR_MAX);
+		return false;
+	}
+	if (stat(out, &st) < 0)
+		return true;                  /* created by the lab */
+	if (!S_ISDIR(st.st_mode)) {
+		cli_err("lab", "--out: %s: exists and is not a directory", out);
+		return false;
+	}
+	if ((d = opendir(out))) {
+		while (empty && (e = readdir(d)))
+			empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+		closedir(d);
+	}
+	if (!empty)
+		cli_err("lab", "--out: %s: a directory that is not empty (its files would be overwritten); "
+			"choose a new one", out);
+	return empty;
+}
+
+/* Scenario + command-line overrides into the lab. Creates nothing: `up`,
+ * `repro` and `probe` make the output directory once they own the prefix. */
 static int setup(const char *cmd, const struct opts *o, struct lab *L)
 {
 	char err[512];
+	const char *why;
 	time_t now = time(NULL);
 	struct tm tm;
+	bool writes = strcmp(cmd, "status") && strcmp(cmd, "down");
 
 	memset(L, 0, sizeof *L);
 	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
@@ -135,14 +176,12 @@ static int setup(const char *cmd, const struct opts *o, struct lab *L)
 		return EXIT_USAGE;
 	}
 	if (o->prefix) {
-		char text[64];
-		struct scenario tmp;
-		snprintf(text, sizeof text, "[lab]\nprefix = %s\n", o->prefix);
-		if (!scenario_parse(text, &tmp, err, sizeof err)) {
-			cli_err("lab", "--prefix: %s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
+		/* checked as a value, not pasted into INI text */
+		if (!scenario_prefix_ok(o->prefix, &why)) {
+			cli_err("lab", "--prefix: %s: '%s'", why, o->prefix);
 			return EXIT_USAGE;
 		}
-		memcpy(L->sc.prefix, tmp.prefix, sizeof L->sc.prefix);
+		snprintf(L->sc.prefix, sizeof L->sc.prefix, "%s", o->prefix);
 	}
 	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
 		cli_err("lab", "--firewall: expected linux or strict: '%s'", o->firewall);
@@ -152,12 +191,15 @@ static int setup(const char *cmd, const struct opts *o, struct lab *L)
 	L->dry_run = o->dry_run;
 	gmtime_r(&now, &tm);
 	if (o->out) {
+		if (writes && !o->dry_run && !out_ok(o->out))
+			return EXIT_USAGE;
 		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
 	} else {
 		char stamp[32];
 		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		mkdir("twlab-out", 0755);
 		snprintf(L->outdir, sizeof L->outdir, "twlab-out/%s-%s", cmd, stamp);
+		if (writes && !o->dry_run && !out_ok(L->outdir))
+			return EXIT_RUNTIME;
 	}
 	return 0;
 }
@@ -216,7 +258,7 @@ static json_t *repro_json(const struct lab *L, const struct repro_result *r)
 		json_array_append_new(at, attempt_json(&r->a[i]));
 	json_object_set_new(o, "attempts", at);
 	for (unsigned i = 0; i < r->ncaptures; i++)
-		json_object_set_new(cap, r->capture_names[i], json_string(r->captures[i]));
+		json_object_set_new(cap, r->cap[i].name, json_string(r->cap[i].path));
 	json_object_set_new(o, "captures", cap);
 	json_object_set_new(o, "out", json_string(L->outdir));
 	return o;
@@ -326,9 +368,13 @@ int cmd_lab(int argc, char **argv)
 		return r;
 
 	if (!strcmp(sub, "status")) {
-		unsigned n = lab_list(L.sc.prefix, names, sizeof names);
-		cli_print(json_pack("{s:s,s:b,s:i,s:s}", "prefix", L.sc.prefix, "up", n > 0,
-				    "namespaces", n, "names", names), o.json);
+		struct lab_status st;
+		lab_status(L.sc.prefix, &st);
+		cli_print(json_pack("{s:s,s:b,s:i,s:s,s:b,s:i,s:i,s:i,s:s}", "prefix", L.sc.prefix,
+				    "up", st.up, "namespaces", st.namespaces, "names", st.names,
+				    "in_use", st.in_use, "creator_pid", (int)st.creator,
+				    "processes", st.processes, "missing", st.missing,
+				    "not_ours", st.unowned), o.json);
 		return EXIT_OK;
 	}
 	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
@@ -336,22 +382,30 @@ int cmd_lab(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (!strcmp(sub, "down")) {
-		unsigned n = lab_list(L.sc.prefix, names, sizeof names);
-		r = lab_down(&L);
+		unsigned n = 0;
+		r = lab_down_names(&L, names, sizeof names, err, sizeof err);
+		if (r) {
+			cli_err("lab", "down: %s", err);
+			return EXIT_RUNTIME;
+		}
+		for (const char *p = names; *p; p++)
+			n += p == names || p[-1] == ' ';
 		cli_print(json_pack("{s:s,s:i,s:s}", "prefix", L.sc.prefix, "removed", n, "names", names),
 			  o.json);
-		return r ? EXIT_RUNTIME : EXIT_OK;
+		return EXIT_OK;
 	}
 	if (!strcmp(sub, "up")) {
+		struct lab_status st;
 		lab_guard(&L);
 		if (lab_up(&L, err, sizeof err)) {
 			cli_err("lab", "up: %s", err);
-			lab_down(&L);
+			lab_down(&L);         /* only what this run created */
 			return EXIT_RUNTIME;
 		}
-		lab_list(L.sc.prefix, names, sizeof names);
+		lab_status(L.sc.prefix, &st);
 		cli_print(json_pack("{s:s,s:s,s:s,s:s}", "prefix", L.sc.prefix, "firewall",
-				    fw_kind_str(L.sc.fw), "namespaces", names, "out", L.outdir), o.json);
+				    fw_kind_str(L.sc.fw), "namespaces", st.names, "out", L.outdir), o.json);
+		own_release(&L.own);      /* the lab stays up; its record stays */
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "probe")) {

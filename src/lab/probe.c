@@ -174,30 +174,34 @@ int lab_probe(struct lab *L, const struct probe_opts *o, struct probe_result *r,
 		snprintf(err, errlen, "--count: between 1 and 30000");
 		return -1;
 	}
-	if (lab_list(L->sc.prefix, line, sizeof line)) {
-		snprintf(err, errlen, "namespaces with prefix '%s' exist already (%s)", L->sc.prefix, line);
-		return -1;
-	}
-	if (mkdir(L->outdir, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", L->outdir, strerror(errno));
-		return -1;
-	}
 	lab_guard(L);
+	/* claim the prefix first: a refused run changes nothing (and so the
+	 * lab_down at out: does nothing either) */
+	if (lab_claim(L, err, errlen) || lab_mkout(L, err, errlen))
+		goto out;
 	snprintf(log, sizeof log, "%s/lab.log", L->outdir);
 	lab_ns(L, "pc", cns, sizeof cns);
 	lab_ns(L, "ps", sns, sizeof sns);
-#define RUN(...) do { const char *a_[] = { __VA_ARGS__, NULL }; \
-	if (lab_run(L, a_, log)) { snprintf(err, errlen, "%s %s %s failed (see %s)", a_[0], a_[1], a_[2], log); goto out; } } while (0)
-	RUN("ip", "netns", "add", cns);
-	RUN("ip", "netns", "add", sns);
-	RUN("ip", "link", "add", "eth0", "netns", cns, "type", "veth", "peer", "name", "eth0", "netns", sns);
-	RUN("ip", "-n", cns, "addr", "add", "198.18.60.2/24", "dev", "eth0");
-	RUN("ip", "-n", sns, "addr", "add", "198.18.60.1/24", "dev", "eth0");
-	RUN("ip", "-n", cns, "link", "set", "eth0", "up");
-	RUN("ip", "-n", sns, "link", "set", "eth0", "up");
-	RUN("ip", "-n", cns, "link", "set", "lo", "up");
-	RUN("ip", "-n", sns, "link", "set", "lo", "up");
-	RUN("ip", "netns", "exec", sns, "sysctl", "-qw", "net.ipv4.tcp_invalid_ratelimit=0");
+	if (LAB_RUN("ip", "netns", "add", cns))
+		goto out;
+	if (LAB_RUN("ip", "netns", "add", sns))
+		goto out;
+	if (LAB_RUN("ip", "link", "add", "eth0", "netns", cns, "type", "veth", "peer", "name", "eth0", "netns", sns))
+		goto out;
+	if (LAB_RUN("ip", "-n", cns, "addr", "add", "198.18.60.2/24", "dev", "eth0"))
+		goto out;
+	if (LAB_RUN("ip", "-n", sns, "addr", "add", "198.18.60.1/24", "dev", "eth0"))
+		goto out;
+	if (LAB_RUN("ip", "-n", cns, "link", "set", "eth0", "up"))
+		goto out;
+	if (LAB_RUN("ip", "-n", sns, "link", "set", "eth0", "up"))
+		goto out;
+	if (LAB_RUN("ip", "-n", cns, "link", "set", "lo", "up"))
+		goto out;
+	if (LAB_RUN("ip", "-n", sns, "link", "set", "lo", "up"))
+		goto out;
+	if (LAB_RUN("ip", "netns", "exec", sns, "sysctl", "-qw", "net.ipv4.tcp_invalid_ratelimit=0"))
+		goto out;
 	snprintf(rules, sizeof rules, "table ip twlab_probe {\n  chain out {\n"
 		 "    type filter hook output priority filter; policy accept;\n"
 		 "    tcp sport %u-%u tcp flags & rst == rst meta mark != 0x%x drop\n  }\n}\n",
@@ -243,7 +247,6 @@ int lab_probe(struct lab *L, const struct probe_opts *o, struct probe_result *r,
 	rc = lab_interrupted ? -1 : 0;
 	if (lab_interrupted)
 		snprintf(err, errlen, "interrupted");
-#undef RUN
 out:
 	lab_down(L);
 	return rc;

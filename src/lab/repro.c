@@ -102,30 +102,24 @@ static int client_clock(struct lab *L, unsigned i, uint16_t lport, uint32_t *ts)
 	return rc;
 }
 
-/* Wait until the server answers, through the firewall (python takes a
- * moment to start). */
-static int wait_server(struct lab *L)
-{
-	char ns[32], url[64], svc[INET_ADDRSTRLEN];
-	struct in_addr in = { htonl(L->sc.service_addr) };
-
-	lab_client_ns(L, 0, ns, sizeof ns);
-	inet_ntop(AF_INET, &in, svc, sizeof svc);
-	snprintf(url, sizeof url, "http://%s:%u/", svc, L->sc.service_port);
-	return lab_wait_http(L, ns, url);
-}
-
-static int start_dump(struct lab *L, const char *ns, const char *ifname, const char *name,
+static int start_dump(struct lab *L, const char *ns, const char *ifname, int role, unsigned client,
 		      struct repro_result *r, char *err, size_t errlen)
 {
-	char *path = r->captures[r->ncaptures], log[720];
+	struct repro_capture *cp = &r->cap[r->ncaptures];
+	char log[720], name[16];
 	FILE *f;
 
-	snprintf(path, sizeof r->captures[0], "%s/%s.pcap", L->outdir, name);
-	snprintf(r->capture_names[r->ncaptures], sizeof r->capture_names[0], "%s", name);
+	cp->role = role;
+	cp->client = client;
+	if (role == CAP_CLIENT)
+		snprintf(name, sizeof name, "client-%u", client);
+	else
+		snprintf(name, sizeof name, "%s", role == CAP_SERVER ? "server" : "firewall");
+	memcpy(cp->name, name, sizeof name);
+	snprintf(cp->path, sizeof cp->path, "%s/%s.pcap", L->outdir, name);
 	snprintf(log, sizeof log, "%s/%s.tcpdump.log", L->outdir, name);
 	const char *argv[] = { "ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-U", "-n",
-			       "-s", "256", "-w", path, "tcp", NULL };
+			       "-s", "256", "-w", cp->path, "tcp", NULL };
 	pid_t pid = lab_spawn(L, argv, log, log);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot start tcpdump in %s: %s", ns, strerror(errno));
@@ -151,18 +145,24 @@ static int start_dump(struct lab *L, const char *ns, const char *ifname, const c
 	return -1;
 }
 
-/* One fetch by a real client from a fixed local port. */
-static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_result *r, double t0)
+/* One fetch by a real client from a fixed local port. A curl that timed
+ * out (exit 28) is a timeout; a curl that could not run, or failed in any
+ * other way, is an error: -1 with the reason in err. */
+static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_result *r, double t0,
+		 char *err, size_t errlen)
 {
 	struct attempt *a = &r->a[r->n];
-	char ns[32], portbuf[16], tmo[16], url[64], out[700], svc[INET_ADDRSTRLEN];
+	char ns[32], portbuf[16], tmo[16], url[64], out[700], svc[INET_ADDRSTRLEN], line[256];
 	struct in_addr in = { htonl(L->sc.service_addr) };
 	long long rst0, rst1, rtx0, rtx1;
+	bool reported = false;
 	FILE *f;
 	int rc;
 
-	if (r->n >= REPRO_MAX_ATTEMPTS)
+	if (lab_interrupted || r->n >= REPRO_MAX_ATTEMPTS) {
+		snprintf(err, errlen, lab_interrupted ? "interrupted" : "too many attempts");
 		return -1;
+	}
 	memset(a, 0, sizeof *a);
 	lab_client_ns(L, client, ns, sizeof ns);
 	inet_ntop(AF_INET, &in, svc, sizeof svc);
@@ -171,9 +171,9 @@ static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_res
 	snprintf(url, sizeof url, "http://%s:%u/", svc, L->sc.service_port);
 	snprintf(out, sizeof out, "%s/attempt-%u.txt", L->outdir, r->n + 1);
 	unlink(out);
-	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-sS", "-o", "/dev/null",
 			       "--local-port", portbuf, "--connect-timeout", tmo,
-			       "-w", "%{http_code} %{time_connect}\\n", url, NULL };
+			       "-w", "twlab-result %{http_code} %{time_connect}\\n", url, NULL };
 	a->client = client + 1;
 	a->port = port;
 	a->t = now_wall() - t0;
@@ -182,16 +182,33 @@ static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_res
 	rc = lab_run(L, argv, out);
 	rst1 = lab_counter(ns, "TcpOutRsts");
 	rtx1 = lab_counter(ns, "TcpExtTCPSynRetrans");
+	if (lab_interrupted) {
+		snprintf(err, errlen, "interrupted");
+		return -1;
+	}
+	if (rst0 < 0 || rst1 < 0 || rtx0 < 0 || rtx1 < 0) {
+		snprintf(err, errlen, "client-%u: cannot read its counters in %s (is the namespace gone?)",
+			 client + 1, ns);
+		return -1;
+	}
 	a->rst_delta = rst1 - rst0;
 	if ((f = fopen(out, "r"))) {
 		double tc = 0;
-		if (fscanf(f, "%u %lf", &a->http, &tc) == 2)
-			a->connect_ms = tc * 1000.0;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "twlab-result %u %lf", &a->http, &tc) == 2) {
+				a->connect_ms = tc * 1000.0;
+				reported = true;
+			}
 		fclose(f);
 	}
-	if (rc != 0 || a->http == 0) {
+	if (rc == 28) {                       /* CURLE_OPERATION_TIMEDOUT */
 		a->outcome = OUT_TIMED_OUT;
 		a->connect_ms = L->sc.connect_timeout * 1000.0;
+		a->http = 0;
+	} else if (rc != 0 || !reported || a->http == 0) {
+		snprintf(err, errlen, "client-%u: curl from port %u did not run or failed (exit %d, see %s)",
+			 client + 1, port, rc, out);
+		return -1;
 	} else if (rtx1 > rtx0 || a->rst_delta > 0) {
 		a->outcome = OUT_DELAYED;
 	} else {
@@ -397,24 +414,18 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	}
 	for (unsigned i = 0; i < L->sc.clients; i++) {
 		lab_client_ns(L, i, ns, sizeof ns);
-		char name[24];
-		snprintf(name, sizeof name, "client-%u", i + 1);
-		if (start_dump(L, ns, "any", name, r, err, errlen))
+		if (start_dump(L, ns, "any", CAP_CLIENT, i + 1, r, err, errlen))
 			goto out;
 	}
 	lab_ns(L, "fw", ns, sizeof ns);
 	/* the firewall's outside interface: after SNAT, before its filter on
 	 * the way in (an -i any capture would see every packet twice) */
-	if (start_dump(L, ns, "gw", "firewall", r, err, errlen))
+	if (start_dump(L, ns, "gw", CAP_FIREWALL, 0, r, err, errlen))
 		goto out;
 	lab_ns(L, "srv", ns, sizeof ns);
-	if (start_dump(L, ns, "any", "server", r, err, errlen))
+	if (start_dump(L, ns, "any", CAP_SERVER, 0, r, err, errlen))
 		goto out;
 
-	if (wait_server(L)) {
-		snprintf(err, errlen, "the server does not answer (see %s/server.log)", L->outdir);
-		goto out;
-	}
 	/* Per port: both clients' clocks for that exact 4-tuple. The newer
 	 * clock goes first on a colliding port (the older one's reuse is then
 	 * PAWS-rejected), the older first on the control port (the newer one's
@@ -449,12 +460,14 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			goto out;
 		}
 		t0 = now_wall();
-		for (unsigned p = 0; p < np && !lab_interrupted; p++)
-			fetch(L, first[p], port[p], r, t0);
+		for (unsigned p = 0; p < np; p++)
+			if (fetch(L, first[p], port[p], r, t0, err, errlen))
+				goto out;
 		/* let the firewall's conntrack entries expire: a reuse opens a new one */
 		sleep_s(L->sc.fw_time_wait + 1.5);
-		for (unsigned p = 0; p < np && !lab_interrupted; p++)
-			fetch(L, second[p], port[p], r, t0);
+		for (unsigned p = 0; p < np; p++)
+			if (fetch(L, second[p], port[p], r, t0, err, errlen))
+				goto out;
 	}
 	if (lab_interrupted) {
 		snprintf(err, errlen, "interrupted");
@@ -465,13 +478,12 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
 
-	if (server_view(L, r, r->captures[r->ncaptures - 1], t0, err, errlen))
-		goto out;
-	for (unsigned i = 0; i < r->ncaptures; i++) {
-		unsigned k;
-		if (sscanf(r->capture_names[i], "client-%u", &k) == 1)
-			client_view(L, r, k, r->captures[i]);
-	}
+	for (unsigned i = 0; i < r->ncaptures; i++)
+		if (r->cap[i].role == CAP_SERVER && server_view(L, r, r->cap[i].path, t0, err, errlen))
+			goto out;
+	for (unsigned i = 0; i < r->ncaptures; i++)
+		if (r->cap[i].role == CAP_CLIENT)
+			client_view(L, r, r->cap[i].client, r->cap[i].path);
 	for (unsigned i = 0; i < r->n; i++) {
 		struct attempt *a = &r->a[i];
 		r->ok += a->outcome == OUT_OK;

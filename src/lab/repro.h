@@ -48,12 +48,17 @@ struct repro_result {
 	unsigned fw_judged, fw_agree;   /* firewall model vs the real nft rules */
 	double   rst_to_syn_max_ms;     /* the longest of the attempts' rst_to_syn_ms */
 	int32_t clock_gap_ms;        /* (s32)(first client's clock - second's) */
-	char captures[SCEN_MAX_CLIENTS + 2][700];
-	char capture_names[SCEN_MAX_CLIENTS + 2][16];
+	struct repro_capture {
+		enum { CAP_CLIENT, CAP_FIREWALL, CAP_SERVER } role;
+		unsigned client;         /* CAP_CLIENT: 1-based */
+		char name[16];           /* "client-1", "firewall", "server" */
+		char path[700];
+	} cap[SCEN_MAX_CLIENTS + 2];
 	unsigned ncaptures;
 };
 
-/* 0 on success; -1 with a message in err. The lab is always torn down
+/* 0 on success; -1 with a message in err (also when a client could not
+ * run: that is never counted as a timeout). The lab is always torn down
  * unless opts->keep. */
 int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	      char *err, size_t errlen);

@@ -1,120 +1,67 @@
 /*
- * run.c - running commands for the lab: argv arrays only (no shell), every
- * command printable (-v / --dry-run) so a user can build the same lab by
- * hand, background processes tracked by pid and stopped by pid.
+ * run.c - the lab's side of the command runner (run/run.h): L's options
+ * and ownership record applied to every command, build steps that stop on
+ * an interrupt, and counters read inside a namespace.
  */
 #include "lab/lab.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-volatile int lab_interrupted;
-
-static void show(const struct lab *L, const char *const argv[], const char *bg)
+struct runner lab_runner(struct lab *L)
 {
-	if (!L->verbose && !L->dry_run)
-		return;
-	for (size_t i = 0; argv[i]; i++) {
-		const char *a = argv[i];
-		bool q = strpbrk(a, " \t\"'{};|&<>*$") != NULL || !*a;
-		fprintf(stderr, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
-	}
-	fprintf(stderr, "%s\n", bg ? bg : "");
-}
-
-static pid_t spawn(const char *const argv[], const char *out, const char *err)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int r;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-					 O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, err ? err : "/dev/null",
-					 O_WRONLY | O_CREAT | O_APPEND, 0644);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r) {
-		errno = r;
-		return -1;
-	}
-	return pid;
+	struct runner R = { .verbose = L->verbose, .dry_run = L->dry_run,
+			    .own = L->own.state == OWN_HELD ? &L->own : NULL };
+	return R;
 }
 
 int lab_run(struct lab *L, const char *const argv[], const char *log)
 {
-	int st;
-	pid_t pid;
+	struct runner R = lab_runner(L);
+	return run_cmd(&R, argv, log);
+}
 
-	show(L, argv, NULL);
-	if (L->dry_run)
-		return 0;
-	pid = spawn(argv, log, log);
-	if (pid < 0)
+int lab_cmd(struct lab *L, const char *const argv[], const char *log, char *err, size_t errlen)
+{
+	char cmd[300] = "";
+	size_t used = 0;
+
+	if (lab_interrupted) {
+		snprintf(err, errlen, "interrupted");
 		return -1;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
+	if (lab_run(L, argv, log) == 0)
+		return 0;
+	if (lab_interrupted) {
+		snprintf(err, errlen, "interrupted");
+		return -1;
+	}
+	for (size_t i = 0; argv[i] && used < sizeof cmd; i++) {
+		int w = snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", argv[i]);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	snprintf(err, errlen, "command failed: %s%s%s%s", cmd, log ? " (see " : "", log ? log : "",
+		 log ? ")" : "");
+	return -1;
 }
 
 pid_t lab_spawn(struct lab *L, const char *const argv[], const char *out, const char *err)
 {
-	show(L, argv, " &");
-	if (L->dry_run)
-		return 0;
-	return spawn(argv, out, err);
+	struct runner R = lab_runner(L);
+	return run_spawn(&R, argv, out, err);
 }
 
 void lab_stop(pid_t pid)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	int st;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+	run_stop(pid);
 }
 
 int lab_in_ns(const char *ns, int (*fn)(void *), void *arg)
 {
-	char path[256];
-	pid_t pid;
-	int st;
-
-	snprintf(path, sizeof path, "/var/run/netns/%s", ns);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-			_exit(255);
-		_exit(fn(arg) & 0xff);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return run_in_ns(ns, fn, arg);
 }
 
 struct counter_req {
@@ -173,21 +120,8 @@ long long lab_counter(const char *ns, const char *name)
 	return v;
 }
 
-static struct lab *guarded;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	lab_interrupted = 1;
-}
-
 void lab_guard(struct lab *L)
 {
-	struct sigaction sa;
-	guarded = L;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	(void)L;
+	run_guard();
 }

@@ -1,8 +1,8 @@
 /*
  * topo.c - build and remove the lab topology with ip(8), nft(8), sysctl(8).
  *
- *   client-i  198.18.i.2/24 --- 198.18.i.1  fw  198.18.200.1/24 --- 198.18.200.2  gw
- *   gw 198.19.0.1/24 --- 198.19.0.2 server
+ *   client-i  198.18.i.2/24 --- 198.18.i.1  fw  198.18.200.1/24 --- 198.18.200.254 gw
+ *   gw 198.19.0.254/24 --- 198.19.0.2 server
  *
  * fw: DNAT service -> server, SNAT every client to one address, conntrack
  * TIME_WAIT = [firewall] time_wait. With profile strict, a forward-chain
@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <signal.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,71 +90,151 @@ unsigned lab_list(const char *prefix, char *buf, size_t len)
 	return n;
 }
 
-/* Processes left inside one of our namespaces (a server or tcpdump from a
- * `lab up` whose twlab has exited): ours, stopped by pid. */
-static void kill_ns_pids(struct lab *L, const char *ns)
+int lab_claim(struct lab *L, char *err, size_t errlen)
 {
-	char tmp[] = "/tmp/twlab-pids-XXXXXX";
-	int fd = mkstemp(tmp);
-	FILE *f;
-	long pid;
+	char name[40], why[400];
+	int r;
 
-	if (fd < 0)
-		return;
-	close(fd);
-	const char *argv[] = { "ip", "netns", "pids", ns, NULL };
-	bool dry = L->dry_run;
-	L->dry_run = false;                 /* reading is harmless */
-	bool verbose = L->verbose;
-	L->verbose = false;
-	lab_run(L, argv, tmp);
-	L->dry_run = dry;
-	L->verbose = verbose;
-	if ((f = fopen(tmp, "r"))) {
-		while (fscanf(f, "%ld", &pid) == 1)
-			if (pid > 1 && !dry)
-				lab_stop((pid_t)pid);
-		fclose(f);
-	}
-	unlink(tmp);
+	if (L->dry_run || L->own.state == OWN_HELD)
+		return 0;
+	snprintf(name, sizeof name, "lab-%s", L->sc.prefix);
+	r = own_claim(&L->own, name, true, why, sizeof why);
+	if (r == -2)
+		snprintf(err, errlen, "a lab with prefix '%s' is up (%s): `twlab lab down --prefix %s` first",
+			 L->sc.prefix, why, L->sc.prefix);
+	else if (r)
+		snprintf(err, errlen, "prefix '%s': %s", L->sc.prefix, why);
+	return r ? -1 : 0;
 }
 
-int lab_down(struct lab *L)
+int lab_mkout(struct lab *L, char *err, size_t errlen)
 {
-	char names[4096], *save, *ns;
+	char path[sizeof L->outdir];
+
+	if (L->dry_run)
+		return 0;
+	snprintf(path, sizeof path, "%s", L->outdir);
+	for (char *p = path + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!(*p = c))
+			break;
+	}
+	return 0;
+}
+
+int lab_down_names(struct lab *L, char *names, size_t len, char *err, size_t errlen)
+{
+	struct runner R = lab_runner(L);
+	char name[40], why[400];
 	int rc = 0;
 
+	if (len)
+		names[0] = 0;
+	if (L->own.state == OWN_REFUSED)
+		return 0;                /* a refused run touches nothing */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
 	lab_stop(L->server_pid);
 	L->server_pid = 0;
-	lab_list(L->sc.prefix, names, sizeof names);
-	for (ns = strtok_r(names, " ", &save); ns; ns = strtok_r(NULL, " ", &save)) {
-		const char *del[] = { "ip", "netns", "del", ns, NULL };
-		kill_ns_pids(L, ns);
-		if (lab_run(L, del, NULL) != 0)
-			rc = -1;
+	snprintf(name, sizeof name, "lab-%s", L->sc.prefix);
+	if (L->dry_run) {
+		/* print what would be removed; take and change nothing */
+		struct own_record *rec = malloc(sizeof *rec);
+		bool locked;
+		if (rec && own_read(name, rec, &locked))
+			for (unsigned i = rec->n; i-- > 0;)
+				if (rec->item[i].kind == OWN_NETNS) {
+					const char *del[] = { "ip", "netns", "del", rec->item[i].name, NULL };
+					run_cmd(&R, del, NULL);
+				}
+		free(rec);
+		return 0;
 	}
+	if (L->own.state != OWN_HELD && own_claim(&L->own, name, false, why, sizeof why)) {
+		snprintf(err, errlen, "prefix '%s': %s", L->sc.prefix, why);
+		L->own.state = OWN_NONE;
+		return -1;
+	}
+	R = lab_runner(L);
+	R.own = NULL;
+	if (own_undo(&L->own, &R, names, len)) {
+		snprintf(err, errlen, "could not remove everything the lab created; its record %s is kept "
+			 "(run `twlab lab down` again)", L->own.path);
+		rc = -1;
+	}
+	own_undo_stale_crafts(&R, L->sc.prefix);
 	L->up = false;
 	return rc;
 }
 
-#define RUN(...) do { \
-	const char *a_[] = { __VA_ARGS__, NULL }; \
-	if (lab_run(L, a_, log) != 0) { \
-		snprintf(err, errlen, "command failed: %s %s %s %s (see %s)", a_[0], a_[1], \
-			 a_[2] ? a_[2] : "", a_[2] && a_[3] ? a_[3] : "", log); \
-		return -1; \
-	} \
-} while (0)
+int lab_down(struct lab *L)
+{
+	char names[1024], err[512];
+	return lab_down_names(L, names, sizeof names, err, sizeof err);
+}
+
+void lab_status(const char *prefix, struct lab_status *st)
+{
+	struct own_record *rec = malloc(sizeof *rec);
+	char name[40], all[2048], *save, *ns;
+	bool locked = false;
+
+	memset(st, 0, sizeof *st);
+	snprintf(name, sizeof name, "lab-%s", prefix);
+	if (rec && own_read(name, rec, &locked)) {
+		st->in_use = locked;
+		st->creator = rec->creator;
+		for (unsigned i = 0; i < rec->n; i++) {
+			const struct own_item *it = &rec->item[i];
+			if (it->kind == OWN_PROC) {
+				st->processes += own_proc_start(it->pid) == it->start;
+			} else if (it->kind == OWN_NETNS) {
+				if (own_netns_is_ours(rec, it)) {
+					size_t u = strlen(st->names);
+					snprintf(st->names + u, sizeof st->names - u, "%s%s", u ? " " : "", it->name);
+					st->namespaces++;
+				} else {
+					st->missing++;
+				}
+			}
+		}
+	}
+	st->up = st->namespaces > 0 && st->missing == 0;
+	/* namespaces with the prefix that are not in the record: not ours */
+	lab_list(prefix, all, sizeof all);
+	for (ns = strtok_r(all, " ", &save); ns; ns = strtok_r(NULL, " ", &save)) {
+		bool ours = false;
+		for (unsigned i = 0; rec && i < rec->n && !ours; i++)
+			ours = rec->item[i].kind == OWN_NETNS && !strcmp(rec->item[i].name, ns) &&
+			       strstr(st->names, ns);
+		if (!ours) {
+			size_t u = strlen(st->unowned);
+			snprintf(st->unowned + u, sizeof st->unowned - u, "%s%s", u ? " " : "", ns);
+		}
+	}
+	free(rec);
+}
 
 int lab_nft(struct lab *L, const char *ns, const char *name, const char *rules,
 	    const char *log, char *err, size_t errlen)
 {
+	struct runner R = lab_runner(L);
 	char path[700];
 	FILE *f;
 
+	if (lab_interrupted) {
+		snprintf(err, errlen, "interrupted");
+		return -1;
+	}
+	/* a copy for the user to read; nft loads the same text from memory */
 	snprintf(path, sizeof path, "%s/%s.nft", L->outdir, name);
 	if (!L->dry_run) {
 		if (!(f = fopen(path, "w"))) {
@@ -161,12 +242,12 @@ int lab_nft(struct lab *L, const char *ns, const char *name, const char *rules,
 			return -1;
 		}
 		fputs(rules, f);
-		fclose(f);
-	} else {
-		fprintf(stderr, "# %s:\n%s", path, rules);
+		if (fclose(f)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
 	}
-	RUN("ip", "netns", "exec", ns, "nft", "-f", path);
-	return 0;
+	return run_nft(&R, ns, rules, log, err, errlen);
 }
 
 /* The HTTP/1.0 server: Python's http.server, as in the report. The
@@ -210,7 +291,10 @@ int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port
 
 int lab_wait_http(struct lab *L, const char *ns, const char *url)
 {
+	/* from ports no repro, probe or load uses: the TIME_WAIT this check
+	 * leaves on the server must not meet a later connection's 4-tuple */
 	const char *argv[] = { "ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null",
+			       "--local-port", "20000-20999",
 			       "--connect-timeout", "1", "--max-time", "2", url, NULL };
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 
@@ -228,44 +312,53 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 	char fw[32], gw[32], srv[32], c[32], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	char cidr[64], log[600], rules[2048], tw[64];
 
+	/* claim the prefix before anything else: a refused run changes nothing */
+	if (lab_claim(L, err, errlen) || lab_mkout(L, err, errlen))
+		return -1;
 	snprintf(log, sizeof log, "%s/lab.log", L->outdir);
-	if (!L->dry_run && mkdir(L->outdir, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", L->outdir, strerror(errno));
-		return -1;
-	}
-	if (lab_list(s->prefix, rules, sizeof rules)) {
-		snprintf(err, errlen, "namespaces with prefix '%s' exist already (%s): "
-			 "`twlab lab down --prefix %s` first", s->prefix, rules, s->prefix);
-		return -1;
-	}
 	L->up = true;
 	lab_ns(L, "fw", fw, sizeof fw);
 	lab_ns(L, "gw", gw, sizeof gw);
 	lab_ns(L, "srv", srv, sizeof srv);
 
-	RUN("ip", "netns", "add", fw);
-	RUN("ip", "netns", "add", gw);
-	RUN("ip", "netns", "add", srv);
-	RUN("ip", "-n", fw, "link", "set", "lo", "up");
-	RUN("ip", "-n", gw, "link", "set", "lo", "up");
-	RUN("ip", "-n", srv, "link", "set", "lo", "up");
+	if (LAB_RUN("ip", "netns", "add", fw))
+		return -1;
+	if (LAB_RUN("ip", "netns", "add", gw))
+		return -1;
+	if (LAB_RUN("ip", "netns", "add", srv))
+		return -1;
+	if (LAB_RUN("ip", "-n", fw, "link", "set", "lo", "up"))
+		return -1;
+	if (LAB_RUN("ip", "-n", gw, "link", "set", "lo", "up"))
+		return -1;
+	if (LAB_RUN("ip", "-n", srv, "link", "set", "lo", "up"))
+		return -1;
 
 	for (unsigned i = 0; i < s->clients; i++) {
 		char cif[16], fif[24];
 		lab_client_ns(L, i, c, sizeof c);
 		snprintf(cif, sizeof cif, "eth0");
 		snprintf(fif, sizeof fif, "c%u", i + 1);
-		RUN("ip", "netns", "add", c);
-		RUN("ip", "-n", c, "link", "set", "lo", "up");
-		RUN("ip", "link", "add", "tmp-twl-c", "netns", c, "type", "veth", "peer", "name", fif, "netns", fw);
-		RUN("ip", "-n", c, "link", "set", "tmp-twl-c", "name", cif);
+		if (LAB_RUN("ip", "netns", "add", c))
+			return -1;
+		if (LAB_RUN("ip", "-n", c, "link", "set", "lo", "up"))
+			return -1;
+		if (LAB_RUN("ip", "link", "add", "tmp-twl-c", "netns", c, "type", "veth", "peer", "name", fif, "netns", fw))
+			return -1;
+		if (LAB_RUN("ip", "-n", c, "link", "set", "tmp-twl-c", "name", cif))
+			return -1;
 		snprintf(cidr, sizeof cidr, "%s/24", ip4(0xc6120002u | (i + 1) << 8, a));
-		RUN("ip", "-n", c, "addr", "add", cidr, "dev", cif);
+		if (LAB_RUN("ip", "-n", c, "addr", "add", cidr, "dev", cif))
+			return -1;
 		snprintf(cidr, sizeof cidr, "%s/24", ip4(0xc6120001u | (i + 1) << 8, a));
-		RUN("ip", "-n", fw, "addr", "add", cidr, "dev", fif);
-		RUN("ip", "-n", c, "link", "set", cif, "up");
-		RUN("ip", "-n", fw, "link", "set", fif, "up");
-		RUN("ip", "-n", c, "route", "add", "198.18.0.0/15", "via", ip4(0xc6120001u | (i + 1) << 8, a));
+		if (LAB_RUN("ip", "-n", fw, "addr", "add", cidr, "dev", fif))
+			return -1;
+		if (LAB_RUN("ip", "-n", c, "link", "set", cif, "up"))
+			return -1;
+		if (LAB_RUN("ip", "-n", fw, "link", "set", fif, "up"))
+			return -1;
+		if (LAB_RUN("ip", "-n", c, "route", "add", "198.18.0.0/15", "via", ip4(0xc6120001u | (i + 1) << 8, a)))
+			return -1;
 		/* repro reads a client's timestamp clock for a 4-tuple from a
 		 * socket marked LAB_PROBE_MARK whose SYN must never leave */
 		snprintf(rules, sizeof rules,
@@ -277,28 +370,45 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 			return -1;
 	}
 	/* fw <-> gw, gw <-> server */
-	RUN("ip", "link", "add", "tmp-twl-f", "netns", fw, "type", "veth", "peer", "name", "fw", "netns", gw);
-	RUN("ip", "-n", fw, "link", "set", "tmp-twl-f", "name", "gw");
-	RUN("ip", "link", "add", "tmp-twl-s", "netns", gw, "type", "veth", "peer", "name", "eth0", "netns", srv);
-	RUN("ip", "-n", gw, "link", "set", "tmp-twl-s", "name", "srv");
+	if (LAB_RUN("ip", "link", "add", "tmp-twl-f", "netns", fw, "type", "veth", "peer", "name", "fw", "netns", gw))
+		return -1;
+	if (LAB_RUN("ip", "-n", fw, "link", "set", "tmp-twl-f", "name", "gw"))
+		return -1;
+	if (LAB_RUN("ip", "link", "add", "tmp-twl-s", "netns", gw, "type", "veth", "peer", "name", "eth0", "netns", srv))
+		return -1;
+	if (LAB_RUN("ip", "-n", gw, "link", "set", "tmp-twl-s", "name", "srv"))
+		return -1;
 	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->snat_addr, a));
-	RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw");
+	if (LAB_RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw"))
+		return -1;
 	snprintf(cidr, sizeof cidr, "%s/24", ip4((s->snat_addr & 0xffffff00u) | 254, a));
-	RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "fw");
+	if (LAB_RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "fw"))
+		return -1;
 	snprintf(cidr, sizeof cidr, "%s/24", ip4((s->server_addr & 0xffffff00u) | 254, a));
-	RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "srv");
+	if (LAB_RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "srv"))
+		return -1;
 	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->server_addr, a));
-	RUN("ip", "-n", srv, "addr", "add", cidr, "dev", "eth0");
-	RUN("ip", "-n", fw, "link", "set", "gw", "up");
-	RUN("ip", "-n", gw, "link", "set", "fw", "up");
-	RUN("ip", "-n", gw, "link", "set", "srv", "up");
-	RUN("ip", "-n", srv, "link", "set", "eth0", "up");
+	if (LAB_RUN("ip", "-n", srv, "addr", "add", cidr, "dev", "eth0"))
+		return -1;
+	if (LAB_RUN("ip", "-n", fw, "link", "set", "gw", "up"))
+		return -1;
+	if (LAB_RUN("ip", "-n", gw, "link", "set", "fw", "up"))
+		return -1;
+	if (LAB_RUN("ip", "-n", gw, "link", "set", "srv", "up"))
+		return -1;
+	if (LAB_RUN("ip", "-n", srv, "link", "set", "eth0", "up"))
+		return -1;
 	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->server_addr & 0xffffff00u, a));
-	RUN("ip", "-n", fw, "route", "add", cidr, "via", ip4((s->snat_addr & 0xffffff00u) | 254, b));
-	RUN("ip", "-n", gw, "route", "add", "198.18.0.0/15", "via", ip4(s->snat_addr, a));
-	RUN("ip", "-n", srv, "route", "add", "198.18.0.0/15", "via", ip4((s->server_addr & 0xffffff00u) | 254, a));
-	RUN("ip", "netns", "exec", fw, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-	RUN("ip", "netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+	if (LAB_RUN("ip", "-n", fw, "route", "add", cidr, "via", ip4((s->snat_addr & 0xffffff00u) | 254, b)))
+		return -1;
+	if (LAB_RUN("ip", "-n", gw, "route", "add", "198.18.0.0/15", "via", ip4(s->snat_addr, a)))
+		return -1;
+	if (LAB_RUN("ip", "-n", srv, "route", "add", "198.18.0.0/15", "via", ip4((s->server_addr & 0xffffff00u) | 254, a)))
+		return -1;
+	if (LAB_RUN("ip", "netns", "exec", fw, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
+		return -1;
+	if (LAB_RUN("ip", "netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
+		return -1;
 
 	/* firewall rules */
 	snprintf(rules, sizeof rules,
@@ -320,7 +430,8 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 	if (lab_nft(L, fw, "firewall", rules, log, err, errlen))
 		return -1;
 	snprintf(tw, sizeof tw, "net.netfilter.nf_conntrack_tcp_timeout_time_wait=%u", s->fw_time_wait);
-	RUN("ip", "netns", "exec", fw, "sysctl", "-qw", tw);
+	if (LAB_RUN("ip", "netns", "exec", fw, "sysctl", "-qw", tw))
+		return -1;
 
 	snprintf(rules, sizeof rules,
 		 "table ip twlab {\n"
@@ -329,13 +440,18 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 	if (lab_nft(L, gw, "gateway", rules, log, err, errlen))
 		return -1;
 	snprintf(tw, sizeof tw, "net.netfilter.nf_conntrack_tcp_timeout_time_wait=%u", s->gw_time_wait);
-	RUN("ip", "netns", "exec", gw, "sysctl", "-qw", tw);
+	if (LAB_RUN("ip", "netns", "exec", gw, "sysctl", "-qw", tw))
+		return -1;
 
-	{
-		char sns[32];
-		lab_ns(L, "srv", sns, sizeof sns);
-		if (lab_server_start(L, sns, s->server_addr, s->server_port, err, errlen))
-			return -1;
+	if (lab_server_start(L, srv, s->server_addr, s->server_port, err, errlen))
+		return -1;
+	/* up means serving: through the firewall, from the first client */
+	lab_client_ns(L, 0, c, sizeof c);
+	snprintf(cidr, sizeof cidr, "http://%s:%u/", ip4(s->service_addr, a), s->service_port);
+	if (lab_wait_http(L, c, cidr)) {
+		snprintf(err, errlen, lab_interrupted ? "interrupted"
+			 : "the server does not answer through the firewall (see %s/server.log)", L->outdir);
+		return -1;
 	}
 	return 0;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lab/scenario.h"
+#include "scenario/scenario.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,6 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!scenario_addr_ok(s.service_addr) || !scenario_addr_ok(s.snat_addr) ||
 		    !scenario_addr_ok(s.server_addr) || s.clients < 1 || s.clients > SCEN_MAX_CLIENTS ||
 		    !s.prefix[0] || strlen(s.prefix) > 11)
+			abort();
+		/* and a load both lab load and sim accept */
+		if (!fleet_check(&s.fleet, err, sizeof err))
 			abort();
 	}
 	free(text);
