@@ -11,6 +11,7 @@
 #include "util/num.h"
 #include <linux/types.h>
 #include "trace/trace.h"
+#include "trace/kcounters.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +54,10 @@ static const char usage[] =
 "                    (ACKs, RSTs, data) as tw_segment_dropped\n"
 "\n"
 "Needs root (CAP_BPF, CAP_PERFMON) and kernel BTF (/sys/kernel/btf/vmlinux).\n"
+"Where BPF cannot run (no BTF, as on RHEL 7.7; a tracer the verifier refuses, as\n"
+"on 6.1) it falls back to what every kernel has, and says so on stderr: nstat's\n"
+"PAWS/TIME_WAIT counters, the TIME_WAIT sockets ss counts, conntrack -S; one\n"
+"\"counters\" event per second (rates), no per-SYN events.\n"
 "Attaches BTF tracepoints skb:kfree_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset,\n"
 "sock:inet_sock_set_state; fexit where permitted. IPv4 only.\n";
 
@@ -441,6 +446,97 @@ static bool parse_netns(const char *v, uint32_t *out)
 	return true;
 }
 
+/* Where the BPF tracer cannot run: the counters every kernel has, as rates
+ * per second (one "counters" event per second, a summary at the end). No
+ * per-SYN events, no causes: the stderr line says so. */
+static json_t *delta(long long now, long long before)
+{
+	return now < 0 || before < 0 ? json_null() : json_integer(now - before);
+}
+
+static json_t *counters_json(const struct kcounters *a, const struct kcounters *b, double secs)
+{
+	bool tw = b->paws_tw >= 0;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "interval_s", json_real(secs));
+	json_object_set_new(o, "paws_counter", json_string(tw ? "TcpExtPAWSTimewait" : "TcpExtPAWSEstab"));
+	json_object_set_new(o, "paws_rejected", tw ? delta(b->paws_tw, a->paws_tw) : delta(b->paws_estab, a->paws_estab));
+	json_object_set_new(o, "tw_ack_skipped", delta(b->ack_skipped_tw, a->ack_skipped_tw));
+	json_object_set_new(o, "tw_overflow", delta(b->tw_overflow, a->tw_overflow));
+	json_object_set_new(o, "paws_passive", delta(b->paws_passive, a->paws_passive));
+	json_object_set_new(o, "time_wait_sockets", b->time_wait < 0 ? json_null() : json_integer(b->time_wait));
+	json_object_set_new(o, "conntrack_invalid", b->has_ct ? json_integer(b->ct_invalid - a->ct_invalid) : json_null());
+	json_object_set_new(o, "conntrack_insert_failed", b->has_ct ? json_integer(b->ct_insert_failed - a->ct_insert_failed) : json_null());
+	return o;
+}
+
+static void counters_print(json_t *o, bool json)
+{
+	if (json) {
+		char *t = json_dumps(o, JSON_COMPACT);
+		puts(t);
+		free(t);
+	} else {
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("%s%s=%s", strcmp(k, "event") ? " " : "", k, json_is_string(v) ? json_string_value(v) : t);
+			free(t);
+		}
+		putchar('\n');
+	}
+	fflush(stdout);
+	json_decref(o);
+}
+
+static int counters_fallback(const struct run *r, double duration, const char *why)
+{
+	struct kcounters first, prev, cur;
+	struct timespec t0, t;
+	char err[600];
+	double el = 0, last = 0;
+
+	if (kcounters_read("/proc", &first, err, sizeof err)) {
+		cli_err("trace", "%s; the counter fallback cannot run either: %s", why, err);
+		return EXIT_RUNTIME;
+	}
+	cli_err("trace", "%s: falling back to counters (nstat %s, TIME_WAIT sockets as ss "
+		"counts them, conntrack -S%s), per second, this network namespace only; "
+		"no per-SYN events, no causes", why, first.paws_tw >= 0 ? "PAWSTimewait" :
+		"PAWSEstab (TIME_WAIT and established PAWS rejects together)",
+		first.has_ct ? "" : ": no conntrack here");
+	prev = first;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_flag && (duration <= 0 || el < duration)) {
+		double step = duration > 0 && duration - el < 1 ? duration - el : 1;
+		struct timespec d = { (time_t)step, (long)((step - (time_t)step) * 1e9) };
+		json_t *o;
+		nanosleep(&d, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (kcounters_read("/proc", &cur, err, sizeof err))
+			break;
+		o = counters_json(&prev, &cur, el - last);
+		json_object_set_new(o, "event", json_string("counters"));
+		json_object_set_new(o, "t", json_real(el));
+		if (!r->quiet)
+			counters_print(o, r->json);
+		else
+			json_decref(o);
+		prev = cur;
+		last = el;
+	}
+	{
+		json_t *o = counters_json(&first, &prev, last);
+		json_object_set_new(o, "event", json_string("summary"));
+		json_object_set_new(o, "mode", json_string("counters"));
+		counters_print(o, r->json);
+	}
+	return EXIT_OK;
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	enum { O_JSON = 1, O_DUR, O_SADDR, O_DADDR, O_SPORT, O_DPORT, O_NETNS, O_PROM,
@@ -498,10 +594,15 @@ int cmd_trace(int argc, char **argv)
 	r.k = cli_kernel("trace", kname);
 	if (!r.k)
 		return EXIT_USAGE;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sig;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		cli_err("trace", "/sys/kernel/btf/vmlinux: %s: this kernel has no BTF "
-			"(CONFIG_DEBUG_INFO_BTF), the tracer cannot run", strerror(errno));
-		return EXIT_RUNTIME;
+		char why[200];
+		snprintf(why, sizeof why, "/sys/kernel/btf/vmlinux: %s: this kernel has no BTF "
+			 "(CONFIG_DEBUG_INFO_BTF), the BPF tracer cannot run", strerror(errno));
+		return counters_fallback(&r, duration, why);
 	}
 	if (geteuid() != 0) {
 		cli_err("trace", "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
@@ -509,9 +610,14 @@ int cmd_trace(int argc, char **argv)
 	}
 	err = trace_open(&f, fexit, &t, &att, &what);
 	if (err) {
-		cli_err("trace", "%s: %s%s", what, strerror(-err),
-			err == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
-		return EXIT_RUNTIME;
+		char why[300];
+		snprintf(why, sizeof why, "%s: %s (the verifier refuses the tracer on this kernel, "
+			 "e.g. skb:kfree_skb without rx_sk before 6.11)", what, strerror(-err));
+		if (err == -EPERM) {
+			cli_err("trace", "%s: %s (needs root: CAP_BPF and CAP_PERFMON)", what, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		return counters_fallback(&r, duration, why);
 	}
 	if (!fexit)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
@@ -526,10 +632,6 @@ int cmd_trace(int argc, char **argv)
 			"causes from drop reasons and the model, no tw_syn_accepted",
 			strerror(-att.fexit_err));
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &m0);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	r.mono_to_real = (double)(rt.tv_sec - m0.tv_sec) + (rt.tv_nsec - m0.tv_nsec) / 1e9;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lab probe on other real kernels: Debian's 6.1 (6.1.192, loses the
 # TIME_WAIT ISN) and 6.12 (6.12.113) booted by scripts/kvm; 200 probes each
-# must all agree with the model resolved for that exact kernel. Also the
+# must all agree with the model resolved for that exact kernel. trace inside
+# both (6.12: the BPF tracer; 6.1: the counter fallback). Also the
 # harness's own failures: a package that cannot be downloaded, a VM that
 # does not boot, a command that outlives --timeout, a missing qemu -- each
 # a clear message and exit 125. No qemu on this machine is a failure, not
@@ -35,6 +36,15 @@ done
 # 6.1.192 loses the TIME_WAIT ISN: the probes that reopened the 4-tuple say so
 grep -q 'verdict=TCP_TW_SYN isn_lost' "$out/6.1.log" || fail "6.1: no isn_lost probe"
 ! grep -q 'isn_lost' "$out/6.12.log" || fail "6.12 must keep tw_snd_nxt + 65537"
+
+# trace: on 6.12 the BPF tracer runs (the trace integration test, with the
+# PAWS drop reason this kernel gives); on 6.1 the verifier refuses it
+# (skb:kfree_skb has no rx_sk before 6.11) and trace falls back to counters
+scripts/kvm --kernel 6.12 --timeout 900 -- env TWLAB="$T" bash tests/integration/trace_collisions.sh \
+  > "$out/trace612.txt" 2>&1 || fail "6.12: trace_collisions: $(tail -20 "$out/trace612.txt")"
+scripts/kvm --kernel 6.1 --timeout 900 -- env TWLAB="$T" bash tests/integration/vm/trace_fallback.sh \
+  > "$out/trace61.txt" 2>&1 || fail "6.1: trace fallback: $(tail -20 "$out/trace61.txt")"
+echo "vm_probe: trace: 6.12 BPF tracer, 6.1 counter fallback"
 
 # the command's exit status and output come back
 set +e
