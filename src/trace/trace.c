@@ -8,6 +8,7 @@
 #include "twlab.skel.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +39,41 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return t->fn ? t->fn(data, t->arg) : 0;
 }
 
+/* How many arguments tcp_timewait_state_process has on this kernel (3 before
+ * 6.10, 4 until 6.14, 5 from 6.15), from its BTF; 0 if unknown. */
+static int tw_process_args(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, n = 0;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "tcp_timewait_state_process", BTF_KIND_FUNC);
+	if (id > 0 && (t = btf__type_by_id(btf, id)) && (t = btf__type_by_id(btf, t->type)))
+		n = btf_vlen(t);
+	btf__free(btf);
+	return n;
+}
+
+/* The fexit program that matches this kernel's signature (loaded or NULL). */
+static struct bpf_program *tw_exit_prog(struct twlab_bpf *s, struct bpf_link ***link)
+{
+	if (bpf_program__autoload(s->progs.on_tw_exit)) {
+		*link = &s->links.on_tw_exit;
+		return s->progs.on_tw_exit;
+	}
+	if (bpf_program__autoload(s->progs.on_tw_exit4)) {
+		*link = &s->links.on_tw_exit4;
+		return s->progs.on_tw_exit4;
+	}
+	if (bpf_program__autoload(s->progs.on_tw_exit3)) {
+		*link = &s->links.on_tw_exit3;
+		return s->progs.on_tw_exit3;
+	}
+	return NULL;
+}
+
 static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int *err)
 {
 	struct twlab_bpf *s = twlab_bpf__open();
@@ -51,7 +87,12 @@ static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int
 	s->rodata->f_sport = f->sport;
 	s->rodata->f_dport = f->dport;
 	s->rodata->f_netns = f->netns;
-	bpf_program__set_autoload(s->progs.on_tw_exit, fexit);
+	{
+		int n = fexit ? tw_process_args() : 0;
+		bpf_program__set_autoload(s->progs.on_tw_exit, n == 5);
+		bpf_program__set_autoload(s->progs.on_tw_exit4, n == 4);
+		bpf_program__set_autoload(s->progs.on_tw_exit3, n == 3);
+	}
 	*err = twlab_bpf__load(s);
 	if (*err) {
 		twlab_bpf__destroy(s);
@@ -76,12 +117,14 @@ int trace_open(const struct trace_filter *f, bool try_fexit, struct trace_ctx **
 	if (try_fexit) {
 		t->skel = open_load(f, true, &err);
 		if (t->skel) {
-			l = bpf_program__attach(t->skel->progs.on_tw_exit);
+			struct bpf_link **lp = NULL;
+			struct bpf_program *p = tw_exit_prog(t->skel, &lp);
+			l = p ? bpf_program__attach(p) : NULL;
 			if (l) {
-				t->skel->links.on_tw_exit = l;
+				*lp = l;
 				att->fexit = true;
 			} else {
-				att->fexit_err = -errno;
+				att->fexit_err = p ? -errno : -ENOENT;
 			}
 		} else {
 			att->fexit_err = err;

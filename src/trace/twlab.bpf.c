@@ -224,10 +224,12 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	return 0;
 }
 
-SEC("fexit/tcp_timewait_state_process")
-int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
-	     const struct tcphdr *th, u32 *tw_isn, enum skb_drop_reason *drop_reason,
-	     enum tcp_tw_status ret)
+/* One handler for every signature of tcp_timewait_state_process: (tw, skb,
+ * th) before 6.10, + u32 *tw_isn from 6.10 (41eecbd712b7), + enum
+ * skb_drop_reason *drop_reason from 6.15. fexit reads the return value after
+ * the arguments, so each signature needs its own entry point; user space
+ * loads the one that matches the kernel's BTF. */
+static __always_inline int tw_exit(struct inet_timewait_sock *tw, struct sk_buff *skb, int ret)
 {
 	__u32 zero = 0;
 	struct last_verdict *lv;
@@ -235,7 +237,7 @@ int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
 	struct twlab_event tmp = {};
 	const struct sock *sk = (const void *)tw;
 
-	if (ret <= 4)
+	if (ret >= 0 && ret <= 4)
 		count(TC_TW_VERDICT_SUCCESS + ret);
 	lv = bpf_map_lookup_elem(&scratch, &zero);
 	if (lv) {
@@ -261,4 +263,25 @@ int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
 	read_tw(sk, e);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+SEC("fexit/tcp_timewait_state_process")
+int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
+	     const struct tcphdr *th, u32 *tw_isn, enum skb_drop_reason *drop_reason, int ret)
+{
+	return tw_exit(tw, skb, ret);
+}
+
+SEC("fexit/tcp_timewait_state_process")
+int BPF_PROG(on_tw_exit4, struct inet_timewait_sock *tw, struct sk_buff *skb,
+	     const struct tcphdr *th, u32 *tw_isn, int ret)
+{
+	return tw_exit(tw, skb, ret);
+}
+
+SEC("fexit/tcp_timewait_state_process")
+int BPF_PROG(on_tw_exit3, struct inet_timewait_sock *tw, struct sk_buff *skb,
+	     const struct tcphdr *th, int ret)
+{
+	return tw_exit(tw, skb, ret);
 }
