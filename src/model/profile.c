@@ -37,9 +37,10 @@
  * downgrade to per-host timestamp offsets" (saddr, daddr); 165573e41f2f
  * (7.0, CVE-2026-23247) "tcp: secure_seq: add back ports to TS offset",
  * stable: 6.19.7 (6.19.7-rc1 review, 2026-03-10), 6.18.17, 6.12.94
- * (6.12.94-rc1 review, 2026-06-16). 6.1.y: measured on Debian 6.1.192 (three
- * ports of one address pair, three unrelated TSvals); the first 6.1.y that
- * has it was not found, so earlier 6.1.y stay per pair. 6.6.y: not found. */
+ * (6.12.94-rc1 review, 2026-06-16). 6.1.y: measured with bench/ts_offset
+ * under scripts/kvm: Debian 6.1.170, 6.1.176, 6.1.187, 6.1.190 per pair,
+ * 6.1.192 per 4-tuple (6.1.191 is not packaged: modelled per pair). 6.6.y:
+ * no backport found. */
 #define F_TS_TUPLE(v, r) (KIN(v, KVER(4, 10, 0), KVER(4, 11, 0)) || \
 	KIN(v, KVER(6, 1, 192), KVER(6, 2, 0)) || KIN(v, KVER(6, 12, 94), KVER(6, 13, 0)) || \
 	KIN(v, KVER(6, 18, 17), KVER(6, 19, 0)) || (v) >= KVER(6, 19, 7))
@@ -265,7 +266,7 @@ enum {
 static const struct kfact facts[FT_N] = {
 	[FT_TS_TUPLE] = { "ts_offset_per_4tuple",
 		"TSval offset per 4-tuple: every client port looks like a new clock behind NAT",
-		"4.10.x; 6.1.192+ (measured), 6.12.94+, 6.18.17+, 6.19.7+, 7.0 (165573e41f2f)",
+		"4.10.x; 6.1.192+ (measured: 6.1.190 not), 6.12.94+, 6.18.17+, 6.19.7+, 7.0 (165573e41f2f)",
 		"net/core/secure_seq.c secure_tcp_ts_off / secure_tcp_seq_and_ts_off" },
 	[FT_TS_PAIR] = { "ts_offset_per_pair",
 		"TSval offset per (saddr, daddr): hosts behind one SNAT address differ",
