@@ -368,6 +368,16 @@ static json_t *kernel_json(const struct kprofile *k)
 			    ? json_string(k->paws_tw_drop_reason) : json_null());
 	json_object_set_new(v, "syn_linear_timeouts", json_integer(k->syn_linear_timeouts));
 	json_object_set_new(v, "syn_retransmits_max", json_integer(syn_max_retransmits(k, -1, k->syn_retries_default)));
+	{
+		/* when each SYN retransmission leaves, ms after the first SYN */
+		json_t *at = json_array();
+		unsigned t = 0, n = syn_max_retransmits(k, -1, k->syn_retries_default);
+		for (unsigned i = 0; i < n; i++) {
+			t += syn_rto_ms(k, -1, i);
+			json_array_append_new(at, json_integer(t));
+		}
+		json_object_set_new(v, "syn_retransmit_at_ms", at);
+	}
 	json_object_set_new(v, "tw_reuse_default", json_integer(k->tw_reuse_default));
 	json_object_set_new(o, "values", v);
 	for (unsigned i = 0; (f = kfact_get(i, k, &on)); i++)

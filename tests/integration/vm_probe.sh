@@ -46,6 +46,15 @@ scripts/kvm --kernel 6.1 --timeout 900 -- env TWLAB="$T" bash tests/integration/
   > "$out/trace61.txt" 2>&1 || fail "6.1: trace fallback: $(tail -20 "$out/trace61.txt")"
 echo "vm_probe: trace: 6.12 BPF tracer, 6.1 counter fallback"
 
+# SYN retransmission timing per version: 6.1 doubles (1, 3 s), 6.12 and the
+# host are linear (1, 2, 3, 4, 5 s): measured against the model's schedule
+bash tests/integration/vm/syn_times.sh > "$out/synh.txt" 2>&1 || fail "host SYN times: $(cat "$out/synh.txt")"
+for k in 6.1 6.12; do
+  scripts/kvm --kernel "$k" -- env TWLAB="$T" bash tests/integration/vm/syn_times.sh > "$out/syn$k.txt" 2>&1 \
+    || fail "$k SYN times: $(cat "$out/syn$k.txt")"
+done
+echo "vm_probe: SYN retransmission times agree with the model on host, 6.1, 6.12"
+
 # the command's exit status and output come back
 set +e
 o=$(scripts/kvm --kernel 6.12 -- sh -c 'uname -r; exit 7' 2>"$out/err"); rc=$?
