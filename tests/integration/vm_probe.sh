@@ -53,7 +53,13 @@ for k in 6.1 6.12; do
   scripts/kvm --kernel "$k" -- env TWLAB="$T" bash tests/integration/vm/syn_times.sh > "$out/syn$k.txt" 2>&1 \
     || fail "$k SYN times: $(cat "$out/syn$k.txt")"
 done
-echo "vm_probe: SYN retransmission times agree with the model on host, 6.1, 6.12"
+# a bad ACK in SYN_SENT: fast retry, then 2 s (6.1) or 1 s (6.5+)
+bash tests/integration/vm/fast_retry.sh > "$out/frh.txt" 2>&1 || fail "host fast retry: $(cat "$out/frh.txt")"
+for k in 6.1 6.12; do
+  scripts/kvm --kernel "$k" -- env TWLAB="$T" bash tests/integration/vm/fast_retry.sh > "$out/fr$k.txt" 2>&1 \
+    || fail "$k fast retry: $(cat "$out/fr$k.txt")"
+done
+echo "vm_probe: SYN retransmission times and the fast retry agree with the model on host, 6.1, 6.12"
 
 # the command's exit status and output come back
 set +e
