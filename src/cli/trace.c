@@ -50,6 +50,8 @@ static const char usage[] =
 "  --kernel K        model profile for the causes (default host)\n"
 "  --no-fexit        do not try fexit/tcp_timewait_state_process\n"
 "  --quiet           no per-event output, only the summary\n"
+"  --counters        only the counters every kernel has (what trace falls back to\n"
+"                    where BPF cannot run): nstat, TIME_WAIT sockets, conntrack -S\n"
 "  --segments        also print other segments freed on a TIME_WAIT socket\n"
 "                    (ACKs, RSTs, data) as tw_segment_dropped\n"
 "\n"
@@ -502,7 +504,7 @@ static int counters_fallback(const struct run *r, double duration, const char *w
 		cli_err("trace", "%s; the counter fallback cannot run either: %s", why, err);
 		return EXIT_RUNTIME;
 	}
-	cli_err("trace", "%s: falling back to counters (nstat %s, TIME_WAIT sockets as ss "
+	cli_err("trace", "%s: counters (nstat %s, TIME_WAIT sockets as ss "
 		"counts them, conntrack -S%s), per second, this network namespace only; "
 		"no per-SYN events, no causes", why, first.paws_tw >= 0 ? "PAWSTimewait" :
 		"PAWSEstab (TIME_WAIT and established PAWS rejects together)",
@@ -540,14 +542,15 @@ static int counters_fallback(const struct run *r, double duration, const char *w
 int cmd_trace(int argc, char **argv)
 {
 	enum { O_JSON = 1, O_DUR, O_SADDR, O_DADDR, O_SPORT, O_DPORT, O_NETNS, O_PROM,
-	       O_KERNEL, O_NOFEXIT, O_QUIET, O_SEGMENTS, O_HELP };
+	       O_KERNEL, O_NOFEXIT, O_QUIET, O_SEGMENTS, O_COUNTERS, O_HELP };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, O_JSON }, { "duration", required_argument, 0, O_DUR },
 		{ "saddr", required_argument, 0, O_SADDR }, { "daddr", required_argument, 0, O_DADDR },
 		{ "sport", required_argument, 0, O_SPORT }, { "dport", required_argument, 0, O_DPORT },
 		{ "netns", required_argument, 0, O_NETNS }, { "prom", required_argument, 0, O_PROM },
 		{ "kernel", required_argument, 0, O_KERNEL }, { "no-fexit", no_argument, 0, O_NOFEXIT },
-		{ "quiet", no_argument, 0, O_QUIET }, { "segments", no_argument, 0, O_SEGMENTS }, { "help", no_argument, 0, O_HELP },
+		{ "quiet", no_argument, 0, O_QUIET }, { "segments", no_argument, 0, O_SEGMENTS },
+		{ "counters", no_argument, 0, O_COUNTERS }, { "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 } };
 	struct trace_filter f = { 0 };
 	struct trace_attach att;
@@ -556,7 +559,7 @@ int cmd_trace(int argc, char **argv)
 	struct run r = { 0 };
 	const char *prom = NULL, *kname = NULL, *what = "";
 	double duration = 0;
-	bool fexit = true;
+	bool fexit = true, counters = false;
 	struct timespec m0, rt, now, lastprom;
 	struct sigaction sa;
 	int opt, err;
@@ -580,6 +583,7 @@ int cmd_trace(int argc, char **argv)
 		case O_NOFEXIT: fexit = false; break;
 		case O_QUIET: r.quiet = true; break;
 		case O_SEGMENTS: r.segments = true; break;
+		case O_COUNTERS: counters = true; break;
 		case 'h': case O_HELP: fputs(usage, stdout); return EXIT_OK;
 		default:
 			cli_err("trace", "unknown or incomplete option '%s' (see twlab trace --help)",
@@ -598,6 +602,8 @@ int cmd_trace(int argc, char **argv)
 	sa.sa_handler = on_sig;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (counters)
+		return counters_fallback(&r, duration, "--counters");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		char why[200];
 		snprintf(why, sizeof why, "/sys/kernel/btf/vmlinux: %s: this kernel has no BTF "
@@ -623,6 +629,10 @@ int cmd_trace(int argc, char **argv)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
 			"inet_sock_set_state; fexit not tried (--no-fexit): causes from drop reasons "
 			"and the model");
+	else if (att.fexit && !att.kfree_skb)
+		cli_err("trace", "attached fexit tcp_timewait_state_process (skb:kfree_skb has no "
+			"rx_sk on this kernel: the drops come from fexit, without drop reasons), "
+			"tp_btf tcp_send_reset, tcp_receive_reset, inet_sock_set_state");
 	else if (att.fexit)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
 			"inet_sock_set_state and fexit tcp_timewait_state_process (exact verdicts)");

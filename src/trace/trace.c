@@ -56,6 +56,25 @@ static int tw_process_args(void)
 	return n;
 }
 
+/* Does tp_btf/kfree_skb pass rx_sk (the socket the segment was handed to)?
+ * btf_trace_kfree_skb is (void *, skb, location, reason[, rx_sk]). */
+static bool kfree_has_rx_sk(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id;
+	bool yes = false;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	if (id > 0 && (t = btf__type_by_id(btf, id)) && (t = btf__type_by_id(btf, t->type)) &&
+	    btf_is_ptr(t) && (t = btf__type_by_id(btf, t->type)) && btf_is_func_proto(t))
+		yes = btf_vlen(t) >= 5;
+	btf__free(btf);
+	return yes;
+}
+
 /* The fexit program that matches this kernel's signature (loaded or NULL). */
 static struct bpf_program *tw_exit_prog(struct twlab_bpf *s, struct bpf_link ***link)
 {
@@ -89,6 +108,15 @@ static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int
 	s->rodata->f_netns = f->netns;
 	{
 		int n = fexit ? tw_process_args() : 0;
+		bool rx_sk = kfree_has_rx_sk();
+		/* without rx_sk the drops come from fexit, or not at all */
+		if (!rx_sk && !n) {
+			twlab_bpf__destroy(s);
+			*err = -EOPNOTSUPP;
+			return NULL;
+		}
+		bpf_program__set_autoload(s->progs.on_kfree_skb, rx_sk);
+		s->rodata->fexit_drops = !rx_sk;
 		bpf_program__set_autoload(s->progs.on_tw_exit, n == 5);
 		bpf_program__set_autoload(s->progs.on_tw_exit4, n == 4);
 		bpf_program__set_autoload(s->progs.on_tw_exit3, n == 3);
@@ -143,7 +171,13 @@ int trace_open(const struct trace_filter *f, bool try_fexit, struct trace_ctx **
 		if (!l) { err = -errno; *what = "attach " #prog; goto fail; } \
 		t->skel->links.prog = l; att->flag = true; \
 	} while (0)
-	ATTACH(on_kfree_skb, kfree_skb);
+	if (bpf_program__autoload(t->skel->progs.on_kfree_skb))
+		ATTACH(on_kfree_skb, kfree_skb);
+	else if (!att->fexit) {      /* no way to see the drops */
+		err = -EOPNOTSUPP;
+		*what = "skb:kfree_skb has no rx_sk (before 6.11) and fexit did not attach";
+		goto fail;
+	}
 	ATTACH(on_send_reset, send_reset);
 	ATTACH(on_receive_reset, receive_reset);
 	ATTACH(on_set_state, set_state);

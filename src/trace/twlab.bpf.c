@@ -29,6 +29,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_TCP 6
 
 const volatile __u32 f_saddr = 0, f_daddr = 0, f_netns = 0;
+/* Before 6.11 skb:kfree_skb has no rx_sk: the TIME_WAIT socket of a freed
+ * segment is unknown there, so the fexit program reports the drops itself
+ * (every verdict but TCP_TW_SYN ends in discard_it). */
+const volatile bool fexit_drops = false;
 const volatile __u16 f_sport = 0, f_dport = 0;
 
 struct {
@@ -244,13 +248,15 @@ static __always_inline int tw_exit(struct inet_timewait_sock *tw, struct sk_buff
 		lv->skb = (__u64)skb;
 		lv->verdict = ret;
 	}
-	if (ret != TCP_TW_SYN || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET)
+	if ((ret != TCP_TW_SYN && !fexit_drops) || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET)
 		return 0;
 	if (skb_tcp(skb, &tmp, true))
 		return 0;
 	tmp.netns = sk_netns(sk);
 	if (!pass(tmp.saddr, tmp.daddr, tmp.sport, tmp.dport, tmp.netns))
 		return 0;
+	if (ret != TCP_TW_SYN)
+		count(TC_TW_DROP_OTHER);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TC_LOST);
@@ -258,7 +264,7 @@ static __always_inline int tw_exit(struct inet_timewait_sock *tw, struct sk_buff
 	}
 	__builtin_memcpy(e, &tmp, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
-	e->type = TEV_TW_SYN_ACCEPTED;
+	e->type = ret == TCP_TW_SYN ? TEV_TW_SYN_ACCEPTED : TEV_TW_DROP;
 	e->verdict = ret;
 	read_tw(sk, e);
 	bpf_ringbuf_submit(e, 0);

@@ -2,7 +2,7 @@
 # lab probe on other real kernels: Debian's 6.1 (6.1.192, loses the
 # TIME_WAIT ISN) and 6.12 (6.12.113) booted by scripts/kvm; 200 probes each
 # must all agree with the model resolved for that exact kernel. trace inside
-# both (6.12: the BPF tracer; 6.1: the counter fallback). Also the
+# both, its counter mode, SYN retransmission timing and the fast retry. Also the
 # harness's own failures: a package that cannot be downloaded, a VM that
 # does not boot, a command that outlives --timeout, a missing qemu -- each
 # a clear message and exit 125. No qemu on this machine is a failure, not
@@ -37,14 +37,17 @@ done
 grep -q 'verdict=TCP_TW_SYN isn_lost' "$out/6.1.log" || fail "6.1: no isn_lost probe"
 ! grep -q 'isn_lost' "$out/6.12.log" || fail "6.12 must keep tw_snd_nxt + 65537"
 
-# trace: on 6.12 the BPF tracer runs (the trace integration test, with the
-# PAWS drop reason this kernel gives); on 6.1 the verifier refuses it
-# (skb:kfree_skb has no rx_sk before 6.11) and trace falls back to counters
-scripts/kvm --kernel 6.12 --timeout 900 -- env TWLAB="$T" bash tests/integration/trace_collisions.sh \
-  > "$out/trace612.txt" 2>&1 || fail "6.12: trace_collisions: $(tail -20 "$out/trace612.txt")"
-scripts/kvm --kernel 6.1 --timeout 900 -- env TWLAB="$T" bash tests/integration/vm/trace_fallback.sh \
-  > "$out/trace61.txt" 2>&1 || fail "6.1: trace fallback: $(tail -20 "$out/trace61.txt")"
-echo "vm_probe: trace: 6.12 BPF tracer, 6.1 counter fallback"
+# trace: the integration test inside both VMs (6.12: tp_btf kfree_skb with
+# rx_sk + fexit; 6.1: no rx_sk, the drops come from fexit), and the counter
+# mode trace falls back to (host: PAWSTimewait, 6.1: PAWSEstab)
+for k in 6.1 6.12; do
+  scripts/kvm --kernel "$k" --timeout 900 -- env TWLAB="$T" bash tests/integration/trace_collisions.sh \
+    > "$out/trace$k.txt" 2>&1 || fail "$k: trace_collisions: $(tail -20 "$out/trace$k.txt")"
+done
+TWLAB="$T" bash tests/integration/vm/trace_counters.sh > "$out/tch.txt" 2>&1 || fail "host trace --counters: $(cat "$out/tch.txt")"
+scripts/kvm --kernel 6.1 --timeout 900 -- env TWLAB="$T" bash tests/integration/vm/trace_counters.sh \
+  > "$out/tc61.txt" 2>&1 || fail "6.1: trace --counters: $(tail -20 "$out/tc61.txt")"
+echo "vm_probe: trace on 6.1 and 6.12, trace --counters on host and 6.1"
 
 # SYN retransmission timing per version: 6.1 doubles (1, 3 s), 6.12 and the
 # host are linear (1, 2, 3, 4, 5 s): measured against the model's schedule
