@@ -43,7 +43,7 @@ const char *tcp_flags_str(uint8_t flags, char buf[8]);
 enum ts_clock {
 	TS_CLOCK_JIFFIES,        /* tcp_time_stamp = jiffies, no offset (< 4.10) */
 	TS_CLOCK_MS_PAIR_OFFSET, /* random offset per (saddr,daddr) (4.11 ..) */
-	TS_CLOCK_MS_TUPLE_OFFSET,/* random offset per 4-tuple (4.10; 6.18.17+, 6.19.7+, 7.0) */
+	TS_CLOCK_MS_TUPLE_OFFSET,/* random offset per 4-tuple (4.10; 6.1.192+, 6.12.94+, 6.18.17+, 6.19.7+, 7.0) */
 };
 
 /* A kernel version as one ordered number: KVER(6, 18, 17) = 6018017.

@@ -48,8 +48,9 @@
 /* 9a568de4818d (4.13) "tcp: switch TCP TS option (RFC 7323) to 1ms clock";
  * before it tcp_time_stamp = jiffies (HZ=1000 on RHEL 7, 250 on Debian). */
 #define F_TS_MS(v, r) ((v) >= KVER(4, 13, 0))
-/* 25429d7b7dca (4.10) "tcp: allow to turn tcp timestamp randomization off":
- * tcp_timestamps=2 = timestamps without offset. */
+/* tcp_timestamps=2 = "Like 1, but without random offsets"
+ * (Documentation/networking/ip-sysctl): it came with the 4.10 random offsets
+ * (95a22caee396 series); the commit that added the value was not read. */
 #define F_TS_NO_OFFSET(v, r) ((v) >= KVER(4, 10, 0))
 /* 789f558cfb36 (4.1) "tcp/dccp: get rid of central timewait timer": before
  * it inet_twdr_hangman reaps TIME_WAIT in 8 slots of TCP_TIMEWAIT_LEN/8. */
@@ -58,8 +59,9 @@
  * tcp_timewait_sock" (tcp_timewait_check_oow_rate_limit,
  * TCPACKSkippedTimeWait/FinWait2); RHEL 7 backported it (report). */
 #define F_TW_OOW_LIMIT(v, r) ((v) >= KVER(4, 0, 0) || (r))
-/* 614e8316aa4c (6.7) "tcp: add support for usec resolution in TCP TS
- * values": tcp_paws_check uses TCP_PAWS_WRAP (INT_MAX / USEC_PER_SEC). */
+/* af7721448a60 "tcp: introduce TCP_PAWS_WRAP", with 614e8316aa4c "tcp: add
+ * support for usec resolution in TCP TS values" (6.7): tcp_paws_check uses
+ * TCP_PAWS_WRAP (INT_MAX / USEC_PER_SEC). */
 #define F_PAWS_WRAP(v, r) ((v) >= KVER(6, 7, 0))
 /* 6.15 "tcp: add LINUX_MIB_PAWS_TW_REJECTED counter" and the drop reason
  * SKB_DROP_REASON_TCP_RFC7323_TW_PAWS in tcp_timewait_state_process:
@@ -89,8 +91,10 @@
 #define F_SYN_LINEAR(v, r) ((v) >= KVER(6, 5, 0))
 /* 4396e46187ca (4.12) "tcp: remove tcp_tw_recycle". */
 #define F_TW_RECYCLE(v, r) ((v) < KVER(4, 12, 0))
-/* tcp_tw_reuse = 2 (loopback only) default: 79e9fed46057 (4.19?) -- the
- * 4.19.124 sysctl table bounds it to 0..2; 3.10 has 0/1, default 0. */
+/* tcp_tw_reuse = 2 (loopback only) default: the 4.19.124 sysctl table
+ * (hypoxic/GP2-linux-4.19.124 net/ipv4/sysctl_net_ipv4.c) bounds it to 0..2;
+ * 3.10 has 0/1, default 0. The commit that added 2 was not read: the range
+ * starts at 4.19, the first version read that has it. */
 #define F_TW_REUSE2(v, r) ((v) >= KVER(4, 19, 0))
 
 #define KP_INIT(nm, d, v, r) {                                                  \
@@ -275,7 +279,7 @@ static const struct kfact facts[FT_N] = {
 	[FT_TS_MS] = { "ts_clock_1ms", "TSval ticks at 1 kHz (before: jiffies, HZ)",
 		"4.13+ (9a568de4818d)", "include/net/tcp.h tcp_time_stamp / tcp_clock_ms" },
 	[FT_TS_NO_OFFSET] = { "tcp_timestamps_2", "tcp_timestamps=2 sends TS without the random offset",
-		"4.10+ (25429d7b7dca)", "net/ipv4/tcp_ipv4.c tcp_v4_connect (tsoffset)" },
+		"4.10+ (with the 95a22caee396 offsets; ip-sysctl)", "net/ipv4/tcp_ipv4.c tcp_v4_connect (tsoffset)" },
 	[FT_TW_WHEEL] = { "tw_timer_wheel",
 		"TIME_WAIT reaped by the central 8-slot wheel: lives 52.5-60 s, not 60 s",
 		"< 4.1 (789f558cfb36 removed it)", "net/ipv4/inet_timewait_sock.c inet_twdr_hangman, 3.10" },
@@ -285,7 +289,7 @@ static const struct kfact facts[FT_N] = {
 		"4.0+ (4fb17a609167); RHEL 7 backport", "net/ipv4/tcp_minisocks.c tcp_timewait_check_oow_rate_limit" },
 	[FT_PAWS_WRAP] = { "paws_wrap_2147s",
 		"PAWS ignores a ts_recent older than TCP_PAWS_WRAP = 2147 s (before: 24 days)",
-		"6.7+ (614e8316aa4c)", "include/net/tcp.h tcp_paws_check" },
+		"6.7+ (af7721448a60, 614e8316aa4c)", "include/net/tcp.h tcp_paws_check" },
 	[FT_PAWS_TW_MIB] = { "paws_timewait_counter",
 		"a PAWS reject in TIME_WAIT counts TcpExtPAWSTimewait and is dropped as "
 		"TCP_RFC7323_TW_PAWS (before: TcpExtPAWSEstab)",

@@ -9,7 +9,7 @@
 set -euo pipefail
 T=${TWLAB:-build/twlab}
 P="fr$$-"
-cleanup() { for p in ${DP:-} ${AP:-}; do kill "$p" 2>/dev/null; done; ip netns del ${P}c 2>/dev/null; ip netns del ${P}s 2>/dev/null; true; }
+cleanup() { for p in ${DP:-} ${AP:-}; do kill "$p" 2>/dev/null || true; done; ip netns del ${P}c 2>/dev/null || true; ip netns del ${P}s 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns add ${P}c; ip netns add ${P}s
 ip link add eth0 netns ${P}c type veth peer name eth0 netns ${P}s

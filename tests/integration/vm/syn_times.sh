@@ -7,7 +7,7 @@
 set -euo pipefail
 T=${TWLAB:-build/twlab}
 P="st$$-"
-cleanup() { [ -n "${DP:-}" ] && kill "$DP" 2>/dev/null; ip netns del ${P}c 2>/dev/null; ip netns del ${P}s 2>/dev/null; true; }
+cleanup() { [ -n "${DP:-}" ] && { kill "$DP" 2>/dev/null || true; }; ip netns del ${P}c 2>/dev/null || true; ip netns del ${P}s 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns add ${P}c; ip netns add ${P}s
 ip link add eth0 netns ${P}c type veth peer name eth0 netns ${P}s

@@ -7,7 +7,7 @@
 set -euo pipefail
 T=${TWLAB:-build/twlab}
 P="vf$$-"; S=${P}s; C=${P}c
-cleanup() { [ -n "${SP:-}" ] && kill "$SP" 2>/dev/null; ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; true; }
+cleanup() { [ -n "${SP:-}" ] && { kill "$SP" 2>/dev/null || true; }; ip netns del "$S" 2>/dev/null || true; ip netns del "$C" 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns add "$S"; ip netns add "$C"
 ip link add eth0 netns "$C" type veth peer name eth0 netns "$S"
