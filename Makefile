@@ -6,6 +6,19 @@
 #                   run of every fuzz target, integration tests (root)
 #   make demo       install, build, reproduce the report's incident
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz/
+#   make man        man pages from man/*.scd (scdoc) into build/man/
+#   make install    binary, man pages, completion, scenarios, systemd unit
+#                   (+ tmpfiles.d), docs under DESTDIR + PREFIX (default
+#                   /usr/local);
+#                   `make uninstall` with the same variables removes them
+#   make deb        build/deb/twlab_*.deb by dpkg-buildpackage -us -uc -b on
+#                   a copy of the tree (debian/)
+#
+# A man page is one file per subcommand: man/twlab-<command>.1.scd (scdoc).
+# tests/integration/install.sh fails when `twlab <command> --help` lists an
+# option that its page does not define in OPTIONS, or the page defines one
+# --help does not list; a subcommand without a page fails too. To add one,
+# copy man/twlab-craft.1.scd, keep its sections, and list it in twlab.1.scd.
 #
 # Sources are found by wildcard: a new .c under src/ is part of the binary, a
 # new tests/unit/test_*.c is a test program, a new tests/fuzz/fuzz_*.c a fuzz
@@ -41,11 +54,41 @@ BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-.PHONY: all check demo deps unit unit-san fuzz fuzz-smoke integration clean
+# Install layout (Debian's paths with PREFIX=/usr, see debian/rules).
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
+DOCDIR   ?= $(DATADIR)/doc/twlab
+SCENARIODIR ?= $(DATADIR)/twlab/scenarios
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+PROMDIR  ?= /var/lib/prometheus/node-exporter
+TWLAB_VERSION ?= $(shell scripts/version)
+BUILT_WITH := $(shell for p in $(PKGS); do printf '%s %s, ' $$p "$$(pkg-config --modversion $$p 2>/dev/null)"; done; $(CC) --version 2>/dev/null | head -1)
+MAN_SRC  := $(sort $(wildcard man/*.scd))
+MAN_OUT  := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
+
+.DEFAULT_GOAL := all
+.PHONY: all check demo deps unit unit-san fuzz fuzz-smoke integration clean \
+        man install uninstall deb FORCE
 .DELETE_ON_ERROR:
 # keep the BPF object: otherwise make deletes it as an intermediate and
 # regenerates the skeleton (and so every object) on each run
 .SECONDARY: $(BPF_OBJ) $(BPF_SKEL) $(BUILD)/gen/vmlinux.h $(BUILD)/gen/report_ini.h
+
+# Version, libraries and install paths, for `twlab --version` and scenario
+# lookup. Rewritten only when its text changes, so a rebuild stays minimal.
+$(BUILD)/gen/buildinfo.h: FORCE
+	@mkdir -p $(dir $@)
+	@{ printf '#define TWLAB_VERSION "%s"\n' '$(TWLAB_VERSION)'; \
+	   printf '#define TWLAB_BUILT_WITH "%s"\n' '$(BUILT_WITH)'; \
+	   printf '#define TWLAB_SCENARIODIR "%s"\n' '$(SCENARIODIR)'; } > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/src/cli/main.o $(BUILD)/obj/src/scenario/lookup.o: $(BUILD)/gen/buildinfo.h
 
 all: $(BUILD)/twlab
 
@@ -127,5 +170,56 @@ demo: deps
 
 clean:
 	rm -rf build
+
+# ---- man pages, install, Debian package
+
+# @VERSION@, @SCENARIODIR@, @PROMDIR@ in a page are the values of this build.
+SUBST = sed -e 's|@VERSION@|$(TWLAB_VERSION)|g' -e 's|@SCENARIODIR@|$(SCENARIODIR)|g' \
+            -e 's|@PROMDIR@|$(PROMDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+            -e 's|@SYSTEMDUNITDIR@|$(SYSTEMDUNITDIR)|g'
+$(BUILD)/man/%: man/%.scd $(BUILD)/gen/buildinfo.h
+	@mkdir -p $(dir $@)
+	$(SUBST) $< | scdoc > $@
+man: $(MAN_OUT)
+
+$(BUILD)/twlab-trace.service: systemd/twlab-trace.service.in $(BUILD)/gen/buildinfo.h
+	$(SUBST) $< > $@
+$(BUILD)/twlab.tmpfiles: systemd/twlab.tmpfiles.in $(BUILD)/gen/buildinfo.h
+	$(SUBST) $< > $@
+
+install: all man $(BUILD)/twlab-trace.service $(BUILD)/twlab.tmpfiles
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SCENARIODIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/twlab $(DESTDIR)$(BINDIR)/twlab
+	install -m 0644 $(filter %.1,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 scenarios/*.ini $(DESTDIR)$(SCENARIODIR)/
+	install -m 0644 completion/twlab.bash $(DESTDIR)$(BASHCOMPDIR)/twlab
+	install -m 0644 completion/_twlab $(DESTDIR)$(ZSHCOMPDIR)/_twlab
+	install -m 0644 $(BUILD)/twlab-trace.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 $(BUILD)/twlab.tmpfiles $(DESTDIR)$(TMPFILESDIR)/twlab.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+
+# Exactly what install put there (the same variables), then our own dirs.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/twlab \
+	  $(patsubst man/%.1.scd,$(DESTDIR)$(MANDIR)/man1/%.1,$(filter %.1.scd,$(MAN_SRC))) \
+	  $(patsubst man/%.5.scd,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5.scd,$(MAN_SRC))) \
+	  $(patsubst scenarios/%,$(DESTDIR)$(SCENARIODIR)/%,$(wildcard scenarios/*.ini)) \
+	  $(DESTDIR)$(BASHCOMPDIR)/twlab $(DESTDIR)$(ZSHCOMPDIR)/_twlab \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/twlab-trace.service $(DESTDIR)$(TMPFILESDIR)/twlab.conf \
+	  $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(SCENARIODIR) $(DESTDIR)$(DATADIR)/twlab $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# dpkg-buildpackage writes into the parent directory: build a copy of the
+# tree (tracked and new files, not build/) so the .deb lands in build/deb/.
+# The package's version is debian/changelog's (`twlab --version` prints it).
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/twlab
+	{ if git rev-parse --git-dir >/dev/null 2>&1; then git ls-files -co --exclude-standard -z; \
+	  else find . -path ./build -prune -o -type f -print0; fi; } | grep -zv '^\(\./\)\?build/' | \
+	  tar cf - --null --ignore-failed-read -T - | tar xf - -C $(BUILD)/deb/twlab
+	cd $(BUILD)/deb/twlab && dpkg-buildpackage -us -uc -b
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -287,4 +287,16 @@ bool fw_reply_passes(enum fw_kind fw, uint8_t reply_flags);
 bool fw_kind_parse(const char *s, enum fw_kind *out);
 const char *fw_kind_str(enum fw_kind fw);
 
+/* ---- kernel status names (status.c): include/net/tcp.h enum tcp_tw_status,
+ * the value tcp_timewait_state_process() returns. TCP_TW_SUCCESS..TCP_TW_SYN
+ * are enum tw_verdict's values; TCP_TW_ACK_OOW (6.15+) is a TCP_TW_ACK with
+ * tw_decision.ack_oow set. */
+enum { TW_STATUS_ACK_OOW = 4 };
+/* A kernel status value (as fexit sees it) -> "TCP_TW_ACK_OOW"; NULL when it
+ * is not one. */
+const char *tw_status_str(int status);
+/* The status the kernel returns for this decision, and its name. */
+int tw_kernel_status(const struct tw_decision *d);
+const char *tw_kernel_status_str(const struct tw_decision *d);
+
 #endif

@@ -67,9 +67,10 @@
  * SKB_DROP_REASON_TCP_RFC7323_TW_PAWS in tcp_timewait_state_process:
  * in the host 6.18.44's BTF and /proc/net/netstat, not in 6.12.113's. */
 #define F_PAWS_TW_MIB(v, r) ((v) >= KVER(6, 15, 0))
-/* "tcp: add new TCP_TW_ACK_OOW state and allow ECN bits in TOS" (Ilpo
- * Jarvinen, net-next 2024-12-27, 6.14): absent from 6.12.113's BTF. */
-#define F_TW_ACK_OOW(v, r) ((v) >= KVER(6, 14, 0))
+/* 4618e195f925 "tcp: add new TCP_TW_ACK_OOW state and allow ECN bits in TOS"
+ * (v7 applied to net-next in March 2025: 6.15); absent from 6.12.113's BTF,
+ * present in the host 6.18.44's. */
+#define F_TW_ACK_OOW(v, r) ((v) >= KVER(6, 15, 0))
 /* Jason Xing, "tcp: add more specific possible drop reasons in
  * tcp_rcv_synsent_state_process()" (net-next 2024-02-26, 6.9): before it a
  * bad ACK in SYN_SENT is freed as NOT_SPECIFIED. */
@@ -296,7 +297,7 @@ static const struct kfact facts[FT_N] = {
 		"6.15+ (host 6.18.44 BTF has it, 6.12.113 not)", "net/ipv4/tcp_minisocks.c tcp_timewait_state_process" },
 	[FT_TW_ACK_OOW] = { "tw_ack_oow_status",
 		"an out-of-window TIME_WAIT ACK is TCP_TW_ACK_OOW: ECN bits of TOS cleared",
-		"6.14+ (net-next 2024-12-27; absent from 6.12.113 BTF)", "net/ipv4/tcp_ipv4.c tcp_v4_timewait_ack" },
+		"6.15+ (4618e195f925; absent from 6.12.113 BTF)", "net/ipv4/tcp_ipv4.c tcp_v4_timewait_ack" },
 	[FT_SYNSENT_DR] = { "synsent_drop_reasons",
 		"SYN_SENT bad ACK freed as TCP_INVALID_ACK_SEQUENCE, tsecr reject as TCP_RFC7323_PAWS "
 		"(before: NOT_SPECIFIED)",

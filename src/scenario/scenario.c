@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario/lookup.h"
 #include "report_ini.h"   /* generated from scenarios/report.ini */
 
 struct ctx {
@@ -204,12 +205,15 @@ bool scenario_parse(const char *text, struct scenario *s, char *err, size_t errl
 bool scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)
 {
 	FILE *f;
-	char *buf;
+	char *buf, found[4096];
 	long n;
 	bool ok;
 
 	if (!path)
 		return scenario_parse(report_ini, s, err, errlen);
+	/* a name of an installed scenario ("report") as well as a path */
+	if (!(path = scenario_lookup(path, found, sizeof found, err, errlen)))
+		return false;
 	if (!(f = fopen(path, "r"))) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return false;

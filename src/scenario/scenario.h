@@ -33,7 +33,8 @@ struct scenario {
 /* Parse INI text; false with "line 7: [firewall] time_wait: out of range"
  * in err. Starts from the built-in defaults (the report's lab). */
 bool scenario_parse(const char *text, struct scenario *s, char *err, size_t errlen);
-/* Read a file (NULL: the built-in report.ini). */
+/* Read a file, or an installed scenario by name (scenario_lookup(), lookup.h);
+ * NULL: the built-in report.ini. */
 bool scenario_load(const char *path, struct scenario *s, char *err, size_t errlen);
 /* A namespace name prefix: 1 to 11 of [A-Za-z0-9-]; false with why. */
 bool scenario_prefix_ok(const char *p, const char **why);

@@ -3,12 +3,22 @@
  * user-space loader (trace.c), and the loader's API for `twlab trace`.
  *
  * Plain fixed-width fields only, so the same header compiles with
- * vmlinux.h (BPF) and with <linux/types.h> (user space).
+ * vmlinux.h (BPF) and with <linux/types.h> (user space). The event carries
+ * raw kernel facts (the packet's headers as received, the socket's fields,
+ * the namespace's sysctls); what they mean is decided in user space by
+ * trace_classify() (classify.h), which asks src/model/.
  */
 #ifndef TWLAB_TRACE_H
 #define TWLAB_TRACE_H
 
-#define TRACE_TCPHDR_MAX 60
+/* IPv4 header (<= 60 bytes) + TCP header with options (<= 60 bytes); a
+ * power of two so that one mask bounds the copy for the verifier. */
+#define TRACE_PKT_MAX 128
+/* The BPF side wakes the reader when this much is waiting in the ring
+ * buffer; otherwise the reader finds events when it polls, every
+ * TRACE_POLL_MS. */
+#define TRACE_WAKEUP_BYTES (64 * sizeof(struct twlab_event))
+#define TRACE_POLL_MS 50
 
 enum trace_ev_type {
 	TEV_TW_DROP = 1,     /* skb:kfree_skb of a segment that found a TIME_WAIT socket */
@@ -43,19 +53,26 @@ struct twlab_event {
 	__u32 saddr, daddr;
 	__u16 sport, dport;   /* host order */
 	__u32 reason;         /* kfree_skb drop reason (kernel enum value) */
-	__u32 reason_paws;    /* that kernel's value of SKB_DROP_REASON_TCP_RFC7323_TW_PAWS */
-	__s32 verdict;        /* fexit verdict, -1 when not attached/seen */
-	/* TIME_WAIT socket (TEV_TW_DROP, TEV_TW_SYN_ACCEPTED) */
+	__u32 reason_paws;    /* that kernel's SKB_DROP_REASON_TCP_RFC7323_TW_PAWS, 0: none */
+	__u32 reason_unspec;  /* that kernel's SKB_DROP_REASON_NOT_SPECIFIED, 0: none */
+	__s32 verdict;        /* fexit status (enum tcp_tw_status), -1 when not seen */
+	/* the socket's namespace: sysctls tcp_timewait_state_process() reads */
+	__s32 invalid_ratelimit_ms; /* net.ipv4.tcp_invalid_ratelimit, -1: unknown */
+	__s8  rfc1337;        /* net.ipv4.tcp_rfc1337, -1: unknown */
+	__s8  timestamps;     /* net.ipv4.tcp_timestamps, -1: unknown */
+	/* TIME_WAIT socket (TEV_TW_DROP, TEV_TW_SYN_ACCEPTED), read after the
+	 * kernel processed the segment */
+	__u8  tw_fin_wait2;   /* tw_substate == TCP_FIN_WAIT2 */
+	__u8  syn_retransmits;/* SYN_SENT socket: icsk_retransmits (SYNs resent so far) */
 	__u32 tw_rcv_nxt, tw_snd_nxt, tw_rcv_wnd;
 	__u32 tw_ts_recent, tw_ts_offset;
 	__s32 tw_ts_recent_stamp;   /* seconds, ktime_get_seconds() */
 	__u32 tw_ts_recent_age;     /* now - stamp, seconds */
-	__u32 tw_substate;
+	__s32 tw_oow_ack_age_ms;    /* ms since tw_last_oow_ack_time, -1: never/unknown */
 	/* SYN_SENT socket (TEV_SYNSENT_RESET) */
 	__u32 snd_una, snd_nxt;
-	__u32 sk_state;
-	__u32 th_len;               /* bytes valid in th[] */
-	__u8  th[TRACE_TCPHDR_MAX]; /* the segment's TCP header with options */
+	__u32 pkt_len;              /* bytes valid in pkt[] */
+	__u8  pkt[TRACE_PKT_MAX];   /* the segment's IPv4 and TCP headers, as received */
 };
 
 #ifndef __bpf__
@@ -79,10 +96,11 @@ struct trace_ctx;
 typedef int (*trace_event_fn)(const struct twlab_event *e, void *arg);
 
 /* Open, load and attach. On failure prints nothing, returns -errno and a
- * static description in *what. */
-int trace_open(const struct trace_filter *f, bool try_fexit, struct trace_ctx **out,
-	       struct trace_attach *att, const char **what);
-/* Poll the ring buffer up to timeout_ms; calls fn for every event. */
+ * static description in *what. verbose: libbpf's own log on stderr. */
+int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
+	       struct trace_ctx **out, struct trace_attach *att, const char **what);
+/* Wait up to timeout_ms (TRACE_POLL_MS: the longest an event waits) for a
+ * wakeup, then call fn for every event waiting. */
 int trace_poll(struct trace_ctx *t, int timeout_ms, trace_event_fn fn, void *arg);
 void trace_counters(struct trace_ctx *t, struct trace_counters *c);
 void trace_close(struct trace_ctx *t);

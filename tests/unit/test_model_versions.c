@@ -147,10 +147,10 @@ static void paws_timewait_counter_and_drop_reason_from_615(void **st)
 	assert_string_equal(d.drop_reason, "TCP_RFC7323_TW_PAWS");
 }
 
-static void tw_ack_oow_status_from_614(void **st)
+static void tw_ack_oow_status_from_615(void **st)
 {
 	(void)st;
-	struct kprofile a = K(6, 13, 12), b = K(6, 14, 0);
+	struct kprofile a = K(6, 14, 11), b = K(6, 15, 0);
 	assert_false(tw_syn(&a, 1000, 900, false, 0, 0, 0).ack_oow);
 	assert_true(tw_syn(&b, 1000, 900, false, 0, 0, 0).ack_oow);
 	assert_false(kprofile_find("6.12")->tw_ack_oow_status);   /* 6.12.113 BTF */
@@ -332,7 +332,7 @@ int main(void)
 		cmocka_unit_test(oow_rate_limit_from_40_and_on_rhel77),
 		cmocka_unit_test(paws_wrap_2147_s_from_67),
 		cmocka_unit_test(paws_timewait_counter_and_drop_reason_from_615),
-		cmocka_unit_test(tw_ack_oow_status_from_614),
+		cmocka_unit_test(tw_ack_oow_status_from_615),
 		cmocka_unit_test(every_time_wait_discard_has_a_reason_from_517),
 		cmocka_unit_test(synsent_bad_ack_reason_from_69),
 		cmocka_unit_test(synsent_fast_retry_from_56),
