@@ -28,7 +28,7 @@ BUILD    ?= build
 CC       ?= gcc
 SAN      ?=
 OPT      ?= -O2
-PKGS     := libpcap libbpf jansson inih
+PKGS     := libpcap libbpf jansson inih libnetfilter_queue
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm
 

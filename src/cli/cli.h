@@ -20,6 +20,8 @@ int cmd_explain(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+/* `lab load` (src/cli/lab_load.c); argv[0] is "load". */
+int cmd_lab_load(int argc, char **argv);
 int cmd_craft(int argc, char **argv);
 
 /* "twlab: <cmd>: <message>\n" on stderr. */

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: twlab lab up|down|status|repro|probe [options]\n"
+"usage: twlab lab up|down|status|repro|probe|load [options]\n"
 "\n"
 "The report's lab in network namespaces on this machine: N clients -> firewall\n"
 "(DNAT of the service address, SNAT of every client to one address, short\n"
@@ -39,6 +39,8 @@ static const char usage[] =
 "            leaving a TIME_WAIT socket with known numbers, each hit by a\n"
 "            crafted SYN (s32 boundaries, with/without timestamps); the kernel's\n"
 "            answer is compared with tw_process() for the host profile\n"
+"  load      real load through the lab, one NAT mode or --compare: see\n"
+"            `twlab lab load --help`\n"
 "\n"
 "options:\n"
 "  --scenario FILE|NAME  topology: a file, or the name of an installed one\n"
@@ -354,6 +356,8 @@ int cmd_lab(int argc, char **argv)
 		fputs(usage, sub ? stdout : stderr);
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
+	if (!strcmp(sub, "load"))               /* its own options: src/cli/lab_load.c */
+		return cmd_lab_load(argc - 1, argv + 1);
 	if (strcmp(sub, "up") && strcmp(sub, "down") && strcmp(sub, "status") && strcmp(sub, "repro") &&
 	    strcmp(sub, "probe")) {
 		cli_err("lab", "unknown subcommand '%s' (up, down, status, repro, probe)", sub);

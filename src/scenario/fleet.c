@@ -103,8 +103,8 @@ static bool port_range(const char *v, uint16_t *lo, uint16_t *hi, const char **w
 	a[dash - v] = 0;
 	if (!parse_u64_max(a, 65535, &x, why) || !parse_u64_max(dash + 1, 65535, &y, why))
 		return false;
-	if (x < 1 || x > y) {
-		*why = "LO must be at least 1 and not above HI";
+	if (x < 1 || x >= y) {
+		*why = "LO must be at least 1 and below HI (2 ports at least)";
 		return false;
 	}
 	*lo = (uint16_t)x;

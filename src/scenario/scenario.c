@@ -159,6 +159,23 @@ static int on_value(void *user, const char *sec, const char *key, const char *v)
 	} else if (IS("server", "port")) {
 		ok = num(v, 1, 65535, &u, &why);
 		s->server_port = (uint16_t)u;
+	} else if (IS("client", "addresses")) {
+		/* a comma-separated list, at most SCEN_MAX_CLIENTS */
+		char tmp[512], *save, *tok;
+		snprintf(tmp, sizeof tmp, "%s", v);
+		s->nclient_addr = 0;
+		for (tok = strtok_r(tmp, ", \t", &save); ok && tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (s->nclient_addr == SCEN_MAX_CLIENTS) {
+				ok = false;
+				why = "more addresses than clients a scenario can have";
+			} else {
+				ok = addr(tok, &s->client_addr[s->nclient_addr++], &why);
+			}
+		}
+		if (ok && !s->nclient_addr) {
+			ok = false;
+			why = "expected a comma-separated list of addresses";
+		}
 	} else if (IS("client", "connect_timeout")) {
 		ok = num(v, 1, 600, &s->connect_timeout, &why);
 	} else if (!strcmp(sec, "fleet")) {

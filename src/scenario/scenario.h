@@ -27,6 +27,10 @@ struct scenario {
 	uint32_t server_addr;
 	uint16_t server_port;
 	unsigned connect_timeout;    /* s */
+	/* [client] addresses: each client's own address, in client order;
+	 * fewer than clients: the rest take the lab's default 198.18.N.2 */
+	uint32_t client_addr[SCEN_MAX_CLIENTS];
+	unsigned nclient_addr;
 	struct fleet fleet;          /* [fleet]: the load for `lab load` and `sim` */
 };
 

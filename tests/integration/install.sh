@@ -50,7 +50,7 @@ grep -q "ip netns add yy$$-fw" <<<"$out" || fail "--scenario PATH"
 set +e; err=$("$R/bin/twlab" lab up --scenario nosuch --dry-run --out "$D/out" 2>&1 >/dev/null); rc=$?; set -e
 [ $rc -eq 2 ] || fail "unknown scenario name: exit $rc"
 grep -q "^twlab: lab: --scenario: 'nosuch': no such file.*names: .*report" <<<"$err" || fail "unknown scenario message: $err"
-"$R/bin/twlab" --version | grep -q '^scenarios: *report' || fail "--version does not list the installed scenario"
+"$R/bin/twlab" --version | grep -qE '^scenarios: .*\breport\b' || fail "--version does not list the installed scenario"
 
 # man pages: render without warnings, lexgrog finds a NAME line, man finds
 # them through MANPATH, and they have the sections a man page needs
@@ -124,7 +124,7 @@ zcomp() {
 if command -v zsh >/dev/null; then
   zsh -n "$R/share/zsh/site-functions/_twlab" || fail "zsh completion syntax"
   w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft --help --version " ] || fail "zsh: commands: $w"
-  w=$(zcomp twlab lab ""); [ "$w" = "down probe repro status up " ] || fail "zsh: lab actions: $w"
+  w=$(zcomp twlab lab ""); [ "$w" = "down load probe repro status up " ] || fail "zsh: lab actions: $w"
   w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "3.10 4.19 5.10 6.1 6.18 host " ] || fail "zsh: kernels: $w"
   w=$(zcomp twlab trace --); [[ $w == *" --prom "* && $w == "--help "* ]] || fail "zsh: trace options: $w"
   w=$(zcomp twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "zsh: scenario names: $w"

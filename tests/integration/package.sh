@@ -208,13 +208,13 @@ lintian --fail-on error build/deb/twlab_*.changes \
 echo "lintian: $(grep -c '^E:' "$B/lintian.log" || true) errors, $(grep -c '^W:' "$B/lintian.log" || true) warnings"
 
 new_root deb
-for lib in libpcap0.8 libbpf1 libjansson4 libinih1; do
+for lib in libpcap0.8 libbpf1 libjansson4 libinih1 libnetfilter-queue1; do
   ! in_root "$r" dpkg -s $lib >/dev/null 2>&1 || fail "base root is not clean: $lib installed"
 done
 cp "$deb" "$r/tmp/"
 apt_in "$r" update
 apt_in "$r" install --no-install-recommends "/tmp/$(basename "$deb")"
-echo "deb installed in a clean root, pulling: $(in_root "$r" dpkg-query -W -f='${binary:Package} ' libpcap0.8 libbpf1 libjansson4 libinih1)"
+echo "deb installed in a clean root, pulling: $(in_root "$r" dpkg-query -W -f='${binary:Package} ' libpcap0.8 libbpf1 libjansson4 libinih1 libnetfilter-queue1)"
 check_installed "$r" /usr "$dver"
 # now systemd (its packages would have pulled libraries of their own above)
 apt_in "$r" install --no-install-recommends systemd systemd-sysv
@@ -227,7 +227,7 @@ echo "deb: ok"
 # ---- 2. from source, PREFIX=/usr/local
 new_root src
 apt_in "$r" update
-apt_in "$r" install --no-install-recommends libpcap0.8 libbpf1 libjansson4 libinih1
+apt_in "$r" install --no-install-recommends libpcap0.8 libbpf1 libjansson4 libinih1 libnetfilter-queue1
 make -s install DESTDIR="$r" PREFIX=/usr/local > /dev/null
 check_installed "$r" /usr/local "$(build/twlab --version | sed -n '1s/^twlab //p')"
 unit_as_written "$r" /usr/local/lib/systemd/system/twlab-trace.service /usr/local/lib/tmpfiles.d/twlab.conf

@@ -75,6 +75,7 @@ static void bad_values_are_rejected_with_the_line(void **st)
 		"[fleet]\nsnat = hash\n",
 		"[fleet]\nport_range = 61000-32768\n",
 		"[fleet]\nport_range = 0-10\n",
+		"[fleet]\nport_range = 4-4\n",             /* fuzz_scenario found it */
 		"[fleet]\nport_range = 100\n",
 		"[fleet]\nkeepalive = 1.5\n",
 		"[fleet]\narrivals = bursty\n",
