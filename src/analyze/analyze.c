@@ -13,65 +13,100 @@
  *   client side: the SYN goes unanswered and is retransmitted, on a 4-tuple
  *     whose earlier incarnation the server closed first less than the
  *     TIME_WAIT length ago, and the model says that SYN would be refused.
- * The cause (paws/seq) is tw_process()'s, on those numbers.
+ * The cause is tw_process()'s (paws/seq) on those numbers; numbers it would
+ * have accepted make the cause not_timewait; timestamps the snaplen cut off
+ * make it unknown.
+ *
+ * Memory. A tuple's state is 96 bytes in one open-addressing table, with no
+ * allocation per connection. State ends on time, as the kernel's would: a
+ * SYN attempt when its next retransmission is overdue, everything else
+ * TIME_WAIT + 60 s after the tuple's last segment (a later SYN cannot
+ * collide with it). Expiry is decided on the tuple's own clock whenever it
+ * is touched, and a sweep reclaims the slots of the others; so results do
+ * not depend on when sweeps run. Above max_memory the oldest state is
+ * forgotten and counted (evicted); an allocation that fails ends the pass
+ * with an error, keeping what was found so far.
  */
 #include "analyze/analyze.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-/* Direction-independent key: the two endpoints in a fixed order, so one
- * lookup serves both directions. Five words, built and compared as words
- * (byte-wise stores read back as words stall the CPU): w[0..1] the lower
- * endpoint's address, w[2..3] the other's, w[4] ports and family. */
-struct ckey {
-	uint64_t w[5];
+/* A client's SYN retransmission is overdue its RTO + 1 s after the last
+ * one. The first RTO is 1 s on Linux (TCP_TIMEOUT_INIT, include/net/tcp.h)
+ * and 3 s on older stacks and Windows: take the longer, doubling per
+ * retransmission, at most TCP_RTO_MAX (120 s). */
+#define SYN_RTO_FIRST_S 3.0
+#define SYN_RTO_MAX_S   120.0
+
+enum {                                 /* struct conn.st */
+	ST_EST = 1 << 0,               /* an incarnation began (SYN-ACK or completed handshake) */
+	ST_CLOSED = 1 << 1,
+	ST_CLI_FIN = 1 << 2,
+	ST_SRV_FIN = 1 << 3,
+	ST_SRV_TW = 1 << 4,            /* the server closed first: it holds TIME_WAIT */
+	ST_CLI_END = 1 << 5,           /* cli_end is set */
+	ST_SRV_END = 1 << 6,
+	ST_CLI_TS = 1 << 7,            /* the client's last segment had timestamps */
+	ST_CLI_TS_UNK = 1 << 8,        /* ... or the snaplen cut its options */
+	ST_PENDING = 1 << 9,           /* a SYN attempt in progress */
+	ST_ANSWERED = 1 << 10,         /* any server segment for this attempt */
+	ST_REFUSED = 1 << 11,          /* an attempt was answered by a RST */
+	ST_GAVE_UP = 1 << 12,          /* the client reset its own attempt */
+	ST_PREV_TW = 1 << 13,          /* the attempt follows a TIME_WAIT in the capture */
+	ST_SYN_TS = 1 << 14,           /* the attempt's SYN had timestamps */
+	ST_SYN_TS_UNK = 1 << 15,
+	ST_HISTORY = ST_EST | ST_CLOSED | ST_REFUSED | ST_CLI_END | ST_SRV_END | ST_CLI_FIN | ST_SRV_FIN,
+					/* anything a later SYN is judged by */
 };
 
+/* One 4-tuple, oriented (client, server). family 0 marks a free slot. */
 struct conn {
-	bool     used;
-	uint32_t hash;
-	struct ckey k;
-	bool     client_is_a;          /* the client is the key's first endpoint */
-	struct an_tuple t;             /* oriented: client, server */
-	double   last_t;
-	/* the current or last incarnation */
-	bool     est, closed, cli_fin, srv_fin, srv_tw;
-	double   close_t;
-	bool     cli_end_set, srv_end_set, cli_ts;
-	uint32_t cli_end, srv_end, cli_tsval;
-	uint32_t sa_ack;                /* ack of the incarnation's SYN-ACK */
-	/* the SYN attempt in progress */
-	bool     pending;
-	double   syn_t, last_syn_t, last_answer_t;
-	uint32_t syn_seq;
-	unsigned syns, bare_acks;
-	bool     answered;             /* any server segment for this attempt */
-	bool     refused;              /* an earlier attempt was answered by a RST */
-	bool     client_gave_up;
-	bool     have_prev_tw;         /* the capture shows the server in TIME_WAIT */
-	struct tw_sock prev_tw;
-	double   prev_close;
-	struct segment syn;
-	struct an_collision *open;     /* the collision this attempt is, or NULL:
-					* kept out of line so a tuple stays small */
+	uint8_t  caddr[16], saddr[16];
+	uint16_t cport, sport;
+	uint32_t idle_until;           /* s after base: forgotten after this */
+	double   syn_t, close_t;
+	float    last_syn_dt;          /* last SYN of the attempt - syn_t */
+	uint32_t cli_end, srv_end, cli_tsval, sa_ack, syn_seq, syn_tsval;
+	uint32_t open;                 /* 1 + pool index of the collision this attempt is */
+	uint8_t  family, syns, bare_acks, syn_flags;
+	uint32_t st;
 };
+_Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 
-#define NAT_HOSTS_PER_ADDR 64
+struct nat_clock { double t; uint32_t ts; };
 struct nat_addr {                      /* per client address: its clocks */
-	unsigned n;
-	struct { double t; uint32_t ts; } h[NAT_HOSTS_PER_ADDR];
+	struct nat_clock first;
+	struct nat_clock *more;        /* hosts 2..n */
+	uint16_t n, cap;
 };
 
 struct analyzer {
 	struct an_opts o;
-	struct nat_addr *clocks;               /* parallel to r.nat */
 	struct an_result r;
+	const char *err;
+	char errbuf[160];
+	/* tuples */
 	struct conn *tab;
 	size_t cap, n;
-	double now;
-	uint64_t since_sweep;
+	double base, now, last_sweep;
+	bool have_base;
+	uint64_t since_sweep, since_progress;
+	/* collisions being built (one per colliding attempt in progress) */
+	struct an_collision *pool;
+	uint32_t *pool_free;
+	uint32_t pool_cap, pool_nfree;
+	unsigned list_cap;
+	/* NAT clocks: r.nat[i] and clocks[i], found through idx */
+	struct nat_addr *clocks;
+	unsigned nat_cap;
+	uint32_t *nat_idx;             /* 1 + index, open addressing */
+	size_t nat_idx_cap;
+	uint64_t mem;                  /* bytes held */
+	uint64_t nat_mem;              /* of which the NAT clocks */
 };
 
 const char *an_outcome_str(enum an_outcome o)
@@ -79,198 +114,608 @@ const char *an_outcome_str(enum an_outcome o)
 	return o == AN_RECOVERED ? "recovered" : o == AN_TIMED_OUT ? "timed_out" : "unknown";
 }
 
-static uint32_t hash_key(const struct ckey *k)
+const char *an_cause_str(enum an_cause c)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 5; i++) {
-		h ^= k->w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+	switch (c) {
+	case AN_CAUSE_PAWS: return "paws";
+	case AN_CAUSE_SEQ: return "seq";
+	case AN_CAUSE_NOT_TIMEWAIT: return "not_timewait";
+	default: return "unknown";
 	}
-	return (uint32_t)h;
 }
 
-_Static_assert(sizeof(struct ckey) == 40, "ckey is hashed as five words");
-
-static inline bool key_eq(const struct ckey *x, const struct ckey *y)
+void an_collision_decide(const struct kprofile *k, const struct an_collision *c, struct tw_decision *out)
 {
-	const uint64_t *a = x->w, *b = y->w;
-	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]));
+	tw_process(k, NULL, &c->tw, &c->syn, out);
 }
 
-struct analyzer *an_new(const struct an_opts *o)
-{
-	struct analyzer *a = calloc(1, sizeof *a);
-	if (!a)
-		return NULL;
-	a->o = *o;
-	a->cap = 1024;
-	a->tab = calloc(a->cap, sizeof *a->tab);
-	a->r.list = calloc(AN_MAX_LISTED, sizeof *a->r.list);
-	a->r.nat = calloc(AN_NAT_MAX_ADDRS, sizeof *a->r.nat);
-	a->clocks = calloc(AN_NAT_MAX_ADDRS, sizeof *a->clocks);
-	if (!a->tab || !a->r.list || !a->r.nat || !a->clocks) {
-		an_free(a);
-		return NULL;
-	}
-	return a;
-}
+const char *an_error(const struct analyzer *a) { return a->err; }
 
-void an_free(struct analyzer *a)
+static void oom(struct analyzer *a, const char *what)
 {
-	if (!a)
+	if (a->err)
 		return;
-	for (size_t i = 0; a->tab && i < a->cap; i++)
-		if (a->tab[i].used)
-			free(a->tab[i].open);
-	free(a->tab);
-	free(a->r.list);
-	free(a->r.nat);
-	free(a->clocks);
-	free(a);
+	snprintf(a->errbuf, sizeof a->errbuf, "out of memory (%s) after %llu segments, %zu live tuples",
+		 what, (unsigned long long)a->r.segments, a->n);
+	a->err = a->errbuf;
 }
 
-static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, bool create);
-static void sweep(struct analyzer *a);
-
-static void grow(struct analyzer *a)
+static void mem_add(struct analyzer *a, int64_t bytes)
 {
-	struct conn *old = a->tab;
-	size_t ocap = a->cap;
-	a->cap *= 2;
-	a->tab = calloc(a->cap, sizeof *a->tab);
-	if (!a->tab) {                      /* keep the old table */
-		a->tab = old;
-		a->cap = ocap;
-		return;
-	}
-	a->n = 0;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].used)
-			*find(a, &old[i].k, old[i].hash, true) = old[i];
-	free(old);
+	a->mem = (uint64_t)((int64_t)a->mem + bytes);
+	if (a->mem > a->r.peak_memory)
+		a->r.peak_memory = a->mem;
 }
 
-static struct conn *find(struct analyzer *a, const struct ckey *k, uint32_t h, bool create)
+/* ---- the tuple table */
+
+/* Symmetric in the two endpoints, so one lookup serves both directions. */
+static uint64_t hash_ends(uint8_t fam, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
 {
-	size_t i = h & (a->cap - 1);
-	for (;; i = (i + 1) & (a->cap - 1)) {
-		struct conn *c = &a->tab[i];
-		if (!c->used) {
-			if (!create)
-				return NULL;
-			if ((a->n + 1) * 2 > a->cap) {
-				/* full: forget what is past any TIME_WAIT first, grow
-				 * only if that was not enough (memory follows the live
-				 * tuples, and the table is walked only this often) */
-				sweep(a);
-				if ((a->n + 1) * 2 > a->cap * 3 / 4)
-					grow(a);
-				return find(a, k, h, true);
-			}
-			memset(c, 0, sizeof *c);
-			c->used = true;
-			c->hash = h;
-			c->k = *k;
-			a->n++;
-			if (a->n > a->r.peak_tuples)
-				a->r.peak_tuples = a->n;
-			return c;
-		}
-		if (c->hash == h && key_eq(&c->k, k))
-			return c;
-	}
+	uint64_t x[2], y[2], h = 0x9e3779b97f4a7c15ull ^ fam;
+	memcpy(x, a1, 16);
+	memcpy(y, a2, 16);
+	uint64_t e1 = x[0] * 0xff51afd7ed558ccdull ^ x[1] * 0xc4ceb9fe1a85ec53ull ^ p1;
+	uint64_t e2 = y[0] * 0xff51afd7ed558ccdull ^ y[1] * 0xc4ceb9fe1a85ec53ull ^ p2;
+	e1 *= 0x9e3779b97f4a7c15ull;
+	e2 *= 0x9e3779b97f4a7c15ull;
+	h ^= (e1 ^ (e1 >> 29)) + (e2 ^ (e2 >> 29));
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+static uint64_t conn_hash(const struct conn *c)
+{
+	return hash_ends(c->family, c->caddr, c->cport, c->saddr, c->sport);
 }
 
 /* Linear-probing delete with backward shift: no tombstones. */
 static void del(struct analyzer *a, size_t i)
 {
-	size_t j = i;
-	a->tab[i].used = false;
+	size_t mask = a->cap - 1, j = i;
+	a->tab[i].family = 0;
 	a->n--;
 	for (;;) {
-		j = (j + 1) & (a->cap - 1);
-		if (!a->tab[j].used)
+		j = (j + 1) & mask;
+		if (!a->tab[j].family)
 			return;
-		size_t k = a->tab[j].hash & (a->cap - 1);
+		size_t k = conn_hash(&a->tab[j]) & mask;
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
 			a->tab[i] = a->tab[j];
-			a->tab[j].used = false;
+			a->tab[j].family = 0;
 			i = j;
 		}
 	}
 }
 
-static void record(struct analyzer *a, struct an_collision *c)
+static void insert_moved(struct conn *tab, size_t cap, const struct conn *c)
+{
+	size_t i = conn_hash(c) & (cap - 1);
+	while (tab[i].family)
+		i = (i + 1) & (cap - 1);
+	tab[i] = *c;
+}
+
+/* The table: anonymous zeroed memory, on huge pages where the kernel gives
+ * them (a lookup is one random access; 4 KiB pages add a TLB miss to it). */
+static struct conn *tab_alloc(size_t n)
+{
+	size_t len = n * sizeof(struct conn);
+	if (len < (2u << 20))
+		return calloc(n, sizeof(struct conn));
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+static void tab_free(struct conn *t, size_t n)
+{
+	if (!t)
+		return;
+	if (n * sizeof(struct conn) < (2u << 20))
+		free(t);
+	else
+		munmap(t, n * sizeof(struct conn));
+}
+
+static bool grow(struct analyzer *a, size_t ncap)
+{
+	struct conn *t = tab_alloc(ncap);
+	if (!t)
+		return false;
+	mem_add(a, (int64_t)(ncap * sizeof *t));
+	for (size_t i = 0; a->tab && i < a->cap; i++)
+		if (a->tab[i].family)
+			insert_moved(t, ncap, &a->tab[i]);
+	tab_free(a->tab, a->cap);
+	mem_add(a, -(int64_t)(a->cap * sizeof *t));
+	a->tab = t;
+	a->cap = ncap;
+	return true;
+}
+
+/* ---- collisions */
+
+static struct an_collision *coll(struct analyzer *a, const struct conn *c)
+{
+	return c->open ? &a->pool[c->open - 1] : NULL;
+}
+
+static struct an_collision *coll_new(struct analyzer *a, struct conn *c)
+{
+	if (!a->pool_nfree) {
+		uint32_t ncap = a->pool_cap ? a->pool_cap * 2 : 64;
+		struct an_collision *p = realloc(a->pool, ncap * sizeof *p);
+		if (!p)
+			return oom(a, "collisions"), NULL;
+		a->pool = p;
+		uint32_t *f = realloc(a->pool_free, ncap * sizeof *f);
+		if (!f)
+			return oom(a, "collisions"), NULL;
+		a->pool_free = f;
+		mem_add(a, (int64_t)((ncap - a->pool_cap) * (sizeof *p + sizeof *f)));
+		for (uint32_t i = ncap; i > a->pool_cap; i--)
+			a->pool_free[a->pool_nfree++] = i - 1;
+		a->pool_cap = ncap;
+	}
+	uint32_t i = a->pool_free[--a->pool_nfree];
+	c->open = i + 1;
+	memset(&a->pool[i], 0, sizeof a->pool[i]);
+	return &a->pool[i];
+}
+
+static void coll_drop(struct analyzer *a, struct conn *c)
+{
+	if (c->open)
+		a->pool_free[a->pool_nfree++] = c->open - 1;
+	c->open = 0;
+}
+
+static void record(struct analyzer *a, const struct an_collision *k)
 {
 	struct an_result *r = &a->r;
 	r->collisions++;
-	r->coll_paws += c->d.cause == TW_CAUSE_PAWS;
-	r->coll_seq += c->d.cause == TW_CAUSE_SEQ;
-	r->coll_unknown += c->d.cause == TW_CAUSE_NONE;
-	r->recovered += c->outcome == AN_RECOVERED;
-	r->timed_out += c->outcome == AN_TIMED_OUT;
-	r->outcome_unknown += c->outcome == AN_UNKNOWN;
-	if (r->listed < AN_MAX_LISTED)
-		r->list[r->listed++] = *c;
+	r->coll_paws += k->cause == AN_CAUSE_PAWS;
+	r->coll_seq += k->cause == AN_CAUSE_SEQ;
+	r->coll_not_timewait += k->cause == AN_CAUSE_NOT_TIMEWAIT;
+	r->coll_unknown += k->cause == AN_CAUSE_UNKNOWN;
+	r->recovered += k->outcome == AN_RECOVERED;
+	r->timed_out += k->outcome == AN_TIMED_OUT;
+	r->outcome_unknown += k->outcome == AN_UNKNOWN;
+	if (r->listed == AN_MAX_LISTED) {
+		r->unlisted++;
+		return;
+	}
+	if (r->listed == a->list_cap) {
+		unsigned ncap = a->list_cap ? a->list_cap * 2 : 64;
+		if (ncap > AN_MAX_LISTED)
+			ncap = AN_MAX_LISTED;
+		struct an_collision *l = realloc(r->list, ncap * sizeof *l);
+		if (!l) {
+			oom(a, "collision list");
+			r->unlisted++;
+			return;
+		}
+		mem_add(a, (int64_t)((ncap - a->list_cap) * sizeof *l));
+		r->list = l;
+		a->list_cap = ncap;
+	}
+	r->list[r->listed++] = *k;
 }
 
-/* The SYN attempt ends: by a SYN-ACK, a new SYN with another ISN, expiry or
- * the end of the input. Decide client-side evidence and the outcome. */
-static void close_attempt(struct analyzer *a, struct conn *c, bool synack, double t)
+static void conn_tuple(const struct conn *c, struct an_tuple *t)
 {
-	if (!c->pending)
-		return;
-	if (!c->open && !c->answered && !synack && c->syns >= 2 && c->have_prev_tw &&
-	    c->syn_t - c->prev_close < a->o.kernel->tw_len_s) {
-		/* client-side capture: the answer never came back */
-		struct an_collision *k = calloc(1, sizeof *k);
-		if (!k)
-			goto done;
-		k->ts = c->syn_t;
-		k->t = c->t;
-		k->prev_in_capture = true;
-		k->since_close = c->syn_t - c->prev_close;
-		k->tw = c->prev_tw;
-		k->syn = c->syn;
-		tw_process(a->o.kernel, NULL, &k->tw, &k->syn, &k->d);
-		if (k->d.verdict != TCP_TW_SYN)
-			c->open = k;
+	t->family = c->family;
+	memcpy(t->caddr, c->caddr, 16);
+	memcpy(t->saddr, c->saddr, 16);
+	t->cport = c->cport;
+	t->sport = c->sport;
+}
+
+static void conn_syn(const struct conn *c, struct segment *syn)
+{
+	memset(syn, 0, sizeof *syn);
+	syn->flags = c->syn_flags;
+	syn->seq = c->syn_seq;
+	syn->has_ts = c->st & ST_SYN_TS;
+	syn->tsval = c->syn_tsval;
+}
+
+/* The TIME_WAIT the server held for the attempt's SYN, from the earlier
+ * incarnation: what tcp_time_wait() copies from the closing socket. */
+static void conn_prev_tw(const struct conn *c, struct tw_sock *tw)
+{
+	memset(tw, 0, sizeof *tw);
+	tw->substate = TW_TIME_WAIT;
+	tw->rcv_nxt = c->cli_end;
+	tw->snd_nxt = c->srv_end;
+	tw->rcv_wnd = 65535;
+	tw->ts_recent_stamp_set = c->st & ST_CLI_TS;
+	tw->ts_recent = c->cli_tsval;
+	tw->ts_recent_age_s = (uint32_t)fmax(0, c->syn_t - c->close_t);
+	tw->last_oow_ack_ms = -1;
+}
+
+/* The model's verdict on the collision's SYN, and the cause it gives. */
+static void decide(struct analyzer *a, struct an_collision *k, bool ts_unknown)
+{
+	struct tw_decision d;
+	tw_process_quiet(a->o.kernel, NULL, &k->tw, &k->syn, &d);
+	k->d.verdict = d.verdict;
+	k->d.cause = ts_unknown ? TW_CAUSE_NONE : d.cause;
+	k->d.paws_reject = d.paws_reject;
+	if (ts_unknown) {
+		k->cause = AN_CAUSE_UNKNOWN;
+		k->note = "timestamps unknown: the snaplen cut the TCP options off";
+	} else if (d.verdict == TCP_TW_SYN) {
+		k->cause = AN_CAUSE_NOT_TIMEWAIT;
+		if (!k->prev_in_capture)
+			k->note = "a Linux TIME_WAIT holding the ACK's numbers would have accepted this SYN: "
+				  "likely a half-open (ESTABLISHED) peer's challenge ACK (RFC 5961) "
+				  "or a non-Linux stack";
+		else if (k->server_evidence && k->ack_ack != k->tw.rcv_nxt)
+			k->note = "the ACK does not carry the earlier connection's numbers: another socket "
+				  "sent it (likely a half-open peer's challenge ACK, RFC 5961)";
 		else
-			free(k);
+			k->note = "the ACK carries the earlier connection's numbers, but a Linux TIME_WAIT "
+				  "would have accepted this SYN: a non-Linux stack, or another kernel profile";
+	} else if (d.cause == TW_CAUSE_PAWS) {
+		k->cause = AN_CAUSE_PAWS;
+	} else if (d.cause == TW_CAUSE_SEQ) {
+		k->cause = AN_CAUSE_SEQ;
+	} else {
+		k->cause = AN_CAUSE_UNKNOWN;
+		k->note = "the model names no cause for this SYN";
 	}
-	if (!c->open && !c->answered && !synack && c->syns >= 2)
+}
+
+/* The SYN attempt ends at time `at`: by a SYN-ACK, a new SYN with another
+ * ISN, expiry or the end of the input. Decide client-side evidence and the
+ * outcome. */
+static void close_attempt(struct analyzer *a, struct conn *c, bool synack, double at)
+{
+	if (!(c->st & ST_PENDING))
+		return;
+	double last_syn_t = c->syn_t + c->last_syn_dt;
+	bool silent = !(c->st & ST_ANSWERED) && !synack && c->syns >= 2;
+	if (!c->open && silent && (c->st & ST_PREV_TW) && c->syn_t - c->close_t < a->o.kernel->tw_len_s) {
+		/* client-side capture: the answer never came back */
+		struct an_collision *k = coll_new(a, c);
+		if (k) {
+			k->ts = c->syn_t;
+			conn_tuple(c, &k->t);
+			k->prev_in_capture = true;
+			k->since_close = c->syn_t - c->close_t;
+			conn_prev_tw(c, &k->tw);
+			conn_syn(c, &k->syn);
+			decide(a, k, c->st & (ST_SYN_TS_UNK | ST_CLI_TS_UNK));
+			if (k->d.verdict == TCP_TW_SYN && k->cause != AN_CAUSE_UNKNOWN)
+				coll_drop(a, c);    /* the model accepts it: not this */
+		}
+	}
+	if (!c->open && silent)
 		a->r.unanswered++;     /* no earlier incarnation to judge it by */
 	if (c->open) {
-		struct an_collision *k = c->open;
+		struct an_collision *k = coll(a, c);
 		k->syns = c->syns;
 		k->acks = c->bare_acks;
 		if (synack) {
 			k->outcome = AN_RECOVERED;
-			k->delay_ms = (t - c->syn_t) * 1000.0;
-		} else if (c->client_gave_up || c->syns >= 3 || a->now - c->last_syn_t >= 1.0) {
+			k->delay_ms = (at - c->syn_t) * 1000.0;
+		} else if ((c->st & ST_GAVE_UP) || c->syns >= 3 || at - last_syn_t >= 1.0) {
 			/* no SYN-ACK, and the client stopped trying or has been
 			 * waiting through two retransmissions (>= 3 s) */
 			k->outcome = AN_TIMED_OUT;
-			k->delay_ms = (c->last_syn_t - c->syn_t) * 1000.0;
+			k->delay_ms = (last_syn_t - c->syn_t) * 1000.0;
 		} else {
 			k->outcome = AN_UNKNOWN;
 		}
 		record(a, k);
-		free(k);
-		c->open = NULL;
+		coll_drop(a, c);
 	}
-done:
-	c->pending = false;
+	c->st &= ~ST_PENDING;
 }
 
-static void nat_count(struct analyzer *a, const struct an_tuple *t, double ts, uint32_t tsval);
+static double attempt_deadline(const struct conn *c)
+{
+	unsigned rx = c->syns ? c->syns - 1u : 0;
+	double rto = SYN_RTO_FIRST_S * (double)(1u << (rx > 6 ? 6 : rx));
+	if (rto > SYN_RTO_MAX_S)
+		rto = SYN_RTO_MAX_S;
+	return c->syn_t + c->last_syn_dt + rto + 1.0;
+}
+
+/* Bring c to time `now`: an overdue attempt ends; true when nothing that
+ * could still matter is left (the caller deletes it). */
+static bool expire(struct analyzer *a, struct conn *c, double now)
+{
+	if (c->st & ST_PENDING) {
+		double dl = attempt_deadline(c);
+		if (now < dl)
+			return false;
+		close_attempt(a, c, false, dl);
+	}
+	if (!(c->st & ST_HISTORY))
+		return true;           /* an attempt that ended unanswered */
+	if (now - a->base > (double)c->idle_until)
+		return true;
+	if ((c->st & ST_CLOSED) && now - c->close_t > a->o.kernel->tw_len_s + 60.0)
+		return true;
+	return false;
+}
+
+static void sweep(struct analyzer *a)
+{
+	a->last_sweep = a->now;
+	a->since_sweep = 0;
+	for (size_t i = 0; i < a->cap; i++)
+		while (a->tab[i].family && expire(a, &a->tab[i], a->now)) {
+			coll_drop(a, &a->tab[i]);
+			del(a, i);     /* may shift another entry into i */
+		}
+}
+
+/* Over the memory cap: forget the least recently active third or so of the
+ * tuples, and count them. */
+static void evict(struct analyzer *a)
+{
+	enum { NB = 256 };
+	uint64_t hist[NB] = { 0 };
+	uint32_t lo = UINT32_MAX, hi = 0;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->tab[i].family) {
+			uint32_t u = a->tab[i].idle_until;
+			lo = u < lo ? u : lo;
+			hi = u > hi ? u : hi;
+		}
+	if (lo > hi)
+		return;
+	uint32_t w = (hi - lo) / NB + 1, thr = 0;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->tab[i].family)
+			hist[(a->tab[i].idle_until - lo) / w]++;
+	uint64_t want = a->n / 3 + 1, got = 0;
+	for (thr = 0; thr < NB - 1 && (got += hist[thr]) < want; thr++)
+		;
+	uint32_t cut = lo + (thr + 1) * w;     /* idle_until below this goes */
+	double idle = a->now - a->base - ((double)cut - 1 - a->o.kernel->tw_len_s - 60.0);
+	if (!a->r.evicted || idle < a->r.evicted_idle_s)
+		a->r.evicted_idle_s = idle > 0 ? idle : 0;
+	for (size_t i = 0; i < a->cap; i++)
+		while (a->tab[i].family && a->tab[i].idle_until < cut) {
+			close_attempt(a, &a->tab[i], false, a->now);
+			coll_drop(a, &a->tab[i]);
+			a->r.evicted++;
+			del(a, i);
+		}
+}
+
+/* Linear probing stays short up to 3/4 full (4.5 probes for a miss on
+ * average at 2/3, where a table is left after a sweep): past that, expire,
+ * then grow within the cap, else evict. */
+#define TAB_FULL(n, cap) (((n) + 1) * 4 > (cap) * 3)
+static bool make_room(struct analyzer *a)
+{
+	if (!TAB_FULL(a->n, a->cap))
+		return true;
+	sweep(a);
+	if ((a->n + 1) * 3 <= a->cap * 2)
+		return true;
+	/* growing holds the old and the new table at once */
+	uint64_t need = a->mem + (uint64_t)a->cap * 2 * sizeof(struct conn);
+	if (need <= a->r.max_memory || a->cap < 1024) {
+		if (grow(a, a->cap * 2))
+			return true;
+		oom(a, "tuple table");
+		return false;
+	}
+	evict(a);
+	return !TAB_FULL(a->n, a->cap);
+}
+
+/* The tuple of segment s, created when new; *from_client says the
+ * direction. NULL: out of memory, or (with --server) not the server's. */
+static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, bool *from_client)
+{
+	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
+	for (;;) {
+		size_t mask = a->cap - 1, i = h & mask;
+		for (;; i = (i + 1) & mask) {
+			struct conn *c = &a->tab[i];
+			if (!c->family)
+				break;
+			if (c->family != s->family)
+				continue;
+			if (c->cport == s->sport && c->sport == s->dport && !memcmp(c->caddr, s->saddr, 16) &&
+			    !memcmp(c->saddr, s->daddr, 16)) {
+				*from_client = true;
+			} else if (c->cport == s->dport && c->sport == s->sport &&
+				   !memcmp(c->caddr, s->daddr, 16) && !memcmp(c->saddr, s->saddr, 16)) {
+				*from_client = false;
+			} else {
+				continue;
+			}
+			if (!expire(a, c, s->ts))
+				return c;
+			coll_drop(a, c);       /* its time is past: a fresh tuple */
+			del(a, i);
+			break;
+		}
+		/* a new tuple: which side is the client? */
+		bool fc;
+		if (a->o.have_server) {
+			bool dst = s->family == a->o.server_family &&
+				   !memcmp(s->daddr, a->o.server_addr, s->family == 4 ? 4 : 16) &&
+				   (!a->o.server_port || s->dport == a->o.server_port);
+			bool src = s->family == a->o.server_family &&
+				   !memcmp(s->saddr, a->o.server_addr, s->family == 4 ? 4 : 16) &&
+				   (!a->o.server_port || s->sport == a->o.server_port);
+			if (!dst && !src) {
+				a->r.not_server++;
+				return NULL;
+			}
+			fc = dst;
+		} else if ((s->flags & TCPF_SYN) && !(s->flags & TCPF_ACK)) {
+			fc = true;
+		} else if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
+			fc = false;
+		} else {
+			fc = s->dport < s->sport;      /* mid-stream: lower port serves */
+		}
+		if (TAB_FULL(a->n, a->cap)) {
+			if (!make_room(a))
+				return NULL;
+			continue;                      /* the table changed: probe again */
+		}
+		i = h & (a->cap - 1);
+		while (a->tab[i].family)
+			i = (i + 1) & (a->cap - 1);
+		struct conn *c = &a->tab[i];
+		memset(c, 0, sizeof *c);
+		c->family = s->family;
+		memcpy(c->caddr, fc ? s->saddr : s->daddr, 16);
+		memcpy(c->saddr, fc ? s->daddr : s->saddr, 16);
+		c->cport = fc ? s->sport : s->dport;
+		c->sport = fc ? s->dport : s->sport;
+		a->n++;
+		if (a->n > a->r.peak_tuples)
+			a->r.peak_tuples = a->n;
+		*from_client = fc;
+		return c;
+	}
+}
+
+/* ---- NAT hosts from timestamp clocks: connections from one address whose
+ * tsval advances with time at ~1 kHz belong to one host. Hosts are kept per
+ * address as (t, tsval) reference points. */
+
+static uint64_t addr_hash(uint8_t fam, const uint8_t *addr)
+{
+	uint64_t x[2];
+	memcpy(x, addr, 16);
+	uint64_t h = (x[0] ^ fam) * 0xff51afd7ed558ccdull ^ x[1] * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 31);
+}
+
+static bool nat_room(struct analyzer *a)
+{
+	if (a->r.nnat < a->nat_cap && (a->r.nnat + 1) * 2 <= a->nat_idx_cap)
+		return true;
+	/* the clocks may take a quarter of the cap; beyond it, addresses go uncounted */
+	unsigned ncap = a->nat_cap ? a->nat_cap * 2 : 64;
+	size_t nidx = (size_t)ncap * 2;
+	uint64_t add = (uint64_t)(ncap - a->nat_cap) * (sizeof(struct an_nat) + sizeof(struct nat_addr)) +
+		       nidx * sizeof(uint32_t);
+	if (a->nat_mem + add > a->r.max_memory / 4 && a->nat_cap)
+		return false;
+	struct an_nat *n = realloc(a->r.nat, ncap * sizeof *n);
+	if (!n)
+		return oom(a, "NAT clocks"), false;
+	a->r.nat = n;
+	struct nat_addr *cl = realloc(a->clocks, ncap * sizeof *cl);
+	if (!cl)
+		return oom(a, "NAT clocks"), false;
+	a->clocks = cl;
+	uint32_t *idx = calloc(nidx, sizeof *idx);
+	if (!idx)
+		return oom(a, "NAT clocks"), false;
+	for (unsigned i = 0; i < a->r.nnat; i++) {
+		size_t j = addr_hash(n[i].family, n[i].addr) & (nidx - 1);
+		while (idx[j])
+			j = (j + 1) & (nidx - 1);
+		idx[j] = i + 1;
+	}
+	free(a->nat_idx);
+	mem_add(a, (int64_t)add - (int64_t)(a->nat_idx_cap * sizeof(uint32_t)));
+	a->nat_mem += add - a->nat_idx_cap * sizeof(uint32_t);
+	a->nat_idx = idx;
+	a->nat_idx_cap = nidx;
+	a->nat_cap = ncap;
+	return true;
+}
+
+static bool clock_matches(const struct nat_clock *h, double ts, uint32_t tsval)
+{
+	double dt = ts - h->t;
+	double want = (double)h->ts + dt * 1000.0;
+	double diff = fabs((double)(int32_t)(tsval - (uint32_t)(int64_t)want));
+	return dt >= -1 && diff <= 1000.0 + fabs(dt) * 20.0;
+}
+
+static void nat_count(struct analyzer *a, const struct conn *c, double ts, uint32_t tsval)
+{
+	struct an_result *r = &a->r;
+	uint64_t h = addr_hash(c->family, c->caddr);
+	size_t j = 0;
+	unsigned i;
+
+	if (a->nat_idx_cap) {
+		for (j = h & (a->nat_idx_cap - 1); a->nat_idx[j]; j = (j + 1) & (a->nat_idx_cap - 1)) {
+			i = a->nat_idx[j] - 1;
+			if (r->nat[i].family == c->family && !memcmp(r->nat[i].addr, c->caddr, 16))
+				goto found;
+		}
+	}
+	if (!nat_room(a)) {
+		r->nat_uncounted++;
+		return;
+	}
+	for (j = h & (a->nat_idx_cap - 1); a->nat_idx[j]; j = (j + 1) & (a->nat_idx_cap - 1))
+		;
+	i = r->nnat++;
+	a->nat_idx[j] = i + 1;
+	memset(&r->nat[i], 0, sizeof r->nat[i]);
+	r->nat[i].family = c->family;
+	memcpy(r->nat[i].addr, c->caddr, 16);
+	r->nat[i].conns = 1;
+	r->nat[i].hosts = 1;
+	memset(&a->clocks[i], 0, sizeof a->clocks[i]);
+	a->clocks[i].first = (struct nat_clock){ ts, tsval };
+	a->clocks[i].n = 1;
+	return;
+found:
+	r->nat[i].conns++;
+	struct nat_addr *na = &a->clocks[i];
+	for (unsigned k = 0; k < na->n; k++) {
+		struct nat_clock *hc = k ? &na->more[k - 1] : &na->first;
+		if (clock_matches(hc, ts, tsval)) {
+			*hc = (struct nat_clock){ ts, tsval };
+			return;
+		}
+	}
+	if (na->n == AN_NAT_HOSTS_MAX) {
+		r->nat[i].hosts_capped = true;
+		return;
+	}
+	if (na->n - 1u == na->cap) {
+		uint16_t ncap = na->cap ? (uint16_t)(na->cap * 2) : 4;
+		if (a->nat_mem + (ncap - na->cap) * sizeof(struct nat_clock) > a->r.max_memory / 4) {
+			r->nat_uncounted++;    /* the clocks' share of the cap is used up */
+			return;
+		}
+		struct nat_clock *m = realloc(na->more, ncap * sizeof *m);
+		if (!m) {
+			oom(a, "NAT clocks");
+			return;
+		}
+		mem_add(a, (int64_t)((ncap - na->cap) * sizeof *m));
+		a->nat_mem += (ncap - na->cap) * sizeof *m;
+		na->more = m;
+		na->cap = ncap;
+	}
+	na->more[na->n - 1] = (struct nat_clock){ ts, tsval };
+	na->n++;
+	r->nat[i].hosts = na->n;
+}
+
+/* ---- one incarnation after another */
 
 static void new_incarnation(struct conn *c)
 {
-	c->est = true;
-	c->closed = c->cli_fin = c->srv_fin = c->srv_tw = false;
-	c->cli_end_set = c->srv_end_set = false;
+	c->st |= ST_EST;
+	c->st &= ~(ST_CLOSED | ST_CLI_FIN | ST_SRV_FIN | ST_SRV_TW | ST_CLI_END | ST_SRV_END);
 }
 
 static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
@@ -278,105 +723,92 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
 
 	if ((s->flags & TCPF_SYN) && !(s->flags & (TCPF_ACK | TCPF_RST))) {
-		if (c->pending && s->seq == c->syn_seq) {          /* retransmission */
-			c->syns++;
-			c->last_syn_t = s->ts;
+		if ((c->st & ST_PENDING) && s->seq == c->syn_seq) {          /* retransmission */
+			if (c->syns < 255)
+				c->syns++;
+			c->last_syn_dt = (float)(s->ts - c->syn_t);
 			return;
 		}
-		if (c->est && !c->closed && s->seq + 1 == c->sa_ack)
+		if ((c->st & ST_EST) && !(c->st & ST_CLOSED) && s->seq + 1 == c->sa_ack)
 			return;                      /* its SYN-ACK was captured first */
 		close_attempt(a, c, false, s->ts);
-		if (c->closed && s->ts - c->close_t > a->o.kernel->tw_len_s + 60.0) {
-			/* closed long before any TIME_WAIT could remain: a fresh
-			 * tuple, as if the sweep had already forgotten it */
-			struct an_tuple keep = c->t;
-			struct ckey kk = c->k;
-			uint32_t hh = c->hash;
-			bool cia = c->client_is_a;
-			free(c->open);
-			memset(c, 0, sizeof *c);
-			c->used = true;
-			c->hash = hh;
-			c->k = kk;
-			c->client_is_a = cia;
-			c->t = keep;
-			c->last_t = s->ts;
-		}
-		if (c->est || c->closed || c->refused) {
+		/* refused by a RST and sent again with the same ISN: the same
+		 * attempt (a retry, as tshark sees it), not a reuse of the pair */
+		bool retry = (c->st & ST_REFUSED) && !(c->st & ST_PENDING) && s->seq == c->syn_seq &&
+			     c->syns;
+		if (!retry && (c->st & (ST_EST | ST_CLOSED | ST_REFUSED))) {
 			a->r.port_reuses++;
-			double gap = c->closed ? s->ts - c->close_t : -1;
+			double gap = (c->st & ST_CLOSED) ? s->ts - c->close_t : -1;
 			int b = gap < 0 ? -1 : gap < 1 ? 0 : gap < 10 ? 1 : gap < 60 ? 2 : 3;
-			if (b >= 0)
+			if (b >= 0) {
 				a->r.reuse_hist[b]++;
+				a->r.reuse_gap_s[gap < 120 ? (unsigned)gap : 120]++;
+			}
 		}
-		memset(&c->syn, 0, sizeof c->syn);
-		c->syn.flags = s->flags;
-		c->syn.seq = s->seq;
-		c->syn.has_ts = s->has_ts;
-		c->syn.tsval = s->tsval;
-		c->syn.tsecr = s->tsecr;
-		c->have_prev_tw = c->closed && c->srv_tw && c->cli_end_set;
-		if (c->have_prev_tw) {
-			struct tw_sock *tw = &c->prev_tw;
-			memset(tw, 0, sizeof *tw);
-			tw->rcv_nxt = c->cli_end;
-			tw->snd_nxt = c->srv_end;
-			tw->rcv_wnd = 65535;
-			tw->ts_recent_stamp_set = c->cli_ts;
-			tw->ts_recent = c->cli_tsval;
-			tw->ts_recent_age_s = (uint32_t)fmax(0, s->ts - c->close_t);
-			tw->last_oow_ack_ms = -1;
-			c->prev_close = c->close_t;
-		}
-		c->pending = true;
-		c->answered = c->client_gave_up = false;
-		c->syn_t = c->last_syn_t = s->ts;
+		uint32_t keep = c->st & ~(ST_PENDING | ST_ANSWERED | ST_GAVE_UP | ST_PREV_TW | ST_SYN_TS |
+					  ST_SYN_TS_UNK);
+		if ((keep & ST_CLOSED) && (keep & ST_SRV_TW) && (keep & ST_CLI_END))
+			keep |= ST_PREV_TW;
+		keep |= ST_PENDING;
+		if (s->has_ts)
+			keep |= ST_SYN_TS;
+		if (s->opts_cut)
+			keep |= ST_SYN_TS_UNK;
+		c->st = keep;
+		c->syn_flags = s->flags;
 		c->syn_seq = s->seq;
+		c->syn_tsval = s->tsval;
+		c->syn_t = s->ts;
+		c->last_syn_dt = 0;
 		c->syns = 1;
 		c->bare_acks = 0;
 		if (s->has_ts)
-			nat_count(a, &c->t, s->ts, s->tsval);
+			nat_count(a, c, s->ts, s->tsval);
 		return;
 	}
 	if (s->flags & TCPF_RST) {
-		if (c->pending) {
+		if (c->st & ST_PENDING) {
 			if (c->open)
-				c->open->client_rst = true;
+				coll(a, c)->client_rst = true;
 			else
-				c->client_gave_up = true;
+				c->st |= ST_GAVE_UP;
 		}
-		if (c->est && !c->closed) {
-			c->closed = true;
-			c->srv_tw = false;            /* a reset leaves no TIME_WAIT */
+		if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
+			c->st |= ST_CLOSED;
+			c->st &= ~ST_SRV_TW;            /* a reset leaves no TIME_WAIT */
 			c->close_t = s->ts;
 		}
 		return;
 	}
 	/* ACK / data / FIN of an incarnation */
-	if (c->pending && !c->open && (s->flags & TCPF_ACK) && c->syns) {
+	if ((c->st & ST_PENDING) && !c->open && (s->flags & TCPF_ACK) && c->syns) {
 		/* the handshake completed although the SYN-ACK is not in the capture */
-		c->pending = false;
-		if (!c->est || c->closed) {
+		c->st &= ~ST_PENDING;
+		if (!(c->st & ST_EST) || (c->st & ST_CLOSED)) {
 			a->r.connections++;
 			new_incarnation(c);
 		}
 	}
-	if (c->pending)
+	if (c->st & ST_PENDING)
 		return;
-	if (!c->cli_end_set || seq_after(end, c->cli_end))
+	if (!(c->st & ST_CLI_END) || seq_after(end, c->cli_end))
 		c->cli_end = end;
-	c->cli_end_set = true;
-	c->cli_ts = s->has_ts;
+	c->st |= ST_CLI_END;
+	c->st &= ~(ST_CLI_TS | ST_CLI_TS_UNK);
+	if (s->has_ts)
+		c->st |= ST_CLI_TS;
+	if (s->opts_cut)
+		c->st |= ST_CLI_TS_UNK;
 	c->cli_tsval = s->tsval;
-	if ((s->flags & TCPF_FIN) && !c->cli_fin) {
-		c->cli_fin = true;
-		if (!c->srv_fin) {
-			c->srv_tw = false;
+	if ((s->flags & TCPF_FIN) && !(c->st & ST_CLI_FIN)) {
+		c->st |= ST_CLI_FIN;
+		if (!(c->st & ST_SRV_FIN)) {
+			c->st &= ~ST_SRV_TW;
 			a->r.client_closed_first++;
 		}
 	}
-	if (c->cli_fin && c->srv_fin && !c->closed) {
-		c->closed = true;
+	if ((c->st & ST_CLI_FIN) && (c->st & ST_SRV_FIN) && !(c->st & ST_CLOSED)) {
+		c->st |= ST_CLOSED;
 		c->close_t = s->ts;
 	}
 }
@@ -386,216 +818,168 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
 
 	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
-		bool ours = c->pending && s->ack == c->syn_seq + 1;
-		if (c->pending) {
-			close_attempt(a, c, ours, s->ts);
-		}
-		if (!c->est || c->closed || ours) {
+		bool ours = (c->st & ST_PENDING) && s->ack == c->syn_seq + 1;
+		close_attempt(a, c, ours, s->ts);
+		if (!(c->st & ST_EST) || (c->st & ST_CLOSED) || ours) {
 			a->r.connections++;
 			new_incarnation(c);
 		}
 		c->srv_end = end;
-		c->srv_end_set = true;
+		c->st |= ST_SRV_END;
 		c->sa_ack = s->ack;
 		return;
 	}
-	if (c->pending) {
-		c->answered = true;
-		c->last_answer_t = s->ts;
+	if (c->st & ST_PENDING) {
+		c->st |= ST_ANSWERED;
 		if (s->flags & TCPF_RST) {
-			c->refused = true;
+			c->st |= ST_REFUSED;
 			if (!c->open)
-				c->pending = false;
+				c->st &= ~ST_PENDING;
 			return;
 		}
 		if (s->flags == TCPF_ACK && s->len == 0 && s->ack != c->syn_seq + 1) {
-			c->bare_acks++;
+			if (c->bare_acks < 255)
+				c->bare_acks++;
 			if (c->open)
 				return;
 			/* a live socket (the capture shows it open) answers with a
 			 * challenge ACK: not TIME_WAIT */
-			if (c->est && !c->closed) {
+			if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
 				a->r.other_bare_acks++;
 				return;
 			}
-			if (c->closed && !c->srv_tw) {
+			if ((c->st & ST_CLOSED) && !(c->st & ST_SRV_TW)) {
 				a->r.other_bare_acks++;
 				return;
 			}
-			struct an_collision *k = calloc(1, sizeof *k);
+			struct an_collision *k = coll_new(a, c);
 			if (!k)
 				return;
 			k->ts = c->syn_t;
-			k->t = c->t;
+			conn_tuple(c, &k->t);
 			k->server_evidence = true;
-			k->syn = c->syn;
-			if (c->have_prev_tw) {
+			k->ack_ack = s->ack;
+			conn_syn(c, &k->syn);
+			bool ts_unknown = (c->st & ST_SYN_TS_UNK) != 0;
+			if (c->st & ST_PREV_TW) {
 				k->prev_in_capture = true;
-				k->since_close = c->syn_t - c->prev_close;
-				k->tw = c->prev_tw;
+				k->since_close = c->syn_t - c->close_t;
+				conn_prev_tw(c, &k->tw);
+				ts_unknown |= (c->st & ST_CLI_TS_UNK) != 0;
 			} else {
 				/* rebuilt from the ACK: tcp_v4_timewait_ack() sends
 				 * ack = tw_rcv_nxt, tsecr = tw_ts_recent */
 				k->since_close = -1;
+				k->tw.substate = TW_TIME_WAIT;
 				k->tw.rcv_nxt = s->ack;
 				k->tw.snd_nxt = s->seq;
 				k->tw.rcv_wnd = 65535;
 				k->tw.ts_recent_stamp_set = s->has_ts;
 				k->tw.ts_recent = s->tsecr;
 				k->tw.last_oow_ack_ms = -1;
+				ts_unknown |= s->opts_cut;
 			}
-			tw_process(a->o.kernel, NULL, &k->tw, &k->syn, &k->d);
-			c->open = k;
+			decide(a, k, ts_unknown);
 		}
 		return;
 	}
 	if (s->flags & TCPF_RST) {
-		if (c->est && !c->closed) {
-			c->closed = true;
-			c->srv_tw = false;
+		if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
+			c->st |= ST_CLOSED;
+			c->st &= ~ST_SRV_TW;
 			c->close_t = s->ts;
 		}
 		return;
 	}
-	if (!c->srv_end_set || seq_after(end, c->srv_end))
+	if (!(c->st & ST_SRV_END) || seq_after(end, c->srv_end))
 		c->srv_end = end;
-	c->srv_end_set = true;
-	if ((s->flags & TCPF_FIN) && !c->srv_fin) {
-		c->srv_fin = true;
-		if (!c->cli_fin) {
-			c->srv_tw = true;
+	c->st |= ST_SRV_END;
+	if ((s->flags & TCPF_FIN) && !(c->st & ST_SRV_FIN)) {
+		c->st |= ST_SRV_FIN;
+		if (!(c->st & ST_CLI_FIN)) {
+			c->st |= ST_SRV_TW;
 			a->r.server_closed_first++;
 		}
 	}
-	if (c->cli_fin && c->srv_fin && !c->closed) {
-		c->closed = true;
+	if ((c->st & ST_CLI_FIN) && (c->st & ST_SRV_FIN) && !(c->st & ST_CLOSED)) {
+		c->st |= ST_CLOSED;
 		c->close_t = s->ts;
 	}
 }
 
-/* NAT hosts from timestamp clocks: connections from one address whose tsval
- * advances with time at ~1 kHz belong to one host. Hosts are kept per
- * address as (t, tsval) reference points. */
+/* ---- the pass */
 
-static void nat_count(struct analyzer *a, const struct an_tuple *t, double ts, uint32_t tsval)
+struct analyzer *an_new(const struct an_opts *o)
 {
-	struct nat_addr *clocks = a->clocks;
-	struct an_result *r = &a->r;
-	unsigned i;
-
-	for (i = 0; i < r->nnat; i++)
-		if (r->nat[i].family == t->family && !memcmp(r->nat[i].addr, t->caddr, 16))
-			break;
-	if (i == r->nnat) {
-		if (r->nnat == AN_NAT_MAX_ADDRS)
-			return;
-		r->nat[i].family = t->family;
-		memcpy(r->nat[i].addr, t->caddr, 16);
-		clocks[i].n = 0;
-		r->nnat++;
+	struct analyzer *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->o = *o;
+	a->r.max_memory = o->max_memory ? o->max_memory : AN_DEFAULT_MAX_MEMORY;
+	mem_add(a, sizeof *a);
+	if (!grow(a, 1024)) {
+		free(a);
+		return NULL;
 	}
-	r->nat[i].conns++;
-	struct nat_addr *na = &clocks[i];
-	for (unsigned h = 0; h < na->n; h++) {
-		double dt = ts - na->h[h].t;
-		double want = (double)na->h[h].ts + dt * 1000.0;
-		double diff = fabs((double)(int32_t)(tsval - (uint32_t)(int64_t)want));
-		if (dt >= -1 && diff <= 1000.0 + fabs(dt) * 20.0) {
-			na->h[h].t = ts;
-			na->h[h].ts = tsval;
-			return;
-		}
-	}
-	if (na->n < NAT_HOSTS_PER_ADDR) {
-		na->h[na->n].t = ts;
-		na->h[na->n].ts = tsval;
-		na->n++;
-	}
-	r->nat[i].hosts = na->n;
+	return a;
 }
 
-static void sweep(struct analyzer *a)
+void an_free(struct analyzer *a)
 {
-	double horizon = a->now - (a->o.kernel->tw_len_s + 60.0);
-	for (size_t i = 0; i < a->cap; i++) {
-		struct conn *c = &a->tab[i];
-		while (c->used && c->last_t < horizon) {
-			close_attempt(a, c, false, a->now);
-			del(a, i);                  /* may shift another entry into i */
-		}
-	}
+	if (!a)
+		return;
+	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++)
+		free(a->clocks[i].more);
+	tab_free(a->tab, a->cap);
+	free(a->pool);
+	free(a->pool_free);
+	free(a->r.list);
+	free(a->r.nat);
+	free(a->clocks);
+	free(a->nat_idx);
+	free(a);
 }
 
-static bool is_server(const struct analyzer *a, const struct tcp_seg *s, bool src)
+void an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 {
-	const uint8_t *addr = src ? s->saddr : s->daddr;
-	uint16_t port = src ? s->sport : s->dport;
-	return s->family == a->o.server_family && !memcmp(addr, a->o.server_addr, s->family == 4 ? 4 : 16) &&
-	       (!a->o.server_port || port == a->o.server_port);
+	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
+	__builtin_prefetch(&a->tab[h & (a->cap - 1)]);
 }
 
-void an_segment(struct analyzer *a, const struct tcp_seg *s)
+int an_segment(struct analyzer *a, const struct tcp_seg *s)
 {
-	struct ckey k;
-	bool src_is_a, from_client;
+	bool from_client;
 	struct conn *c;
 
+	if (a->err)
+		return -1;
 	a->r.segments++;
-	a->now = s->ts;
-	{
-		uint64_t sa[2], da[2];         /* decode zeroes an IPv4 address's tail */
-		memcpy(sa, s->saddr, 16);
-		memcpy(da, s->daddr, 16);
-		/* any fixed total order will do: by address words, then port */
-		src_is_a = sa[0] != da[0] ? sa[0] < da[0] : sa[1] != da[1] ? sa[1] < da[1]
-										 : s->sport <= s->dport;
-		k.w[0] = src_is_a ? sa[0] : da[0];
-		k.w[1] = src_is_a ? sa[1] : da[1];
-		k.w[2] = src_is_a ? da[0] : sa[0];
-		k.w[3] = src_is_a ? da[1] : sa[1];
-		k.w[4] = (uint64_t)(src_is_a ? s->sport : s->dport) |
-			 (uint64_t)(src_is_a ? s->dport : s->sport) << 16 | (uint64_t)s->family << 32;
+	if (!a->have_base) {
+		a->base = a->now = a->last_sweep = s->ts;
+		a->have_base = true;
 	}
-	c = find(a, &k, hash_key(&k), true);
+	if (s->ts > a->now)
+		a->now = s->ts;
+	a->r.ts_unknown_segs += s->opts_cut;
+	c = lookup(a, s, &from_client);
 	if (!c)
-		return;
-	if (!c->t.family) {
-		/* a new tuple: which side is the client? */
-		if (a->o.have_server) {
-			if (is_server(a, s, false))
-				from_client = true;
-			else if (is_server(a, s, true))
-				from_client = false;
-			else {
-				del(a, (size_t)(c - a->tab));
-				return;
-			}
-		} else if ((s->flags & TCPF_SYN) && !(s->flags & TCPF_ACK)) {
-			from_client = true;
-		} else if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
-			from_client = false;
-		} else {
-			from_client = s->dport < s->sport;    /* mid-stream: lower port serves */
-		}
-		c->client_is_a = from_client == src_is_a;
-		c->t.family = s->family;
-		memcpy(c->t.caddr, from_client ? s->saddr : s->daddr, 16);
-		memcpy(c->t.saddr, from_client ? s->daddr : s->saddr, 16);
-		c->t.cport = from_client ? s->sport : s->dport;
-		c->t.sport = from_client ? s->dport : s->sport;
-	} else {
-		from_client = src_is_a == c->client_is_a;
-	}
-	c->last_t = s->ts;
+		return a->err ? -1 : 0;
+	double rel = s->ts - a->base;
+	c->idle_until = (uint32_t)(rel > 0 ? ceil(rel) : 0) + a->o.kernel->tw_len_s + 60;
 	if (from_client)
 		on_client(a, c, s);
 	else
 		on_server(a, c, s);
-	if (++a->since_sweep >= 1 << 20) {
-		a->since_sweep = 0;
+	/* reclaim expired slots once the capture's clock has moved on and
+	 * enough segments passed for the walk to cost O(1) each */
+	if (++a->since_sweep >= a->cap / 4 && a->now - a->last_sweep >= 1.0)
+		sweep(a);
+	if (++a->since_progress >= 1 << 20) {
+		a->since_progress = 0;
 		if (a->o.progress)
 			a->o.progress(a->r.segments, a->o.progress_arg);
 	}
+	return a->err ? -1 : 0;
 }
 
 static int by_time(const void *x, const void *y)
@@ -607,8 +991,15 @@ static int by_time(const void *x, const void *y)
 const struct an_result *an_finish(struct analyzer *a)
 {
 	for (size_t i = 0; i < a->cap; i++)
-		if (a->tab[i].used)
-			close_attempt(a, &a->tab[i], false, a->now);
-	qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
+		if (a->tab[i].family) {
+			struct conn *c = &a->tab[i];
+			if ((c->st & ST_PENDING) && a->now >= attempt_deadline(c))
+				close_attempt(a, c, false, attempt_deadline(c));
+			else
+				close_attempt(a, c, false, a->now);
+			coll_drop(a, c);
+		}
+	if (a->r.listed)
+		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
 	return &a->r;
 }

@@ -1,12 +1,17 @@
 /*
  * analyze.h - TIME_WAIT collisions from packet captures: per-4-tuple
- * history, collision detection, outcome, NAT host counting. One streaming
- * pass; memory bounded by live tuples. Every kernel decision is asked of
- * src/model/ (tw_process), never re-derived here.
+ * history, collision detection, cause, outcome, NAT host counting. One
+ * streaming pass; memory bounded by the live tuples and by a cap
+ * (an_opts.max_memory). Every kernel decision is asked of src/model/
+ * (tw_process), never re-derived here.
+ *
+ * Usable from other code (sim writes pcaps that analyze must count
+ * exactly): an_new, an_segment per TCP segment in time order, an_finish.
  */
 #ifndef TWLAB_ANALYZE_H
 #define TWLAB_ANALYZE_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "capture/capture.h"
@@ -21,6 +26,12 @@ struct an_tuple {
 enum an_outcome { AN_UNKNOWN, AN_RECOVERED, AN_TIMED_OUT };
 const char *an_outcome_str(enum an_outcome o);
 
+/* Why the SYN drew no SYN-ACK. paws/seq: a Linux TIME_WAIT with these numbers
+ * refuses it (tw_process). not_timewait: it would have accepted it, so the
+ * bare ACK came from something else. unknown: not enough evidence. */
+enum an_cause { AN_CAUSE_UNKNOWN = 0, AN_CAUSE_PAWS, AN_CAUSE_SEQ, AN_CAUSE_NOT_TIMEWAIT };
+const char *an_cause_str(enum an_cause c);   /* "unknown" "paws" "seq" "not_timewait" */
+
 struct an_collision {
 	double   ts;                   /* first SYN */
 	struct an_tuple t;
@@ -31,17 +42,33 @@ struct an_collision {
 	bool     client_rst;
 	enum an_outcome outcome;
 	double   delay_ms;             /* recovered: first SYN -> SYN-ACK */
+	enum an_cause cause;
+	const char *note;              /* unknown / not_timewait: the evidence, or the
+					* likely source of the ACK (static text) */
+	uint32_t ack_ack;              /* the bare ACK's ack (server evidence) */
 	struct tw_sock tw;             /* what the server held, as rebuilt */
 	struct segment syn;
-	struct tw_decision d;          /* the model's verdict on the first SYN */
+	struct {                       /* tw_process() on the first SYN: its verdict and
+					* cause (TW_CAUSE_NONE when timestamps are unknown
+					* or it would have accepted the SYN) */
+		enum tw_verdict verdict;
+		enum tw_cause cause;
+		bool paws_reject;
+	} d;
 };
+/* The model's whole decision on a collision, with its why lines (not kept
+ * per collision: 2 KB of text each). */
+void an_collision_decide(const struct kprofile *k, const struct an_collision *c,
+			 struct tw_decision *out);
 
 #define AN_MAX_LISTED 10000
-#define AN_NAT_MAX_ADDRS 4096
+#define AN_NAT_HOSTS_MAX 64            /* clocks told apart per address */
+#define AN_DEFAULT_MAX_MEMORY (400u << 20)
 
 struct an_nat {
 	uint8_t  family, addr[16];
 	unsigned hosts, conns;
+	bool     hosts_capped;         /* AN_NAT_HOSTS_MAX reached: at least that many */
 };
 
 struct an_result {
@@ -49,7 +76,7 @@ struct an_result {
 	uint64_t connections;
 	uint64_t port_reuses;          /* a SYN on a 4-tuple that closed <= TIME_WAIT + 60 s
 					* ago (older ones cannot collide and are forgotten) */
-	uint64_t collisions, coll_paws, coll_seq, coll_unknown;
+	uint64_t collisions, coll_paws, coll_seq, coll_not_timewait, coll_unknown;
 	uint64_t recovered, timed_out, outcome_unknown;
 	uint64_t other_bare_acks;      /* SYN answered by a bare ACK from a live socket */
 	uint64_t unanswered;           /* SYN retransmitted, nothing came back, and no
@@ -57,7 +84,16 @@ struct an_result {
 					* (a client behind a strict firewall sees only this) */
 	uint64_t server_closed_first, client_closed_first;
 	uint64_t reuse_hist[4];        /* <1 s, 1-10 s, 10-60 s, 60-120 s after the close */
+	uint64_t reuse_gap_s[121];     /* the same per whole second, 0..120 */
 	uint64_t peak_tuples;
+	uint64_t not_server;           /* segments that did not match --server */
+	uint64_t ts_unknown_segs;      /* segments whose timestamps the snaplen cut */
+	/* memory: the cap, the peak, and what the cap made the analyzer forget */
+	uint64_t max_memory, peak_memory;
+	uint64_t evicted;              /* tuples forgotten early to stay under the cap */
+	double   evicted_idle_s;       /* every one had been idle at least this long */
+	uint64_t nat_uncounted;        /* SYNs from addresses not tracked (cap) */
+	uint64_t unlisted;             /* collisions beyond AN_MAX_LISTED */
 	unsigned listed;
 	struct an_collision *list;     /* up to AN_MAX_LISTED, in time order */
 	unsigned nnat;
@@ -69,13 +105,20 @@ struct an_opts {
 	bool     have_server;
 	uint8_t  server_family, server_addr[16];
 	uint16_t server_port;          /* 0: any */
+	uint64_t max_memory;           /* bytes; 0: AN_DEFAULT_MAX_MEMORY */
 	void   (*progress)(uint64_t packets, void *arg);
 	void    *progress_arg;
 };
 
 struct analyzer;
 struct analyzer *an_new(const struct an_opts *o);
-void an_segment(struct analyzer *a, const struct tcp_seg *s);
+/* 0, or -1 when memory ran out (an_error() says what; the result so far
+ * stays valid and an_finish() may still be called). */
+int an_segment(struct analyzer *a, const struct tcp_seg *s);
+const char *an_error(const struct analyzer *a);   /* NULL: none */
+/* A hint that s will be passed to an_segment() soon: its tuple's slot is
+ * fetched into the cache meanwhile (a lookup in a large table is a miss). */
+void an_prefetch(const struct analyzer *a, const struct tcp_seg *s);
 /* Close open attempts at end of input and fill r (owned by the analyzer). */
 const struct an_result *an_finish(struct analyzer *a);
 void an_free(struct analyzer *a);

@@ -1,6 +1,15 @@
 /*
  * capture.c - several capture files read as one time-ordered stream of TCP
  * segments (libpcap for the file formats, decode.c for the headers).
+ *
+ * libpcap opens every file and checks its header. A classic pcap file
+ * (version 2.4, either byte order, µs or ns) that is a regular file is
+ * then read from a memory mapping instead of through libpcap's two freads
+ * and a copy per record: the same records, with libpcap's rules for bad
+ * lengths and truncation and its error messages (sf-pcap.c
+ * pcap_next_packet(), libpcap 1.10), which tests/unit/test_capture.c checks
+ * on every test capture and tests/fuzz/fuzz_capture.c under a fuzzer.
+ * Everything else is read by libpcap.
  */
 #include "capture/capture.h"
 
@@ -9,11 +18,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A classic pcap file read from a mapping. */
+struct mapped {
+	const uint8_t *base;
+	size_t len, off, dropped;    /* dropped: pages given back below this */
+	bool swapped, nsec;
+	uint32_t snapshot;
+};
 
 struct source {
 	pcap_t *p;
-	const char *name;
-	int dlt;
+	struct mapped *m;            /* NULL: libpcap reads */
+	struct capture_file f;
 	bool have;                   /* seg holds the next segment */
 	bool done;
 	struct tcp_seg seg;
@@ -21,59 +41,224 @@ struct source {
 
 struct capture {
 	size_t n;
+	bool lenient;                /* a bad file is recorded, the rest read on */
+	bool no_fast;                /* libpcap reads everything */
 	struct capture_stats st;
 	struct source src[];
 };
 
+static void unmap(struct mapped *m)
+{
+	if (!m)
+		return;
+	munmap((void *)m->base, m->len);
+	free(m);
+}
+
+static uint32_t rd32(const uint8_t *p, bool swapped)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* After libpcap accepted the header: map a classic 2.4 pcap file. */
+static struct mapped *map_classic(FILE *fp, int dlt, int snapshot)
+{
+	struct stat st;
+	uint8_t h[24];
+	int fd = fileno(fp);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 24)
+		return NULL;
+	if (pread(fd, h, 24, 0) != 24)
+		return NULL;
+	uint32_t magic;
+	memcpy(&magic, h, 4);
+	bool swapped = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+	bool nsec = magic == 0xa1b23c4du || magic == 0x4d3cb2a1u;
+	if (!swapped && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du)
+		return NULL;                        /* pcapng, Kuznetzov, ... */
+	uint16_t maj, min;
+	memcpy(&maj, h + 4, 2);
+	memcpy(&min, h + 6, 2);
+	if (swapped) {
+		maj = __builtin_bswap16(maj);
+		min = __builtin_bswap16(min);
+	}
+	/* older versions swap caplen and len in ways libpcap guesses at; the
+	 * link types read here have libpcap's usual 256 KiB maximum */
+	if (maj != 2 || min != 4 || snapshot <= 0 || !seg_dlt_supported(dlt))
+		return NULL;
+	/* from a host of the other byte order libpcap swaps the pseudo-headers
+	 * of some link types (NFLOG TLVs, CAN in Linux cooked): leave those to it */
+	if (swapped && dlt != DLT_EN10MB && dlt != DLT_RAW && dlt != DLT_NULL && dlt != DLT_LOOP &&
+	    dlt != 228 && dlt != 229)
+		return NULL;
+	struct mapped *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (b == MAP_FAILED) {
+		free(m);
+		return NULL;
+	}
+	madvise(b, (size_t)st.st_size, MADV_SEQUENTIAL);
+	m->base = b;
+	m->len = (size_t)st.st_size;
+	m->off = 24;
+	m->swapped = swapped;
+	m->nsec = nsec;
+	m->snapshot = (uint32_t)snapshot;
+	return m;
+}
+
+#define MAX_SNAPLEN 262144             /* libpcap's MAXIMUM_SNAPLEN */
+
+/* One record, as pcap_next_packet() would return it: 1, 0 at the end, -1
+ * with libpcap's message in err. */
+static int mapped_next(struct mapped *m, struct pcap_pkthdr *h, const uint8_t **d, char *err, size_t errlen)
+{
+	size_t left = m->len - m->off;
+	if (left == 0)
+		return 0;
+	if (left < 16) {
+		snprintf(err, errlen, "truncated dump file; tried to read 16 header bytes, only got %zu", left);
+		m->off = m->len;
+		return -1;
+	}
+	const uint8_t *r = m->base + m->off;
+	/* as libpcap converts them: in the file's own byte order the fields
+	 * are bpf_int32 (sign-extended into the time_t), swapped they come
+	 * out of SWAPLONG unsigned; a ns fraction is divided after that
+	 * (SCALE_DOWN) */
+	uint32_t sec = rd32(r, m->swapped), frac = rd32(r + 4, m->swapped);
+	h->ts.tv_sec = m->swapped ? (time_t)sec : (time_t)(int32_t)sec;
+	h->ts.tv_usec = m->swapped ? (suseconds_t)frac : (suseconds_t)(int32_t)frac;
+	if (m->nsec)
+		h->ts.tv_usec /= 1000;
+	h->caplen = rd32(r + 8, m->swapped);
+	h->len = rd32(r + 12, m->swapped);
+	left -= 16;
+	if (h->caplen > MAX_SNAPLEN) {
+		if (h->caplen > m->snapshot)
+			snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d",
+				 h->caplen, (int)m->snapshot);
+		else
+			snprintf(err, errlen, "invalid packet capture length %u, bigger than maximum of %u",
+				 h->caplen, MAX_SNAPLEN);
+		m->off = m->len;
+		return -1;
+	}
+	if (h->caplen > m->snapshot) {
+		if (left < m->snapshot) {
+			snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+				 m->snapshot, left);
+			m->off = m->len;
+			return -1;
+		}
+		if (left < h->caplen) {
+			snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+				 h->caplen, left);
+			m->off = m->len;
+			return -1;
+		}
+		h->caplen = m->snapshot;
+	} else if (left < h->caplen) {
+		snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+			 h->caplen, left);
+		m->off = m->len;
+		return -1;
+	}
+	*d = r + 16;
+	m->off += 16 + (size_t)rd32(r + 8, m->swapped);
+	/* give the pages already read back: a capture of many GB stays out of
+	 * the resident set */
+	if (m->off - m->dropped >= (8u << 20)) {
+		size_t upto = (m->off - (1u << 20)) & ~(size_t)4095;
+		if (upto > m->dropped) {
+			madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
+			m->dropped = upto;
+		}
+	}
+	return 1;
+}
+
 const struct capture_stats *capture_stats(const struct capture *c) { return &c->st; }
+size_t capture_nfiles(const struct capture *c) { return c->n; }
+const struct capture_file *capture_file(const struct capture *c, size_t i) { return &c->src[i].f; }
 
 void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		if (c->src[i].p)
 			pcap_close(c->src[i].p);
+		unmap(c->src[i].m);
+	}
 	free(c);
 }
 
-struct capture *capture_open(const char *const *files, size_t nfiles, char *err, size_t errlen)
+/* Open one file of the set: 0, or -1 with the reason in s->f.error. */
+static int open_one(struct source *s, const char *file, bool fast)
+{
+	char perr[PCAP_ERRBUF_SIZE];
+
+	s->f.name = file;
+	s->f.dlt = -1;
+	perr[0] = 0;
+	/* our own stream with a 1 MiB buffer: libpcap reads every packet with
+	 * two small freads, which stdio's default 4 KiB buffer turns into many
+	 * more read(2)s */
+	FILE *fp = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+	if (!fp) {
+		snprintf(s->f.error, sizeof s->f.error, "%s", strerror(errno));
+		return -1;
+	}
+	setvbuf(fp, NULL, _IOFBF, 1 << 20);
+	s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
+	if (!s->p) {
+		if (fp != stdin)
+			fclose(fp);
+		snprintf(s->f.error, sizeof s->f.error, "%s", perr[0] ? perr : "cannot open");
+		return -1;
+	}
+	s->f.dlt = pcap_datalink(s->p);
+	s->f.snaplen = (unsigned)pcap_snapshot(s->p);
+	if (!seg_dlt_supported(s->f.dlt)) {
+		const char *nm = pcap_datalink_val_to_name(s->f.dlt);
+		snprintf(s->f.error, sizeof s->f.error, "unsupported link type %d (%s)", s->f.dlt,
+			 nm ? nm : "unknown");
+		pcap_close(s->p);
+		s->p = NULL;
+		return -1;
+	}
+	if (fast && fp != stdin)
+		s->m = map_classic(fp, s->f.dlt, pcap_snapshot(s->p));
+	return 0;
+}
+
+static struct capture *open_set(const char *const *files, size_t nfiles, unsigned flags,
+				char *err, size_t errlen)
 {
 	struct capture *c = calloc(1, sizeof(*c) + nfiles * sizeof(struct source));
-	char perr[PCAP_ERRBUF_SIZE];
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->n = nfiles;
+	c->lenient = flags & CAPTURE_LENIENT;
+	c->no_fast = flags & CAPTURE_LIBPCAP_ONLY;
 	for (size_t i = 0; i < nfiles; i++) {
 		struct source *s = &c->src[i];
-		s->name = files[i];
-		perr[0] = 0;
-		/* our own stream with a 1 MiB buffer: libpcap reads every packet
-		 * with two small freads, which stdio's default 4 KiB buffer turns
-		 * into many more read(2)s */
-		FILE *fp = strcmp(files[i], "-") ? fopen(files[i], "rb") : stdin;
-		if (!fp) {
-			snprintf(err, errlen, "%s: %s", files[i], strerror(errno));
-			capture_close(c);
-			return NULL;
-		}
-		setvbuf(fp, NULL, _IOFBF, 1 << 20);
-		s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
-		if (!s->p) {
-			if (fp != stdin)
-				fclose(fp);
-			snprintf(err, errlen, "%s: %s", files[i], perr[0] ? perr : "cannot open");
-			capture_close(c);
-			return NULL;
-		}
-		s->dlt = pcap_datalink(s->p);
-		if (!seg_dlt_supported(s->dlt)) {
-			const char *nm = pcap_datalink_val_to_name(s->dlt);
-			snprintf(err, errlen, "%s: unsupported link type %d (%s)", files[i], s->dlt,
-				 nm ? nm : "unknown");
+		if (open_one(s, files[i], !c->no_fast) == 0)
+			continue;
+		s->f.failed = true;
+		s->done = true;
+		if (!c->lenient) {
+			snprintf(err, errlen, "%s: %s", files[i], s->f.error);
 			capture_close(c);
 			return NULL;
 		}
@@ -81,30 +266,113 @@ struct capture *capture_open(const char *const *files, size_t nfiles, char *err,
 	return c;
 }
 
-/* The next TCP segment of one source into out: 1, 0 at its end, -1 error. */
-static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, char *err, size_t errlen)
+struct capture *capture_open(const char *const *files, size_t nfiles, char *err, size_t errlen)
 {
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	int r;
+	return open_set(files, nfiles, 0, err, errlen);
+}
 
+struct capture *capture_open_all(const char *const *files, size_t nfiles, char *err, size_t errlen)
+{
+	return open_set(files, nfiles, CAPTURE_LENIENT, err, errlen);
+}
+
+struct capture *capture_open_flags(const char *const *files, size_t nfiles, unsigned flags, char *err,
+				   size_t errlen)
+{
+	return open_set(files, nfiles, flags, err, errlen);
+}
+
+bool capture_is_mapped(const struct capture *c, size_t i) { return c->src[i].m != NULL; }
+
+/* The next record of source s: 1, 0 at its end, -1 (message in s->f.error). */
+static int next_record(struct source *s, struct pcap_pkthdr *h, const u_char **d)
+{
+	if (s->m)
+		return mapped_next(s->m, h, d, s->f.error, sizeof s->f.error);
+	struct pcap_pkthdr *ph;
 	for (;;) {
-		r = pcap_next_ex(s->p, &h, &d);
+		int r = pcap_next_ex(s->p, &ph, d);
 		if (r == -2)
 			return 0;
 		if (r == -1) {
-			snprintf(err, errlen, "%s: %s", s->name, pcap_geterr(s->p));
+			snprintf(s->f.error, sizeof s->f.error, "%s", pcap_geterr(s->p));
 			return -1;
 		}
+		if (r == 1) {
+			*h = *ph;
+			return 1;
+		}
+	}
+}
+
+int capture_record(struct capture *c, size_t i, struct pcap_pkthdr *h, const uint8_t **d)
+{
+	struct source *s = &c->src[i];
+	if (!s->p || s->done)
+		return 0;
+	int r = next_record(s, h, d);
+	if (r <= 0)
+		s->done = true;
+	if (r < 0)
+		s->f.failed = true;
+	return r;
+}
+
+/* libpcap refuses a pcapng whose interfaces differ in link type or
+ * snaplen: say what can be done about it. */
+static void advise(struct source *s)
+{
+	size_t l = strlen(s->f.error);
+	if (strstr(s->f.error, "snapshot length") && strstr(s->f.error, "different from"))
+		snprintf(s->f.error + l, sizeof s->f.error - l,
+			 "; libpcap reads no pcapng whose interfaces differ in snaplen: convert it with "
+			 "`editcap -F pcap %s %s.pcap` and analyze that", s->f.name, s->f.name);
+	else if (strstr(s->f.error, "different from the type of the first interface"))
+		snprintf(s->f.error + l, sizeof s->f.error - l,
+			 "; libpcap reads no pcapng whose interfaces differ in link type, and Debian's tools "
+			 "cannot split one by interface keeping its timestamps (tshark -F pcap refuses it): "
+			 "capture each interface to its own file (tcpdump -i IFACE -w FILE)");
+}
+
+/* The next TCP segment of one source into out: 1, 0 at its end, -1 error
+ * (lenient: recorded in the source, which then ends: 0). */
+static int read_seg(struct capture *c, struct source *s, struct tcp_seg *out, char *err, size_t errlen)
+{
+	struct pcap_pkthdr h;
+	const u_char *d;
+	int r;
+
+	if (!s->p)
+		return 0;
+	for (;;) {
+		r = next_record(s, &h, &d);
 		if (r == 0)
-			continue;
+			return 0;
+		if (r < 0) {
+			size_t l = strlen(s->f.error);
+			snprintf(s->f.error + l, sizeof s->f.error - l, " (after %llu packets)",
+				 (unsigned long long)s->f.packets);
+			advise(s);
+			s->f.failed = true;
+			snprintf(err, errlen, "%s: %s", s->f.name, s->f.error);
+			return c->lenient ? 0 : -1;
+		}
 		c->st.packets++;
-		enum seg_skip k = seg_decode(s->dlt, d, h->caplen, out);
+		s->f.packets++;
+		enum seg_skip k = seg_decode(s->f.dlt, d, h.caplen, out);
 		if (k) {
 			c->st.skipped[k]++;
 			continue;
 		}
-		out->ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+		if (out->opts_cut) {
+			c->st.opts_cut++;
+			s->f.opts_cut++;
+			if (h.caplen > s->f.cut_at)
+				s->f.cut_at = h.caplen;
+		}
+		c->st.ts_bad += out->ts_bad;
+		c->st.tunneled[out->tunnel < TUN__N ? out->tunnel : 0]++;
+		out->ts = (double)h.ts.tv_sec + (double)h.ts.tv_usec / 1e6;
 		return 1;
 	}
 }

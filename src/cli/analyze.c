@@ -8,6 +8,7 @@
 #include "util/num.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,22 +18,38 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--json]\n"
+"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
+"                     [--plot FILE.svg] [--json]\n"
 "\n"
 "Find TIME_WAIT collisions in packet captures (pcap or pcapng; Ethernet,\n"
-"802.1Q/QinQ, Linux cooked v1/v2 from `tcpdump -i any`, raw IP, loopback;\n"
-"IPv4 and IPv6). Several files are merged by time; '-' reads stdin.\n"
+"802.1Q/QinQ, Linux cooked v1/v2 from `tcpdump -i any`, raw IP, loopback,\n"
+"NFLOG, PPP, PPPoE, Cisco HDLC, Frame Relay, Juniper Ethernet, 802.11 and\n"
+"radiotap; IPv4 and IPv6; TCP inside GRE, ERSPAN, VXLAN, Geneve, GTP-U and\n"
+"IP-in-IP). Several files are merged by time; '-' reads stdin.\n"
 "\n"
 "A collision is a SYN on a 4-tuple the server still holds in TIME_WAIT that\n"
 "does not draw a SYN-ACK: answered by a bare ACK (server-side capture) or\n"
 "retransmitted unanswered after the server closed that 4-tuple (client side).\n"
 "A port reuse is a SYN on a 4-tuple that closed at most TIME_WAIT + 60 s ago.\n"
-"The cause (paws or seq) comes from the kernel model, with the numbers.\n"
+"The cause comes from the kernel model, with the numbers: paws or seq (a Linux\n"
+"TIME_WAIT refuses that SYN), not_timewait (it would have accepted it: the ACK\n"
+"came from something else) or unknown (timestamps cut off by the snaplen).\n"
 "\n"
 "  --server IP[:PORT]  which side is the server (default: whoever answers SYNs)\n"
 "  --kernel K          the server's kernel profile (default 6.18; 3.10, 4.19, 5.10, 6.1)\n"
+"  --max-memory SIZE   state kept at most (default 400M; K, M, G suffixes); beyond\n"
+"                      it the least recently active tuples are forgotten, and the\n"
+"                      report says how many\n"
 "  --json              one JSON object on stdout\n"
-"  --max-list N        collisions listed in full (default 20 in text, all in JSON up to 10000)\n";
+"  --max-list N        collisions listed in full (default 20 in text, all in JSON up to 10000)\n"
+"  --plot FILE.svg     draw collisions and timeouts over time, and the port-reuse\n"
+"                      intervals against the TIME_WAIT length (gnuplot)\n"
+"\n"
+"Exit status: 0 ok; 1 nothing readable, out of memory or stdout unwritable;\n"
+"2 usage; 3 a report of what could be read, but some input file failed (each\n"
+"is named on stderr and under \"files\" in JSON).\n";
+
+enum { EXIT_PARTIAL = 3 };
 
 static void progress(uint64_t n, void *arg)
 {
@@ -46,115 +63,245 @@ static const char *addr_str(uint8_t fam, const uint8_t *a, char *buf, size_t len
 	return buf;
 }
 
-static json_t *tuple_json(const struct an_tuple *t)
+/* A JSON string (the why lines and notes are ASCII; escape what JSON needs). */
+static void put_jstr(FILE *f, const char *v)
 {
-	char c[64], s[64];
-	return json_pack("{s:s,s:i,s:s,s:i}", "client", addr_str(t->family, t->caddr, c, sizeof c),
-			 "cport", t->cport, "server", addr_str(t->family, t->saddr, s, sizeof s),
-			 "sport", t->sport);
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
 }
 
-static json_t *collision_json(const struct an_collision *k)
+/* One collision as a JSON object, written straight out (10 000 of them
+ * through jansson took longer than reading a million packets). */
+static void collision_emit(FILE *f, const struct an_collision *k, const struct kprofile *kp)
 {
-	json_t *o = json_object(), *why = json_array();
-	json_object_set_new(o, "ts", json_real(k->ts));
-	json_object_set_new(o, "tuple", tuple_json(&k->t));
-	json_object_set_new(o, "cause", json_string(k->d.cause == TW_CAUSE_NONE ? "unknown"
-						    : tw_cause_str(k->d.cause)));
-	json_object_set_new(o, "outcome", json_string(an_outcome_str(k->outcome)));
-	json_object_set_new(o, "delay_ms", k->outcome == AN_UNKNOWN ? json_null() : json_real(k->delay_ms));
-	json_object_set_new(o, "evidence", json_string(k->server_evidence ? "server" : "client"));
-	json_object_set_new(o, "since_close_s", k->since_close < 0 ? json_null() : json_real(k->since_close));
-	json_object_set_new(o, "syns", json_integer(k->syns));
-	json_object_set_new(o, "bare_acks", json_integer(k->acks));
-	json_object_set_new(o, "client_rst", json_boolean(k->client_rst));
-	json_object_set_new(o, "seq", json_integer(k->syn.seq));
-	json_object_set_new(o, "tsval", k->syn.has_ts ? json_integer(k->syn.tsval) : json_null());
-	json_object_set_new(o, "rcv_nxt", json_integer(k->tw.rcv_nxt));
-	json_object_set_new(o, "ts_recent", k->tw.ts_recent_stamp_set ? json_integer(k->tw.ts_recent) : json_null());
-	json_object_set_new(o, "verdict", json_string(tw_verdict_str(k->d.verdict)));
-	for (unsigned i = 0; i < k->d.why.n; i++)
-		json_array_append_new(why, json_string(k->d.why.line[i]));
-	json_object_set_new(o, "why", why);
-	return o;
+	struct tw_decision d;
+	char c[64], sv[64];
+	an_collision_decide(kp, k, &d);
+	fprintf(f, "{\"ts\":%.6f,\"tuple\":{\"client\":\"%s\",\"cport\":%u,\"server\":\"%s\",\"sport\":%u},"
+		"\"cause\":\"%s\",\"cause_note\":", k->ts, addr_str(k->t.family, k->t.caddr, c, sizeof c), k->t.cport,
+		addr_str(k->t.family, k->t.saddr, sv, sizeof sv), k->t.sport, an_cause_str(k->cause));
+	if (k->note)
+		put_jstr(f, k->note);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"outcome\":\"%s\",\"delay_ms\":", an_outcome_str(k->outcome));
+	if (k->outcome == AN_UNKNOWN)
+		fputs("null", f);
+	else
+		fprintf(f, "%.3f", k->delay_ms);
+	fprintf(f, ",\"evidence\":\"%s\",\"since_close_s\":", k->server_evidence ? "server" : "client");
+	if (k->since_close < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.6f", k->since_close);
+	fprintf(f, ",\"syns\":%u,\"bare_acks\":%u,\"client_rst\":%s,\"seq\":%u,\"tsval\":", k->syns, k->acks,
+		k->client_rst ? "true" : "false", k->syn.seq);
+	if (k->syn.has_ts)
+		fprintf(f, "%u", k->syn.tsval);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"rcv_nxt\":%u,\"ts_recent\":", k->tw.rcv_nxt);
+	if (k->tw.ts_recent_stamp_set)
+		fprintf(f, "%u", k->tw.ts_recent);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"verdict\":\"%s\",\"why\":[", tw_verdict_str(d.verdict));
+	for (unsigned i = 0; i < d.why.n; i++) {
+		if (i)
+			fputc(',', f);
+		put_jstr(f, d.why.line[i]);
+	}
+	fputs("]}", f);
 }
 
-static json_t *result_json(const struct an_result *r, const struct kprofile *k, unsigned max_list)
+#define J(v) json_integer((json_int_t)(v))
+
+/* Everything but nat_hosts and the collision list: those are streamed (a
+ * scan can bring millions of addresses). */
+static json_t *summary_json(const struct an_result *r, const struct capture *cap, const struct kprofile *k)
 {
-	json_t *o = json_object(), *s = json_object(), *nat = json_object(), *list = json_array();
-	json_t *hist = json_object();
+	json_t *s = json_object(), *hist = json_object(), *skip = json_object();
+	json_t *files = json_array(), *mem = json_object(), *capped = json_array();
+	const struct capture_stats *st = capture_stats(cap);
 	static const char *hn[] = { "lt_1s", "1_10s", "10_60s", "60_120s" };
 
-	json_object_set_new(s, "packets", json_integer((json_int_t)r->packets));
-	json_object_set_new(s, "skipped", json_integer((json_int_t)r->skipped));
-	json_object_set_new(s, "connections", json_integer((json_int_t)r->connections));
-	json_object_set_new(s, "port_reuses", json_integer((json_int_t)r->port_reuses));
-	json_object_set_new(s, "collisions", json_integer((json_int_t)r->collisions));
-	json_object_set_new(s, "collisions_paws", json_integer((json_int_t)r->coll_paws));
-	json_object_set_new(s, "collisions_seq", json_integer((json_int_t)r->coll_seq));
-	json_object_set_new(s, "recovered", json_integer((json_int_t)r->recovered));
-	json_object_set_new(s, "timed_out", json_integer((json_int_t)r->timed_out));
-	json_object_set_new(s, "outcome_unknown", json_integer((json_int_t)r->outcome_unknown));
-	json_object_set_new(s, "other_bare_acks", json_integer((json_int_t)r->other_bare_acks));
-	json_object_set_new(s, "unanswered_syns", json_integer((json_int_t)r->unanswered));
-	json_object_set_new(s, "server_closed_first", json_integer((json_int_t)r->server_closed_first));
-	json_object_set_new(s, "client_closed_first", json_integer((json_int_t)r->client_closed_first));
+	json_object_set_new(s, "packets", J(r->packets));
+	json_object_set_new(s, "skipped", J(r->skipped));
+	for (int i = 1; i < SKIP__N; i++)
+		json_object_set_new(skip, seg_skip_str((enum seg_skip)i), J(st->skipped[i]));
+	json_object_set_new(s, "skipped_by_reason", skip);
+	json_object_set_new(s, "ts_unknown_segments", J(st->opts_cut));
+	json_object_set_new(s, "bad_ts_options", J(st->ts_bad));
+	json_t *tun = json_object();
+	for (int i = 1; i < TUN__N; i++)
+		if (st->tunneled[i])
+			json_object_set_new(tun, seg_tunnel_str((enum seg_tunnel)i), J(st->tunneled[i]));
+	json_object_set_new(s, "tunneled_segments", tun);
+	json_object_set_new(s, "connections", J(r->connections));
+	json_object_set_new(s, "port_reuses", J(r->port_reuses));
+	json_object_set_new(s, "collisions", J(r->collisions));
+	json_object_set_new(s, "collisions_paws", J(r->coll_paws));
+	json_object_set_new(s, "collisions_seq", J(r->coll_seq));
+	json_object_set_new(s, "collisions_not_timewait", J(r->coll_not_timewait));
+	json_object_set_new(s, "collisions_unknown", J(r->coll_unknown));
+	json_object_set_new(s, "recovered", J(r->recovered));
+	json_object_set_new(s, "timed_out", J(r->timed_out));
+	json_object_set_new(s, "outcome_unknown", J(r->outcome_unknown));
+	json_object_set_new(s, "other_bare_acks", J(r->other_bare_acks));
+	json_object_set_new(s, "unanswered_syns", J(r->unanswered));
+	json_object_set_new(s, "server_closed_first", J(r->server_closed_first));
+	json_object_set_new(s, "client_closed_first", J(r->client_closed_first));
 	for (int i = 0; i < 4; i++)
-		json_object_set_new(hist, hn[i], json_integer((json_int_t)r->reuse_hist[i]));
+		json_object_set_new(hist, hn[i], J(r->reuse_hist[i]));
 	json_object_set_new(s, "reuse_interval", hist);
-	for (unsigned i = 0; i < r->nnat; i++) {
-		char a[64];
-		json_object_set_new(nat, addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
-				    json_integer(r->nat[i].hosts));
+	for (unsigned i = 0; i < r->nnat; i++)
+		if (r->nat[i].hosts_capped) {
+			char a[64];
+			json_array_append_new(capped, json_string(addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a)));
+		}
+	json_object_set_new(s, "nat_hosts_capped", capped);
+	json_object_set_new(s, "nat_uncounted_syns", J(r->nat_uncounted));
+	json_object_set_new(s, "not_server_segments", J(r->not_server));
+	json_object_set_new(mem, "max_bytes", J(r->max_memory));
+	json_object_set_new(mem, "peak_bytes", J(r->peak_memory));
+	json_object_set_new(mem, "peak_tuples", J(r->peak_tuples));
+	json_object_set_new(mem, "evicted_tuples", J(r->evicted));
+	json_object_set_new(mem, "evicted_idle_s", r->evicted ? json_real(r->evicted_idle_s) : json_null());
+	json_object_set_new(s, "memory", mem);
+	json_object_set_new(s, "unlisted_collisions", J(r->unlisted));
+	for (size_t i = 0; i < capture_nfiles(cap); i++) {
+		const struct capture_file *f = capture_file(cap, i);
+		json_array_append_new(files, json_pack("{s:s,s:I,s:I,s:o}", "file", f->name,
+						       "packets", (json_int_t)f->packets,
+						       "snaplen", (json_int_t)f->snaplen,
+						       "error", f->failed ? json_string(f->error) : json_null()));
 	}
-	json_object_set_new(s, "nat_hosts", nat);
+	json_object_set_new(s, "files", files);
 	json_object_set_new(s, "kernel", json_string(k->name));
-	json_object_set_new(o, "summary", s);
-	for (unsigned i = 0; i < r->listed && i < max_list; i++)
-		json_array_append_new(list, collision_json(&r->list[i]));
-	json_object_set_new(o, "collisions", list);
-	return o;
+	return s;
 }
 
-static void text_report(const struct an_result *r, const struct kprofile *k, unsigned max_list)
+/* One object, its collision list written element by element. */
+static void json_report(const struct an_result *r, const struct capture *cap, const struct kprofile *k,
+			unsigned max_list)
+{
+	json_t *s = summary_json(r, cap, k);
+	char *txt = json_dumps(s, JSON_COMPACT);
+	json_decref(s);
+	if (!txt)
+		return;
+	txt[strlen(txt) - 1] = 0;       /* the summary's closing brace comes after nat_hosts */
+	printf("{\"summary\":%s,\"nat_hosts\":{", txt);
+	free(txt);
+	for (unsigned i = 0; i < r->nnat; i++) {
+		char a[64];
+		printf("%s\"%s\":%u", i ? "," : "", addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
+		       r->nat[i].hosts);
+	}
+	fputs("}}", stdout);
+	fputs(",\"collisions\":[", stdout);
+	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
+		if (i)
+			fputc(',', stdout);
+		collision_emit(stdout, &r->list[i], k);
+	}
+	fputs("]}\n", stdout);
+}
+
+static const struct an_collision *example(const struct an_result *r)
+{
+	for (unsigned i = 0; i < r->listed; i++)
+		if (r->list[i].cause == AN_CAUSE_PAWS || r->list[i].cause == AN_CAUSE_SEQ)
+			return &r->list[i];
+	for (unsigned i = 0; i < r->listed; i++)
+		if (r->list[i].cause == AN_CAUSE_NOT_TIMEWAIT)
+			return &r->list[i];
+	return NULL;
+}
+
+static void text_report(const struct an_result *r, const struct capture *cap, const struct kprofile *k,
+			unsigned max_list)
 {
 	char c[64], s[64];
 	unsigned multi = 0;
+	const struct capture_stats *st = capture_stats(cap);
+	typedef unsigned long long ull;
 
-	printf("packets %llu (skipped %llu)  connections %llu  port reuses %llu\n",
-	       (unsigned long long)r->packets, (unsigned long long)r->skipped,
-	       (unsigned long long)r->connections, (unsigned long long)r->port_reuses);
-	printf("collisions %llu (paws %llu, seq %llu)  recovered %llu  timed out %llu  unknown %llu"
-	       "   [server kernel profile %s]\n",
-	       (unsigned long long)r->collisions, (unsigned long long)r->coll_paws,
-	       (unsigned long long)r->coll_seq, (unsigned long long)r->recovered,
-	       (unsigned long long)r->timed_out, (unsigned long long)r->outcome_unknown, k->name);
+	printf("packets %llu (skipped %llu", (ull)r->packets, (ull)r->skipped);
+	for (int i = 1, first = 1; i < SKIP__N; i++)
+		if (st->skipped[i]) {
+			printf("%s%s %llu", first ? ": " : ", ", seg_skip_str((enum seg_skip)i), (ull)st->skipped[i]);
+			first = 0;
+		}
+	printf(")  connections %llu  port reuses %llu\n", (ull)r->connections, (ull)r->port_reuses);
+	const char *sep = "segments inside tunnels (4-tuples are the inner ones): ";
+	for (int i = 1; i < TUN__N; i++)
+		if (st->tunneled[i]) {
+			printf("%s%s %llu", sep, seg_tunnel_str((enum seg_tunnel)i), (ull)st->tunneled[i]);
+			sep = ", ";
+		}
+	if (sep[0] == ',')
+		putchar('\n');
+	printf("collisions %llu (paws %llu, seq %llu, not_timewait %llu, unknown %llu)  recovered %llu  "
+	       "timed out %llu  unknown %llu   [server kernel profile %s]\n",
+	       (ull)r->collisions, (ull)r->coll_paws, (ull)r->coll_seq, (ull)r->coll_not_timewait,
+	       (ull)r->coll_unknown, (ull)r->recovered, (ull)r->timed_out, (ull)r->outcome_unknown, k->name);
 	printf("closed first: server %llu, client %llu   reuse after close: <1s %llu, 1-10s %llu, "
 	       "10-60s %llu, 60-120s %llu\n",
-	       (unsigned long long)r->server_closed_first, (unsigned long long)r->client_closed_first,
-	       (unsigned long long)r->reuse_hist[0], (unsigned long long)r->reuse_hist[1],
-	       (unsigned long long)r->reuse_hist[2], (unsigned long long)r->reuse_hist[3]);
+	       (ull)r->server_closed_first, (ull)r->client_closed_first, (ull)r->reuse_hist[0],
+	       (ull)r->reuse_hist[1], (ull)r->reuse_hist[2], (ull)r->reuse_hist[3]);
 	if (r->other_bare_acks)
 		printf("SYNs answered by a bare ACK from a socket still open (not TIME_WAIT): %llu\n",
-		       (unsigned long long)r->other_bare_acks);
+		       (ull)r->other_bare_acks);
 	if (r->unanswered)
 		printf("SYNs retransmitted with no answer at all, no earlier connection on the 4-tuple in this\n"
 		       "capture to judge them by: %llu (behind a strict firewall a client sees only this;\n"
-		       "add the server's or the firewall's capture to name the cause)\n",
-		       (unsigned long long)r->unanswered);
-	for (unsigned i = 0; i < r->nnat; i++)
-		if (r->nat[i].hosts > 1) {
-			if (!multi++)
-				printf("timestamp clocks per source address (hosts behind NAT):");
-			printf(" %s=%u", addr_str(r->nat[i].family, r->nat[i].addr, c, sizeof c), r->nat[i].hosts);
+		       "add the server's or the firewall's capture to name the cause)\n", (ull)r->unanswered);
+	if (r->evicted)
+		printf("memory cap %llu MiB reached: %llu tuples idle for %.1f s or more were forgotten early;\n"
+		       "reuses and collisions on them may be missed (raise --max-memory)\n",
+		       (ull)(r->max_memory >> 20), (ull)r->evicted, r->evicted_idle_s);
+	/* the ten addresses with the most clocks */
+	unsigned top[10], ntop = 0;
+	for (unsigned i = 0; i < r->nnat; i++) {
+		if (r->nat[i].hosts < 2)
+			continue;
+		multi++;
+		unsigned j = ntop < 10 ? ntop++ : 10;
+		while (j > 0 && r->nat[top[j - 1]].hosts < r->nat[i].hosts) {
+			if (j < 10)
+				top[j] = top[j - 1];
+			j--;
 		}
+		if (j < 10)
+			top[j] = i;
+	}
+	if (multi) {
+		printf("timestamp clocks per source address (hosts behind NAT):");
+		for (unsigned j = 0; j < ntop; j++)
+			printf(" %s=%u%s", addr_str(r->nat[top[j]].family, r->nat[top[j]].addr, c, sizeof c),
+			       r->nat[top[j]].hosts, r->nat[top[j]].hosts_capped ? "+" : "");
+		if (multi > ntop)
+			printf(" (and %u more addresses: --json lists them)", multi - ntop);
+	}
 	if (multi)
 		printf("\n  (on 6.18 clients every 4-tuple has its own offset: an upper bound there)\n");
+	if (r->nat_uncounted)
+		printf("clocks not counted for %llu SYNs (their share of --max-memory, a quarter, is used up)\n",
+		       (ull)r->nat_uncounted);
 	if (!r->collisions) {
 		printf("\nno TIME_WAIT collisions found\n");
 		return;
 	}
-	printf("\n  time (UTC)        client -> server                         cause  outcome     delay     syns  since close\n");
+	printf("\n  time (UTC)        client -> server                         cause        outcome     delay     syns  since close\n");
 	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
 		const struct an_collision *x = &r->list[i];
 		char tup[160], dl[24], sc[24];
@@ -167,33 +314,152 @@ static void text_report(const struct an_result *r, const struct kprofile *k, uns
 		struct tm tm;
 		gmtime_r(&sec, &tm);
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
-		printf("  %s.%06d  %-40s %-6s %-11s %-9s %-5u %s\n", when,
-		       (int)((x->ts - (double)sec) * 1e6), tup,
-		       x->d.cause == TW_CAUSE_NONE ? "?" : tw_cause_str(x->d.cause),
-		       an_outcome_str(x->outcome), dl, x->syns, sc);
+		printf("  %s.%06d  %-40s %-12s %-11s %-9s %-5u %s\n", when, (int)((x->ts - (double)sec) * 1e6),
+		       tup, an_cause_str(x->cause), an_outcome_str(x->outcome), dl, x->syns, sc);
 	}
-	if (r->listed > max_list)
-		printf("  ... %u more (--json lists them all)\n", r->listed - max_list);
-	{
-		const struct an_collision *x = &r->list[0];
-		printf("\nexample: the first collision, as the kernel decided it (tw_rcv_nxt %u%s):\n",
-		       x->tw.rcv_nxt, x->prev_in_capture ? ", from the earlier connection in the capture"
-						       : ", rebuilt from the bare ACK");
-		for (unsigned i = 0; i < x->d.why.n; i++)
-			printf("  %s\n", x->d.why.line[i]);
+	if (r->listed > max_list || r->unlisted)
+		printf("  ... %llu more (--json lists up to %u)\n",
+		       (ull)(r->listed > max_list ? r->listed - max_list : 0) + (ull)r->unlisted, AN_MAX_LISTED);
+	const struct an_collision *x = example(r);
+	if (x && x->cause != AN_CAUSE_NOT_TIMEWAIT) {
+		struct tw_decision d;
+		an_collision_decide(k, x, &d);
+		printf("\nexample: the first collision with a known cause, as the kernel decided it "
+		       "(tw_rcv_nxt %u%s):\n", x->tw.rcv_nxt,
+		       x->prev_in_capture ? ", from the earlier connection in the capture" : ", rebuilt from the bare ACK");
+		for (unsigned i = 0; i < d.why.n; i++)
+			printf("  %s\n", d.why.line[i]);
+	} else if (x) {
+		printf("\nexample: the first collision, not TIME_WAIT's doing: %s\n", x->note);
+	} else {
+		printf("\nno collision has a known cause: %s\n", r->list[0].note ? r->list[0].note : "");
 	}
-	printf("\nconfirm live on the server: nstat -az %s; drop reason %s; on the firewall: conntrack -S "
-	       "(invalid, insert_failed)\n", k->paws_tw_counter,
-	       k->paws_tw_drop_reason ? k->paws_tw_drop_reason : "(none on this kernel)");
-	printf("mitigations, most effective first for this capture:\n");
-	printf("  1. a fixed SNAT address per client host (or per-host 1:1 NAT): different clocks never share a 4-tuple\n");
-	if (r->server_closed_first >= r->client_closed_first)
-		printf("  2. let the client close first (HTTP/1.1 keep-alive): TIME_WAIT moves to the client\n");
-	printf("  3. a larger 1:1 dynamic pool lowers but does not remove reuse; more addresses in an\n"
-	       "     overload pool do nothing when it hashes by client IP\n");
+	/* what to look at, and what to change, for the causes found */
+	printf("\nconfirm live:\n");
+	if (r->coll_paws)
+		printf("  paws: on the server nstat -az %s%s%s\n", k->paws_tw_counter,
+		       k->paws_tw_drop_reason ? "; drop reason " : "",
+		       k->paws_tw_drop_reason ? k->paws_tw_drop_reason : "");
+	if (r->coll_seq)
+		printf("  seq: no kernel counter marks a SYN refused on its sequence number; on the server\n"
+		       "       ss -tano state time-wait shows the 4-tuple and its timer while it happens\n");
+	if (r->coll_not_timewait)
+		printf("  not_timewait: on the server nstat -az TcpExtTCPChallengeACK, and ss -tan state established\n"
+		       "       for the 4-tuple: a socket the server still thinks is open\n");
+	if (r->timed_out)
+		printf("  timeouts: on the firewall conntrack -S (invalid, insert_failed) and its drop log\n");
+	printf("mitigations, for the causes found:\n");
+	unsigned n = 0;
+	if (r->coll_paws)
+		printf("  %u. a fixed SNAT address per client host (or per-host 1:1 NAT): different timestamp\n"
+		       "     clocks never share a 4-tuple\n", ++n);
+	if (r->coll_seq)
+		printf("  %u. seq without a timestamp to save it: enable TCP timestamps on the clients\n"
+		       "     (net.ipv4.tcp_timestamps=1) so a reused port can pass on its newer timestamp,\n"
+		       "     and keep one SNAT address per client host\n", ++n);
+	if ((r->coll_paws || r->coll_seq) && r->server_closed_first >= r->client_closed_first)
+		printf("  %u. let the client close first (HTTP/1.1 keep-alive): TIME_WAIT moves to the client\n", ++n);
+	if (r->coll_paws || r->coll_seq)
+		printf("  %u. a larger 1:1 dynamic pool lowers but does not remove reuse; more addresses in an\n"
+		       "     overload pool do nothing when it hashes by client IP\n", ++n);
+	if (r->coll_not_timewait)
+		printf("  %u. not a TIME_WAIT problem: find why the server holds the 4-tuple open (a peer that\n"
+		       "     vanished without a FIN/RST; a NAT that dropped its mapping); keepalives end it\n", ++n);
+	if (r->coll_unknown && !(r->coll_paws || r->coll_seq || r->coll_not_timewait))
+		printf("  %u. capture again with the whole TCP header (tcpdump -s 0) to name the cause\n", ++n);
 	if (r->timed_out)
 		printf("  -> timeouts mean a middlebox drops the bare ACK: with it let through, each collision "
 		       "costs the client about one RST and a fast retry\n");
+}
+
+/* --plot FILE.svg: gnuplot draws collisions and timeouts over time (per
+ * bin, from the listed collisions) and the port-reuse interval
+ * distribution against the server's TIME_WAIT length. */
+static int plot(const char *path, const struct an_result *r, const struct kprofile *k)
+{
+	char script[] = "/tmp/twlab-plot-XXXXXX";
+	int fd = mkstemp(script);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(script);
+		return -1;
+	}
+	double t0 = r->listed ? r->list[0].ts : 0, t1 = r->listed ? r->list[r->listed - 1].ts : 1;
+	double span = t1 - t0, bin = span > 7200 ? 600 : span > 600 ? 60 : span > 60 ? 10 : 1;
+	unsigned nb = (unsigned)(span / bin) + 1;
+	fputs("$coll << EOD\n", f);
+	if (!r->listed)
+		fputs("0 0 0\n", f);
+	for (unsigned b = 0, i = 0; b < nb && r->listed; b++) {
+		unsigned c = 0, to = 0;
+		for (; i < r->listed && r->list[i].ts < t0 + (b + 1) * bin; i++) {
+			c++;
+			to += r->list[i].outcome == AN_TIMED_OUT;
+		}
+		fprintf(f, "%.0f %u %u\n", (double)b * bin, c, to);
+	}
+	fputs("EOD\n$gap << EOD\n", f);
+	for (int g = 0; g <= 120; g++)
+		fprintf(f, "%d %llu\n", g, (unsigned long long)r->reuse_gap_s[g]);
+	fputs("EOD\n", f);
+	fprintf(f, "set terminal svg size 900,720 dynamic font 'sans,11'\nset output '%s'\n", path);
+	fputs("set multiplot layout 2,1\nset grid\nset key top right\nset style fill solid 0.6\nset yrange [0:*]\n", f);
+	fprintf(f, "set title 'TIME\\_WAIT collisions over time (%u listed%s)'\n", r->listed,
+		r->unlisted ? "; more not listed" : "");
+	fprintf(f, "set xlabel 'seconds since the first collision (bins of %.0f s)'\nset ylabel 'per bin'\n", bin);
+	fputs("plot $coll using 1:2 with boxes title 'collisions', "
+	      "$coll using 1:3 with linespoints lw 2 title 'timed out'\n", f);
+	fprintf(f, "set title 'port reuse: seconds from the close to the next SYN on the 4-tuple (%llu reuses)'\n",
+		(unsigned long long)r->port_reuses);
+	fputs("set xlabel 'seconds after the close'\nset ylabel 'reuses'\nset xrange [-1:121]\n", f);
+	fprintf(f, "set arrow from %u, graph 0 to %u, graph 1 nohead lw 2 lc rgb 'red'\n", k->tw_len_s, k->tw_len_s);
+	fprintf(f, "set label 'TIME\\_WAIT %u s (kernel %s)' at %u, graph 0.75 offset 1,0 tc rgb 'red'\n",
+		k->tw_len_s, k->name, k->tw_len_s);
+	fputs("plot $gap using 1:2 with boxes title 'reuses'\nunset multiplot\n", f);
+	if (fclose(f) != 0) {
+		unlink(script);
+		return -1;
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "gnuplot %s 2>&1", script);
+	FILE *g = popen(cmd, "r");
+	char line[256];
+	int bad = 0;
+	while (g && fgets(line, sizeof line, g)) {
+		fprintf(stderr, "twlab: analyze: gnuplot: %s", line);
+		bad = 1;
+	}
+	int rc = g ? pclose(g) : -1;
+	unlink(script);
+	return rc == 0 && !bad ? 0 : -1;
+}
+
+/* "100M", "1G", "65536": bytes. */
+static bool parse_size(const char *v, uint64_t *out)
+{
+	char *e;
+	unsigned long long n = strtoull(v, &e, 10);
+	if (e == v || v[0] == '-')
+		return false;
+	unsigned sh = 0;
+	switch (*e) {
+	case 0: break;
+	case 'k': case 'K': sh = 10; e++; break;
+	case 'm': case 'M': sh = 20; e++; break;
+	case 'g': case 'G': sh = 30; e++; break;
+	default: return false;
+	}
+	if (*e == 'i' && sh)
+		e++;
+	if ((*e == 'B' || *e == 'b') && sh)
+		e++;
+	if (*e || n > (1ull << 40) >> sh)
+		return false;
+	*out = (uint64_t)n << sh;
+	return true;
 }
 
 static bool parse_server(const char *v, struct an_opts *o)
@@ -236,22 +502,22 @@ static bool parse_server(const char *v, struct an_opts *o)
 
 int cmd_analyze(int argc, char **argv)
 {
-	enum { O_SERVER = 256, O_KERNEL, O_JSON, O_MAX };
+	enum { O_SERVER = 256, O_KERNEL, O_JSON, O_MAX, O_MEM, O_PLOT };
 	static const struct option lo[] = {
 		{ "server", required_argument, 0, O_SERVER }, { "kernel", required_argument, 0, O_KERNEL },
 		{ "json", no_argument, 0, O_JSON }, { "max-list", required_argument, 0, O_MAX },
+		{ "max-memory", required_argument, 0, O_MEM }, { "plot", required_argument, 0, O_PLOT },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct an_opts o = { 0 };
 	bool json = false;
 	uint32_t max_list = 0;
 	bool have_max = false;
-	const char *kname = "6.18";
+	const char *kname = "6.18", *server_arg = NULL, *plot_path = NULL;
 	char err[512];
 	struct capture *cap;
 	struct analyzer *a;
-	struct tcp_seg s;
-	int c, rc;
+	int c, rc, status = EXIT_OK;
 
 	optind = 1;
 	opterr = 0;
@@ -263,13 +529,28 @@ int cmd_analyze(int argc, char **argv)
 				cli_err("analyze", "--server: expected IP or IP:PORT: '%s'", optarg);
 				return EXIT_USAGE;
 			}
+			server_arg = optarg;
 			break;
 		case O_KERNEL: kname = optarg; break;
+		case O_PLOT:
+			if (strchr(optarg, '\'') || strchr(optarg, '\n')) {
+				cli_err("analyze", "--plot: a file name without quotes or newlines: '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			plot_path = optarg;
+			break;
 		case O_JSON: json = true; break;
 		case O_MAX:
 			if (!cli_u32("analyze", "--max-list", optarg, &max_list))
 				return EXIT_USAGE;
 			have_max = true;
+			break;
+		case O_MEM:
+			if (!parse_size(optarg, &o.max_memory) || o.max_memory < (1u << 20)) {
+				cli_err("analyze", "--max-memory: expected a size of at least 1M (e.g. 100M, 2G): '%s'",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		default:
 			cli_err("analyze", "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
@@ -284,9 +565,21 @@ int cmd_analyze(int argc, char **argv)
 		return EXIT_USAGE;
 	if (!have_max)
 		max_list = json ? AN_MAX_LISTED : 20;
-	cap = capture_open((const char *const *)argv + optind, (size_t)(argc - optind), err, sizeof err);
+	cap = capture_open_all((const char *const *)argv + optind, (size_t)(argc - optind), err, sizeof err);
 	if (!cap) {
 		cli_err("analyze", "%s", err);
+		return EXIT_RUNTIME;
+	}
+	size_t nok = 0;
+	for (size_t i = 0; i < capture_nfiles(cap); i++) {
+		const struct capture_file *f = capture_file(cap, i);
+		if (f->failed)
+			cli_err("analyze", "%s: %s", f->name, f->error);
+		else
+			nok++;
+	}
+	if (!nok) {
+		capture_close(cap);
 		return EXIT_RUNTIME;
 	}
 	/* every 2^20 segments, so only a large input shows it */
@@ -301,27 +594,91 @@ int cmd_analyze(int argc, char **argv)
 		cli_err("analyze", "out of memory");
 		return EXIT_RUNTIME;
 	}
-	while ((rc = capture_next(cap, &s, err, sizeof err)) == 1)
-		an_segment(a, &s);
+	bool out_of_memory = false;
+	/* a few segments read ahead, their table slots prefetched */
+	enum { AHEAD = 8 };
+	struct tcp_seg ring[AHEAD];
+	unsigned head = 0, queued = 0;
+	rc = 1;
+	for (;;) {
+		while (rc == 1 && queued < AHEAD) {
+			struct tcp_seg *q = &ring[(head + queued) % AHEAD];
+			if ((rc = capture_next(cap, q, err, sizeof err)) == 1) {
+				an_prefetch(a, q);
+				queued++;
+			}
+		}
+		if (!queued)
+			break;
+		if (an_segment(a, &ring[head]) < 0) {
+			out_of_memory = true;
+			break;
+		}
+		head = (head + 1) % AHEAD;
+		queued--;
+	}
 	if (shown)
 		fputc('\n', stderr);
-	if (rc < 0) {
-		cli_err("analyze", "%s", err);
-		an_free(a);
-		capture_close(cap);
-		return EXIT_RUNTIME;
+	const struct an_result *r = an_finish(a);
+	{
+		struct an_result *w = (struct an_result *)r;
+		const struct capture_stats *st = capture_stats(cap);
+		w->packets = st->packets;
+		w->skipped = st->packets - st->segments;
+	}
+	/* what was read, and what could not be */
+	for (size_t i = 0; i < capture_nfiles(cap); i++) {
+		const struct capture_file *f = capture_file(cap, i);
+		if (f->failed) {
+			status = EXIT_PARTIAL;
+			if (f->dlt >= 0)       /* opened, then failed: not said yet */
+				cli_err("analyze", "%s: %s; the report covers what was read before", f->name, f->error);
+		}
+		if (f->opts_cut && f->cut_at < f->snaplen)
+			cli_err("analyze", "%s: records cut at %u bytes (the file says snaplen %u) cut the TCP "
+				"options of %llu segments: their timestamps are unknown, and collisions that depend "
+				"on them have cause unknown (capture with -s 0)", f->name, f->cut_at, f->snaplen,
+				(unsigned long long)f->opts_cut);
+		else if (f->opts_cut)
+			cli_err("analyze", "%s: snaplen %u cut the TCP options of %llu segments: their timestamps "
+				"are unknown, and collisions that depend on them have cause unknown (capture with -s 0)",
+				f->name, f->snaplen, (unsigned long long)f->opts_cut);
 	}
 	{
-		struct an_result *r = (struct an_result *)an_finish(a);
 		const struct capture_stats *st = capture_stats(cap);
-		r->packets = st->packets;
-		r->skipped = st->packets - st->segments;
-		if (json)
-			cli_print(result_json(r, o.kernel, max_list), true);
-		else
-			text_report(r, o.kernel, max_list);
+		if (st->skipped[SKIP_TRUNCATED])
+			cli_err("analyze", "%llu packets skipped: cut by the snaplen before the TCP flags",
+				(unsigned long long)st->skipped[SKIP_TRUNCATED]);
+		if (st->ts_bad)
+			cli_err("analyze", "%llu segments carry a malformed timestamp option (length not 10): "
+				"read as without timestamps", (unsigned long long)st->ts_bad);
+	}
+	if (server_arg && r->not_server && r->not_server == r->segments)
+		cli_err("analyze", "--server %s: matched none of the %llu TCP segments", server_arg,
+			(unsigned long long)r->segments);
+	else if (server_arg && r->not_server)
+		cli_err("analyze", "--server %s: %llu of %llu TCP segments are not the server's and were ignored",
+			server_arg, (unsigned long long)r->not_server, (unsigned long long)r->segments);
+	if (r->evicted)
+		cli_err("analyze", "memory cap %llu MiB reached: %llu tuples forgotten early (see the report)",
+			(unsigned long long)(r->max_memory >> 20), (unsigned long long)r->evicted);
+	if (json)
+		json_report(r, cap, o.kernel, max_list);
+	else
+		text_report(r, cap, o.kernel, max_list);
+	if (plot_path && plot(plot_path, r, o.kernel) < 0) {
+		cli_err("analyze", "%s: gnuplot could not draw it (is gnuplot installed?)", plot_path);
+		status = EXIT_RUNTIME;
+	}
+	if (out_of_memory) {
+		cli_err("analyze", "%s; the report covers the input up to there", an_error(a));
+		status = EXIT_RUNTIME;
 	}
 	an_free(a);
 	capture_close(cap);
-	return EXIT_OK;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_err("analyze", "stdout: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return status;
 }

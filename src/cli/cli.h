@@ -23,6 +23,7 @@ int cmd_lab(int argc, char **argv);
 /* `lab load` (src/cli/lab_load.c); argv[0] is "load". */
 int cmd_lab_load(int argc, char **argv);
 int cmd_craft(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* "twlab: <cmd>: <message>\n" on stderr. */
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -404,6 +404,11 @@ static double jnum(json_t *o, const char *k)
 	return json_is_integer(v) ? (double)json_integer_value(v) : json_real_value(v);
 }
 
+/* Text shows rates per 1000 requests; the JSON keeps fractions, as sim's
+ * rows do, so the two can be laid side by side. */
+static double per1000(json_t *row, const char *key) { return 1000.0 * jnum(row, key); }
+static double ci1000(json_t *ci, size_t i) { return 1000.0 * json_real_value(json_array_get(ci, i)); }
+
 /* One line: what this row did compared with the baseline row. */
 static void verdict(json_t *row, json_t *base, bool is_base)
 {
@@ -418,10 +423,10 @@ static void verdict(json_t *row, json_t *base, bool is_base)
 		snprintf(v, sizeof v, "no collision, no timeout in %.0f requests", req);
 	} else if (!base) {
 		snprintf(v, sizeof v, "%.1f timeouts per 1000 requests (95%% CI %.1f-%.1f)%s%s",
-			 jnum(row, "timeout_rate"), json_real_value(json_array_get(ci, 0)),
-			 json_real_value(json_array_get(ci, 1)), same ? ", all clients on " : "", same ? same : "");
+			 per1000(row, "timeout_rate"), ci1000(ci, 0),
+			 ci1000(ci, 1), same ? ", all clients on " : "", same ? same : "");
 	} else if (is_base) {
-		snprintf(v, sizeof v, "baseline: %.1f timeouts per 1000 requests%s%s", jnum(row, "timeout_rate"),
+		snprintf(v, sizeof v, "baseline: %.1f timeouts per 1000 requests%s%s", per1000(row, "timeout_rate"),
 			 same ? ", all clients on " : "", same ? same : "");
 	} else if (to == 0 && coll == 0) {
 		snprintf(v, sizeof v, "fixed: no collision, no timeout in %.0f requests", req);
@@ -436,8 +441,8 @@ static void verdict(json_t *row, json_t *base, bool is_base)
 			else
 				snprintf(why, sizeof why, ": clients spread over %u addresses", addresses_used(row));
 		}
-		snprintf(v, sizeof v, "%s%s (%.1f vs %.1f per 1000%s)", word, why, jnum(row, "timeout_rate"),
-			 jnum(base, "timeout_rate"),
+		snprintf(v, sizeof v, "%s%s (%.1f vs %.1f per 1000%s)", word, why, per1000(row, "timeout_rate"),
+			 per1000(base, "timeout_rate"),
 			 !strcmp(word, "no change") ? ", 95% CIs overlap" : ", 95% CIs apart");
 	}
 	json_object_set_new(row, "verdict", json_string(v));
@@ -460,9 +465,8 @@ static void row_text(json_t *row)
 			printf("  %s %lld", k, (long long)json_integer_value(v));
 		printf("\n");
 	}
-	printf("timeout rate   %.2f per 1000 requests (95%% CI %.2f-%.2f)\n", jnum(row, "timeout_rate"),
-	       json_real_value(json_array_get(json_object_get(row, "ci95"), 0)),
-	       json_real_value(json_array_get(json_object_get(row, "ci95"), 1)));
+	printf("timeout rate   %.2f per 1000 requests (95%% CI %.2f-%.2f)\n", per1000(row, "timeout_rate"),
+	       ci1000(json_object_get(row, "ci95"), 0), ci1000(json_object_get(row, "ci95"), 1));
 	c = json_object_get(row, "connect_ms");
 	printf("connect        p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%.0f new connections)\n",
 	       jnum(c, "p50"), jnum(c, "p99"), jnum(c, "max"), jnum(row, "connections"));
@@ -526,11 +530,11 @@ static void compare_text(json_t *run, json_t *rows)
 	       "timed_out", "per_1000", "95% CI", "p99_ms", "nstat=cap", "verdict");
 	json_array_foreach(rows, i, r) {
 		char ci[40];
-		snprintf(ci, sizeof ci, "%.1f-%.1f", json_real_value(json_array_get(json_object_get(r, "ci95"), 0)),
-			 json_real_value(json_array_get(json_object_get(r, "ci95"), 1)));
+		snprintf(ci, sizeof ci, "%.1f-%.1f", ci1000(json_object_get(r, "ci95"), 0),
+			 ci1000(json_object_get(r, "ci95"), 1));
 		printf("  %-14s %9.0f %10.0f %9.0f %8.1f  %-17s %9.1f %8s  %s\n",
 		       json_string_value(json_object_get(r, "mode")), jnum(r, "requests"), jnum(r, "collisions"),
-		       jnum(r, "timed_out"), jnum(r, "timeout_rate"), ci,
+		       jnum(r, "timed_out"), per1000(r, "timeout_rate"), ci,
 		       jnum(json_object_get(r, "connect_ms"), "p99"),
 		       json_is_true(json_object_get(json_object_get(r, "paws_rejected_syns"), "agree")) ? "yes" : "NO",
 		       json_string_value(json_object_get(r, "verdict")));

@@ -28,6 +28,7 @@ static const struct {
 	{ "trace",   cmd_trace,   "watch TIME_WAIT collisions live with eBPF" },
 	{ "lab",     cmd_lab,     "reproduce the incident in network namespaces; probe the model" },
 	{ "craft",   cmd_craft,   "send a crafted SYN or a scripted TCP session" },
+	{ "sim",     cmd_sim,     "predict collisions and timeouts for a fleet, per mitigation" },
 };
 
 /* What a bug report needs: which twlab, built against which libraries (and

@@ -15,6 +15,7 @@
  *   5. lab_down().
  */
 #include "lab/load.h"
+#include "util/stats.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 
@@ -39,24 +40,6 @@ const char *load_outcome_str(enum load_outcome o)
 	return (unsigned)o < sizeof s / sizeof s[0] ? s[o] : "?";
 }
 
-void load_wilson(uint64_t k, uint64_t n, double *lo, double *hi)
-{
-	const double z = 1.959963984540054;
-	double p, d, c, h;
-
-	if (n == 0) {
-		*lo = 0;
-		*hi = 1000;
-		return;
-	}
-	p = (double)k / (double)n;
-	d = 1 + z * z / (double)n;
-	c = (p + z * z / (2.0 * (double)n)) / d;
-	h = z * sqrt(p * (1 - p) / (double)n + z * z / (4.0 * (double)n * (double)n)) / d;
-	/* at k = 0 (k = n) the bound is 0 (1) exactly; rounding says 1e-18 */
-	*lo = k == 0 ? 0 : fmax(0, c - h) * 1000;
-	*hi = k == n ? 1000 : fmin(1, c + h) * 1000;
-}
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -764,8 +747,8 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		r->max_ms = lat && nlat ? lat[nlat - 1] : 0;
 		free(lat);
 	}
-	r->timeout_rate = r->requests ? 1000.0 * (double)r->timed_out / (double)r->requests : 0;
-	load_wilson(r->timed_out, r->requests, &r->ci95[0], &r->ci95[1]);
+	r->timeout_rate = r->requests ? (double)r->timed_out / (double)r->requests : 0;
+	wilson95(r->timed_out, r->requests, &r->ci95[0], &r->ci95[1]);
 	r->offered_per_s = f->rate * nc;
 	r->achieved_per_s = r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0;
 	r->server_served = (double)atomic_load(served);

@@ -137,8 +137,8 @@ struct load_result {
 	uint64_t requests, ok, delayed, timed_out, refused, errors, unfinished;
 	uint64_t errno_count[256];      /* LOAD_ERROR records by errno (255: other) */
 	uint64_t connections;           /* new connections (requests not kept alive) */
-	double timeout_rate;            /* timed_out per 1000 requests */
-	double ci95[2];                 /* Wilson score interval, per 1000 */
+	double timeout_rate;            /* timed_out / requests (a fraction) */
+	double ci95[2];                 /* its Wilson 95 % interval (fractions) */
 	double p50_ms, p99_ms, max_ms;  /* connect latency over new connections */
 	/* collisions, twice */
 	long long nstat_paws;           /* server: TcpExtPAWSTimewait delta (-1: unread) */
@@ -173,8 +173,6 @@ uint32_t load_client_addr(const struct scenario *s, unsigned i);
  * lab's default 198.18.(i+1).2. */
 uint32_t load_client_addr(const struct scenario *s, unsigned i);
 
-/* Wilson score interval for k of n at 95 %, per 1000. */
-void load_wilson(uint64_t k, uint64_t n, double *lo, double *hi);
 /* The q-quantile (0..1) of v[0..n) (sorted in place); 0 if n == 0. */
 double load_quantile(float *v, size_t n, double q);
 /* One line of `conntrack -E -o timestamp` output. */

@@ -1,47 +1,15 @@
 #!/usr/bin/env bash
 # analyze against ground truth: the lab's own measurements (strict and linux
-# firewalls, 2 colliding reuses each) and the public captures in
-# ../shared/captures, including the cases that must not count.
+# firewalls, 2 colliding reuses each). Needs root (namespaces).
 set -euo pipefail
 T=${TWLAB:-build/twlab}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-caps="$here/../shared/captures"
 prefix="ta$$-"
 out=$(mktemp -d /tmp/twlab-it-XXXXXX)
 cleanup() { $T lab down --prefix "$prefix" >/dev/null 2>&1 || true; rm -rf "$out"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 summary() { $T analyze "$@" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(" ".join(f"{k}={s[k]}" for k in ["collisions","collisions_paws","collisions_seq","recovered","timed_out"]))'; }
-
-# --- public captures: expected counts read off `tcpdump -nr` by hand
-[ -d "$caps" ] || fail "public captures not found at $caps"
-expect() { got=$(summary "$caps/$1"); [ "$got" = "$2" ] || fail "$1: got '$got', want '$2'"; }
-# zeek-syn-then-ack-then-rst: SYN seq 0, answered by a bare ACK with ack 0 (not
-# ISN+1 = 1), then the client's RST and nothing more: the TIME_WAIT answer shape;
-# rebuilt rcv_nxt 0, no timestamps, so the model says seq (0 is not after 0);
-# no retry in the capture, so the outcome is unknown (neither recovered nor timed out).
-# zeek-syn-then-stuff-then-rst: the same with a FIN between ACK and RST.
-expect zeek-syn-then-ack-then-rst.pcap   "collisions=1 collisions_paws=0 collisions_seq=1 recovered=0 timed_out=0"
-expect zeek-syn-then-stuff-then-rst.pcap "collisions=1 collisions_paws=0 collisions_seq=1 recovered=0 timed_out=0"
-# must not count (tcpdump -nr read by hand):
-#  zeek-handshake-reorder: the SYN-ACK is captured 0.3 ms before its SYN (capture
-#    reordering); the handshake then completes normally.
-#  arkime-no-syn-ack: SYN then the client's ACK of an ISN never captured: the
-#    SYN-ACK is missing from the capture, the server never sent a bare ACK.
-#  arkime-tcp-reassembly-synthetic: normal connections, nothing refused.
-#  arkime-tcp_handshake_synthetic: odd handshakes; one SYN on a pair the capture
-#    shows established draws an ACK: a live socket's challenge ACK
-#    (other_bare_acks = 1), not TIME_WAIT.
-#  sv-bug-3844: SYN refused by RST, then a new SYN answered by a SYN-ACK: a
-#    reused pair answered normally.
-#  sv-bug-7657-01: a flood of SYNs with random seqs and no answers at all, on a
-#    pair with no earlier connection: nothing to judge them by.
-for f in zeek-handshake-reorder arkime-no-syn-ack arkime-tcp-reassembly-synthetic \
-         arkime-tcp_handshake_synthetic sv-bug-3844 sv-bug-7657-01; do
-  expect $f.pcap "collisions=0 collisions_paws=0 collisions_seq=0 recovered=0 timed_out=0"
-done
-[ "$($T analyze "$caps/arkime-tcp_handshake_synthetic.pcap" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["other_bare_acks"])')" = 1 ] \
-  || fail "half-open challenge ACK not reported apart"
 
 # --- lab captures: analyze must find what the lab measured
 for fw in strict linux; do
@@ -79,19 +47,4 @@ print(d["collisions"], rec, to)' "$out/$fw.json")
   [ "$got" = "$want" ] || fail "$fw merged: analyze '$got', lab '$want'"
 done
 
-# --- bad input: clear errors, never a crash
-printf 'not a capture' > "$out/junk"
-set +e
-$T analyze "$out/junk" >/dev/null 2>"$out/err"; rc=$?
-set -e
-[ $rc -eq 1 ] && grep -q "twlab: analyze: $out/junk" "$out/err" || fail "junk file: rc=$rc $(cat "$out/err")"
-: > "$out/empty"
-set +e; $T analyze "$out/empty" >/dev/null 2>&1; rc=$?; set -e
-[ $rc -eq 1 ] || fail "empty file rc=$rc"
-head -c 100 "$caps/zeek-handshake-reorder.pcap" > "$out/trunc.pcap"
-set +e; $T analyze "$out/trunc.pcap" --json >/dev/null 2>&1; rc=$?; set -e
-[ $rc -le 1 ] || fail "truncated capture rc=$rc"
-set +e; $T analyze >/dev/null 2>&1; rc=$?; set -e
-[ $rc -eq 2 ] || fail "no file rc=$rc"
-cat "$caps/zeek-syn-then-ack-then-rst.pcap" | $T analyze - --json | grep -q '"collisions":1' || fail "stdin"
 echo "analyze_lab: ok"

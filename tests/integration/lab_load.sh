@@ -33,7 +33,7 @@ bad "pool size must be at least 1" --snat overload:0
 bad "the firewall's outside link has 253 free" --snat overload:254
 bad "must be greater than 0" --rate 0
 bad "negative numbers are not allowed" --rate -3
-bad "LO must be at least 1 and not above HI" --port-range 41000-40000
+bad "LO must be at least 1 and below HI" --port-range 41000-40000
 bad "need at least 2 per client" --clients 4 --port-range 40000-40005
 bad "at most 8 client namespaces" --clients 9
 bad "overlaps 20000-20999" --port-range 19000-22000
@@ -87,7 +87,7 @@ $T lab load --scenario scenarios/spread.ini "${load[@]}" --prefix "$prefix" --ou
 [ "$(get "$out/spread.json" "d['paws_rejected_syns']['agree']")" = True ] || fail "spread: counts disagree"
 lo=$(get "$out/cmp.json" "$B['ci95'][0]")
 [ "$(get "$out/spread.json" "d['timeout_rate'] < $lo")" = True ] \
-  || fail "spread: $(get "$out/spread.json" "d['timeout_rate']") per 1000 not below the baseline's CI (lower bound $lo)"
+  || fail "spread: $(get "$out/spread.json" "d['timeout_rate']") not below the baseline's CI (lower bound $lo)"
 
 # --- Ctrl-C: stops, still prints what it measured (exit 1), leaves nothing
 $T lab load --scenario scenarios/coincidence.ini --duration 60 --prefix "$prefix" --out "$out/int" --json \

@@ -98,7 +98,7 @@ check_installed() {
   out=$(in_root "$r" twlab --version) || fail "twlab --version in the clean root"
   [ "$(head -1 <<<"$out")" = "twlab $version" ] || fail "--version: $(head -1 <<<"$out"), want twlab $version"
   grep -q "^scenario dir: $prefix/share/twlab/scenarios$" <<<"$out" || fail "--version scenario dir"
-  grep -q '^scenarios: *report' <<<"$out" || fail "--version: installed scenario not found"
+  grep -Eq '^scenarios: .*\breport\b' <<<"$out" || fail "--version: installed scenario 'report' not found"
   echo "  $(head -1 <<<"$out"); $(grep -c '^  [0-9]' <<<"$out") kernel rules"
 
   out=$(in_root "$r" twlab explain tw --kernel 3.10 --rcv-nxt 2851797348 --seq 2851797340 --json) \

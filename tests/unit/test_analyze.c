@@ -2,8 +2,9 @@
  * test_analyze.c - the analyzer on hand-built segment streams: what is a
  * TIME_WAIT collision (server-side and client-side evidence), its cause from
  * the model, its outcome, and what must not count (normal reuse, a live
- * socket's challenge ACK, a SYN-ACK captured before its SYN). Memory stays
- * bounded by the live tuples.
+ * socket's challenge ACK, a SYN-ACK captured before its SYN, a refused SYN
+ * sent again). Memory stays bounded by the live tuples and by the cap;
+ * state expires on time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,7 +93,8 @@ static void test_bare_ack_with_newer_tsecr_is_a_paws_collision_that_recovers(voi
 	assert_true(k->client_rst);
 	assert_int_equal(k->tw.rcv_nxt, 5555);
 	assert_int_equal(k->tw.ts_recent, 900);
-	assert_int_equal(k->d.cause, TW_CAUSE_PAWS);
+	assert_int_equal(k->cause, AN_CAUSE_PAWS);
+	assert_int_equal(k->d.verdict, TCP_TW_ACK);
 	assert_true(k->delay_ms > 999.0 && k->delay_ms < 1001.0);
 	an_free(a);
 }
@@ -225,6 +227,153 @@ static void test_memory_follows_live_tuples_not_the_input(void **st)
 	an_free(a);
 }
 
+static void test_bare_ack_a_time_wait_would_not_send_is_not_timewait(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* rebuilt from the ACK: rcv_nxt 5555, no timestamps; the SYN's seq
+	 * 90000 is after it, so a Linux TIME_WAIT would have answered SYN-ACK */
+	seg(a, 50.0, true, 40010, S, 90000, 0, 0, -1, 0);
+	seg(a, 50.0001, false, 40010, A, 7777, 5555, 0, -1, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_not_timewait, 1);
+	assert_int_equal(r->coll_paws + r->coll_seq + r->coll_unknown, 0);
+	assert_int_equal(r->list[0].cause, AN_CAUSE_NOT_TIMEWAIT);
+	assert_int_equal(r->list[0].d.verdict, TCP_TW_SYN);
+	assert_non_null(r->list[0].note);
+	an_free(a);
+}
+
+static void test_syn_whose_options_the_snaplen_cut_has_cause_unknown(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	struct tcp_seg s;
+	memset(&s, 0, sizeof s);
+	/* the SYN with its options cut: whether it carried a timestamp (and so
+	 * whether PAWS or seq decided) is unknown */
+	s.ts = 20.0; s.family = 4;
+	memcpy(s.saddr, CLI, 4); memcpy(s.daddr, SRV, 4);
+	s.sport = 40011; s.dport = 80; s.flags = S; s.seq = 1000; s.opts_cut = true; s.wscale = -1;
+	an_segment(a, &s);
+	seg(a, 20.0001, false, 40011, A, 7777, 5555, 0, 9, 900);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_unknown, 1);
+	assert_int_equal(r->coll_paws + r->coll_seq + r->coll_not_timewait, 0);
+	assert_int_equal(r->ts_unknown_segs, 1);
+	an_free(a);
+}
+
+static void test_syn_refused_by_rst_and_resent_with_the_same_isn_is_not_a_reuse(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	seg(a, 1.0, true, 40012, S, 4242, 0, 0, -1, 0);
+	seg(a, 1.0001, false, 40012, R | A, 0, 4243, 0, -1, 0);
+	seg(a, 1.5, true, 40012, S, 4242, 0, 0, -1, 0);
+	seg(a, 1.5001, false, 40012, SA, 9000, 4243, 0, -1, 0);
+	seg(a, 1.5002, true, 40012, A, 4243, 9001, 0, -1, 0);
+	/* ... and a new ISN after that is a reuse */
+	seg(a, 3.0, true, 40012, R, 4243, 0, 0, -1, 0);
+	seg(a, 4.0, true, 40012, S, 777777, 0, 0, -1, 0);
+	seg(a, 4.0001, false, 40012, SA, 9999, 777778, 0, -1, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->port_reuses, 1);
+	assert_int_equal(r->connections, 2);
+	assert_int_equal(r->collisions, 0);
+	an_free(a);
+}
+
+/* SYN-only tuples from one client address, n per second, distinct ports. */
+static void syn_only(struct analyzer *a, unsigned n, double per_s, double t0)
+{
+	for (unsigned i = 0; i < n; i++)
+		seg(a, t0 + i / per_s, true, (uint16_t)(1024 + i % 60000), S, i * 2654435761u, 0, 0, -1, 0);
+}
+
+static void test_unanswered_syns_expire_when_their_retransmission_is_overdue(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* 20000 scan SYNs at 200/s: a SYN not retransmitted within 4 s is
+	 * abandoned, so about 800 can be live at once, not 20000 */
+	syn_only(a, 20000, 200, 0);
+	const struct an_result *r = an_finish(a);
+	assert_true(r->peak_tuples < 3000);
+	assert_int_equal(r->evicted, 0);
+	assert_int_equal(r->connections, 0);
+	an_free(a);
+}
+
+static void test_time_wait_state_expires_on_time_not_on_table_pressure(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* one closed connection, nothing else for 200 s, then the same 4-tuple:
+	 * past TIME_WAIT + 60 s it is a fresh tuple, not a reuse, although the
+	 * table never filled */
+	conn_server_closes(a, 0.0, 40013, 1000, 50000, 100, 7000);
+	conn_server_closes(a, 200.0, 40013, 10, 80000, 50, 9000);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->connections, 2);
+	assert_int_equal(r->port_reuses, 0);
+	assert_int_equal(r->collisions, 0);
+	an_free(a);
+}
+
+static void test_memory_cap_forgets_the_oldest_and_says_how_many(void **st)
+{
+	(void)st;
+	struct an_opts o = { .kernel = kprofile_find("6.18"), .max_memory = 1u << 20 };
+	struct analyzer *a = an_new(&o);
+	assert_non_null(a);
+	/* 60000 SYNs within 3 s: all live at once, far more than 1 MiB holds */
+	syn_only(a, 60000, 20000, 0);
+	const struct an_result *r = an_finish(a);
+	assert_true(r->evicted > 10000);
+	assert_true(r->peak_memory <= (1u << 20));
+	assert_true(r->evicted_idle_s >= 0);
+	assert_null(an_error(a));
+	an_free(a);
+}
+
+static void test_nat_hosts_are_counted_for_every_address(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	struct tcp_seg s;
+	/* 6000 client addresses (more than the 4096 an old table held) */
+	for (unsigned i = 0; i < 6000; i++) {
+		memset(&s, 0, sizeof s);
+		s.ts = i * 0.001; s.family = 4;
+		s.saddr[0] = 198; s.saddr[1] = 18; s.saddr[2] = (uint8_t)(i >> 8); s.saddr[3] = (uint8_t)i;
+		memcpy(s.daddr, SRV, 4);
+		s.sport = 5000; s.dport = 80; s.flags = S; s.seq = i; s.has_ts = true; s.tsval = i * 7;
+		s.wscale = -1;
+		an_segment(a, &s);
+	}
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->nnat, 6000);
+	assert_int_equal(r->nat_uncounted, 0);
+	an_free(a);
+}
+
+static void test_server_filter_counts_what_it_ignores(void **st)
+{
+	(void)st;
+	struct an_opts o = { .kernel = kprofile_find("6.18"), .have_server = true, .server_family = 4,
+			     .server_addr = { 203, 0, 113, 9 } };
+	struct analyzer *a = an_new(&o);
+	conn_server_closes(a, 0.0, 40014, 1000, 50000, 100, 7000);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->not_server, 8);
+	assert_int_equal(r->segments, 8);
+	assert_int_equal(r->connections, 0);
+	an_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +385,14 @@ int main(void)
 		cmocka_unit_test(test_challenge_ack_from_a_live_socket_is_not_time_wait),
 		cmocka_unit_test(test_synack_captured_before_its_syn_is_not_a_collision),
 		cmocka_unit_test(test_memory_follows_live_tuples_not_the_input),
+		cmocka_unit_test(test_bare_ack_a_time_wait_would_not_send_is_not_timewait),
+		cmocka_unit_test(test_syn_whose_options_the_snaplen_cut_has_cause_unknown),
+		cmocka_unit_test(test_syn_refused_by_rst_and_resent_with_the_same_isn_is_not_a_reuse),
+		cmocka_unit_test(test_unanswered_syns_expire_when_their_retransmission_is_overdue),
+		cmocka_unit_test(test_time_wait_state_expires_on_time_not_on_table_pressure),
+		cmocka_unit_test(test_memory_cap_forgets_the_oldest_and_says_how_many),
+		cmocka_unit_test(test_nat_hosts_are_counted_for_every_address),
+		cmocka_unit_test(test_server_filter_counts_what_it_ignores),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <glob.h>
 #include <pcap/pcap.h>
 
 #include "capture/capture.h"
@@ -264,6 +265,284 @@ static void test_missing_and_garbage_files_fail_with_a_message(void **st)
 	unlink(a);
 }
 
+static void test_options_cut_by_the_snaplen_are_unknown_not_absent(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[12] = 0x08;
+	size_t o = 14 + ipv4(p + 14, 40, 0);
+	tcp_syn(p + o);
+	/* -s 60: 6 bytes of the 20 option bytes (MSS, SACK-permitted): the
+	 * timestamp option is beyond the cut */
+	assert_int_equal(seg_decode(DLT_EN10MB, p, 60, &s), SKIP_NONE);
+	assert_int_equal(s.flags, TCPF_SYN);
+	assert_int_equal(s.seq, 0x11223344u);
+	assert_false(s.has_ts);
+	assert_true(s.opts_cut);
+	/* the whole header: known */
+	assert_int_equal(seg_decode(DLT_EN10MB, p, o + 40, &s), SKIP_NONE);
+	assert_false(s.opts_cut);
+}
+
+static void test_linux_cooked_at_snaplen_54_still_yields_the_segment(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	p[14] = 0x08;                       /* SLL: 16 + 20 + 18 of 40 TCP bytes */
+	size_t o = 16 + ipv4(p + 16, 40, 0);
+	tcp_syn(p + o);
+	assert_int_equal(seg_decode(DLT_LINUX_SLL, p, 54, &s), SKIP_NONE);
+	assert_int_equal(s.sport, 40000);
+	assert_int_equal(s.flags, TCPF_SYN);
+	assert_int_equal(s.seq, 0x11223344u);
+	assert_true(s.opts_cut);
+	/* 13 TCP bytes: not even the flags */
+	assert_int_equal(seg_decode(DLT_LINUX_SLL, p, 16 + 20 + 13, &s), SKIP_TRUNCATED);
+}
+
+static void test_malformed_timestamp_option_is_flagged(void **st)
+{
+	(void)st;
+	uint8_t p[256] = { 0 };
+	struct tcp_seg s;
+	size_t o = ipv4(p, 40, 0);
+	tcp_syn(p + o);
+	p[o + 27] = 6;                      /* TS option length 6, not 10 */
+	assert_int_equal(seg_decode(DLT_RAW, p, o + 40, &s), SKIP_NONE);
+	assert_false(s.has_ts);
+	assert_true(s.ts_bad);
+}
+
+static void test_lenient_open_names_every_bad_file_and_reads_the_rest(void **st)
+{
+	(void)st;
+	char g[] = "/tmp/twlab-tcap-l1-XXXXXX", j[] = "/tmp/twlab-tcap-l2-XXXXXX", err[256] = "";
+	close(mkstemp(g));
+	int fd = mkstemp(j);
+	assert_int_equal(write(fd, "junk junk junk junk junk", 24), 24);
+	close(fd);
+	write_cap(g, DLT_RAW, (uint32_t[]){ 1, 2, 3 }, 3, 1000);
+	const char *files[] = { j, g, "/nonexistent/y.pcap" };
+	struct capture *c = capture_open_all(files, 3, err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(capture_nfiles(c), 3);
+	assert_true(capture_file(c, 0)->failed);
+	assert_false(capture_file(c, 1)->failed);
+	assert_true(capture_file(c, 2)->failed);
+	assert_non_null(strstr(capture_file(c, 2)->error, "No such file"));
+	struct tcp_seg s;
+	int n = 0, r;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 3);
+	capture_close(c);
+	unlink(g);
+	unlink(j);
+}
+
+static void test_truncated_last_record_is_an_error_after_the_good_ones(void **st)
+{
+	(void)st;
+	char g[] = "/tmp/twlab-tcap-t-XXXXXX", err[256] = "";
+	close(mkstemp(g));
+	write_cap(g, DLT_RAW, (uint32_t[]){ 1, 2, 3 }, 3, 1000);
+	FILE *f = fopen(g, "r+b");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fclose(f);
+	assert_int_equal(truncate(g, len - 10), 0);
+	const char *files[] = { g };
+	struct capture *c = capture_open_all(files, 1, err, sizeof err);
+	struct tcp_seg s;
+	int n = 0, r;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(n, 2);
+	assert_true(capture_file(c, 0)->failed);
+	assert_non_null(strstr(capture_file(c, 0)->error, "after 2 packets"));
+	capture_close(c);
+	/* strict: the same is an error */
+	c = capture_open(files, 1, err, sizeof err);
+	n = 0;
+	while ((r = capture_next(c, &s, err, sizeof err)) == 1)
+		n++;
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(err, g));
+	capture_close(c);
+	unlink(g);
+}
+
+/* ---- the mapped classic-pcap reader against libpcap, record by record */
+
+/* Both readers over one file: the same records, bytes, end and error. */
+static void same_records(const char *path, bool expect_mapped)
+{
+	const char *files[] = { path };
+	char err[256] = "";
+	struct capture *ref = capture_open_flags(files, 1, CAPTURE_LENIENT | CAPTURE_LIBPCAP_ONLY, err, sizeof err);
+	struct capture *fast = capture_open_flags(files, 1, CAPTURE_LENIENT, err, sizeof err);
+	assert_non_null(ref);
+	assert_non_null(fast);
+	assert_false(capture_is_mapped(ref, 0));
+	if (expect_mapped)
+		assert_true(capture_is_mapped(fast, 0));
+	for (unsigned n = 0;; n++) {
+		struct pcap_pkthdr h1, h2;
+		const uint8_t *d1 = NULL, *d2 = NULL;
+		int r1 = capture_record(ref, 0, &h1, &d1), r2 = capture_record(fast, 0, &h2, &d2);
+		assert_int_equal(r1, r2);
+		if (r1 <= 0) {
+			assert_string_equal(capture_file(ref, 0)->error, capture_file(fast, 0)->error);
+			break;
+		}
+		assert_int_equal(h1.ts.tv_sec, h2.ts.tv_sec);
+		assert_int_equal(h1.ts.tv_usec, h2.ts.tv_usec);
+		assert_int_equal(h1.caplen, h2.caplen);
+		assert_int_equal(h1.len, h2.len);
+		assert_memory_equal(d1, d2, h1.caplen);
+	}
+	capture_close(ref);
+	capture_close(fast);
+}
+
+static void test_mapped_reader_matches_libpcap_on_every_test_capture(void **st)
+{
+	(void)st;
+	static const char *caps[] = {
+		"tests/data/captures/arkime-no-syn-ack.pcap",
+		"tests/data/captures/arkime-tcp-reassembly-synthetic.pcap",
+		"tests/data/captures/arkime-tcp_handshake_synthetic.pcap",
+		"tests/data/captures/sv-bug-3844.pcap",
+		"tests/data/captures/sv-bug-7657-01.pcap",
+		"tests/data/captures/zeek-handshake-reorder.pcap",
+		"tests/data/captures/zeek-syn-then-ack-then-rst.pcap",
+		"tests/data/captures/zeek-syn-then-stuff-then-rst.pcap",
+	};
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+		same_records(caps[i], true);
+	glob_t g;
+	assert_int_equal(glob("tests/data/linktypes/*.pcap", 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 18);
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		same_records(g.gl_pathv[i], true);
+	globfree(&g);
+	/* pcapng: libpcap reads it, both ways */
+	same_records("tests/data/linktypes/mixed-link.pcapng", false);
+}
+
+static void put32(uint8_t *p, uint32_t v, bool be)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(be ? v >> (24 - 8 * i) : v >> (8 * i));
+}
+
+/* A classic pcap file by hand: raw IP SYNs, with these record headers. */
+static void write_raw(const char *path, bool be, bool nsec, uint32_t snap, const uint32_t (*rec)[4], size_t n,
+		      size_t cut)
+{
+	uint8_t buf[8192];
+	size_t o = 0;
+	put32(buf, nsec ? 0xa1b23c4du : 0xa1b2c3d4u, be);
+	buf[4] = be ? 0 : 2; buf[5] = be ? 2 : 0; buf[6] = be ? 0 : 4; buf[7] = be ? 4 : 0;
+	memset(buf + 8, 0, 8);
+	put32(buf + 16, snap, be);
+	put32(buf + 20, 101, be);                     /* LINKTYPE_RAW */
+	o = 24;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 4; k++)
+			put32(buf + o + 4 * k, rec[i][k], be);
+		o += 16;
+		uint8_t p[256] = { 0 };
+		size_t l = ipv4(p, 40, 0);
+		tcp_syn(p + l);
+		size_t want = rec[i][2] < 200 ? rec[i][2] : 200;
+		memcpy(buf + o, p, want);
+		o += want;
+	}
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, o - cut, f), o - cut);
+	fclose(f);
+}
+
+static void test_mapped_reader_matches_libpcap_on_odd_and_broken_files(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-m-XXXXXX";
+	close(mkstemp(a));
+	/* sec, frac, caplen, len */
+	static const uint32_t ok[][4] = { { 1700000000, 1, 60, 60 }, { 1700000001, 999999, 60, 1500 },
+					  { 0xffffffffu, 0xffffffffu, 60, 60 }, { 5, 123456789, 0, 0 } };
+	static const uint32_t long_rec[][4] = { { 1, 2, 80, 80 }, { 3, 4, 60, 60 } };
+	static const uint32_t huge[][4] = { { 1, 2, 60, 60 }, { 3, 4, 300000, 300000 } };
+	for (int be = 0; be < 2; be++)
+		for (int ns = 0; ns < 2; ns++) {
+			write_raw(a, be, ns, 65535, ok, 4, 0);
+			same_records(a, true);
+			write_raw(a, be, ns, 65535, ok, 4, 5);          /* cut inside the last record */
+			same_records(a, true);
+			write_raw(a, be, ns, 65535, ok, 3, 0);
+			FILE *f = fopen(a, "ab");                        /* 7 bytes of a record header */
+			fwrite("\1\2\3\4\5\6\7", 1, 7, f);
+			fclose(f);
+			same_records(a, true);
+		}
+	write_raw(a, false, false, 60, long_rec, 2, 0);            /* caplen > snaplen: cut to it */
+	same_records(a, true);
+	write_raw(a, false, false, 60, long_rec, 1, 10);           /* ... and truncated inside the excess */
+	same_records(a, true);
+	write_raw(a, false, false, 60, long_rec, 1, 40);           /* ... and within the snaplen */
+	same_records(a, true);
+	write_raw(a, false, false, 65535, huge, 2, 0);             /* beyond libpcap's maximum */
+	same_records(a, true);
+	write_raw(a, false, false, 262144 * 2, huge, 2, 0);
+	same_records(a, true);
+	unlink(a);
+}
+
+/* Every link type and tunnel capture in tests/data/linktypes: the whole
+ * packet decodes to the inner TCP segment; every shorter prefix (a short
+ * snaplen, a cut record) is read within its bounds (ASan in unit-san) and
+ * never yields a segment with other addresses. */
+static void test_every_link_type_and_tunnel_decodes_within_bounds(void **st)
+{
+	(void)st;
+	/* the first nine are link types, the rest tunnels */
+	static const char *names[] = { "nflog", "ppp", "ppp-serial", "ppp-serial-chdlc", "chdlc", "frelay",
+				       "juniper-ether", "ieee802_11", "radiotap", "vlan-pppoe", "gre",
+				       "gre-key-eth", "erspan2", "erspan3", "vxlan", "geneve6", "gtpu", "ipip" };
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char path[128], err[PCAP_ERRBUF_SIZE];
+		snprintf(path, sizeof path, "tests/data/linktypes/%s.pcap", names[k]);
+		pcap_t *p = pcap_open_offline(path, err);
+		assert_non_null(p);
+		int dlt = pcap_datalink(p);
+		assert_true(seg_dlt_supported(dlt));
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		assert_int_equal(pcap_next_ex(p, &h, &d), 1);
+		struct tcp_seg s;
+		assert_int_equal(seg_decode(dlt, d, h->caplen, &s), SKIP_NONE);
+		assert_int_equal(s.sport, 40000);
+		assert_int_equal(s.flags, TCPF_SYN);
+		assert_true(s.has_ts);
+		assert_memory_equal(s.saddr, ((uint8_t[]){ 198, 18, 1, 2 }), 4);
+		bool tunnel = k >= 9;
+		assert_int_equal(s.tunnel != TUN_NONE, tunnel);
+		for (size_t cut = 0; cut < h->caplen; cut++) {
+			uint8_t *b = malloc(cut ? cut : 1);
+			memcpy(b, d, cut);
+			if (seg_decode(dlt, b, cut, &s) == SKIP_NONE)
+				assert_memory_equal(s.saddr, ((uint8_t[]){ 198, 18, 1, 2 }), 4);
+			free(b);
+		}
+		pcap_close(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +554,14 @@ int main(void)
 		cmocka_unit_test(test_two_files_merge_in_time_order),
 		cmocka_unit_test(test_unknown_link_type_is_a_named_error),
 		cmocka_unit_test(test_missing_and_garbage_files_fail_with_a_message),
+		cmocka_unit_test(test_options_cut_by_the_snaplen_are_unknown_not_absent),
+		cmocka_unit_test(test_linux_cooked_at_snaplen_54_still_yields_the_segment),
+		cmocka_unit_test(test_malformed_timestamp_option_is_flagged),
+		cmocka_unit_test(test_lenient_open_names_every_bad_file_and_reads_the_rest),
+		cmocka_unit_test(test_truncated_last_record_is_an_error_after_the_good_ones),
+		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_every_test_capture),
+		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_odd_and_broken_files),
+		cmocka_unit_test(test_every_link_type_and_tunnel_decodes_within_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

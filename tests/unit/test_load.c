@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lab/load.h"
+#include "util/stats.h"
 #include "lab/load_http.h"
 
 static enum http_parse parse(const char *s, struct http_req *r)
@@ -83,15 +84,18 @@ static void wilson_interval_matches_the_textbook(void **st)
 	(void)st;
 	double lo, hi;
 	/* 10 of 100: Wilson 95 % = [0.0552, 0.1744] */
-	load_wilson(10, 100, &lo, &hi);
-	assert_true(lo > 55.1 && lo < 55.3);
-	assert_true(hi > 174.3 && hi < 174.5);
+	wilson95(10, 100, &lo, &hi);
+	assert_true(lo > 0.0551 && lo < 0.0553);
+	assert_true(hi > 0.1743 && hi < 0.1745);
 	/* 0 of 1000: lower bound 0, upper 3.83 per 1000 */
-	load_wilson(0, 1000, &lo, &hi);
+	wilson95(0, 1000, &lo, &hi);
 	assert_true(lo == 0);
-	assert_true(hi > 3.8 && hi < 3.9);
-	load_wilson(0, 0, &lo, &hi);
-	assert_true(lo == 0 && hi == 1000);
+	assert_true(hi > 0.0038 && hi < 0.0039);
+	/* all of them: upper bound exactly 1 */
+	wilson95(7, 7, &lo, &hi);
+	assert_true(hi == 1 && lo > 0.5);
+	wilson95(0, 0, &lo, &hi);
+	assert_true(lo == 0 && hi == 1);
 }
 
 static void quantiles_are_nearest_rank(void **st)

@@ -1,0 +1,1363 @@
+/*
+ * engine.c - the discrete-event loop of `twlab sim` (sim.h).
+ *
+ * Time is one global clock in microseconds. The NAT and the firewall sit next
+ * to the server (no delay between them); a client is rtt/2 away. An arrival
+ * event happens when the client's first SYN reaches the server; the client
+ * called connect() rtt/2 earlier.
+ *
+ * What happens to a connection, and who decides it:
+ *   client port      port_alloc_connect()        (model/fleet.h, per version)
+ *   client TSval/ISN tcp_tsval(), tcp_isn()       (model/fleet.h)
+ *   NAT address      nat_overload_addr(), nat_one_to_one_pick(), static map
+ *   NAT port         nat_pick_port()              (model/fleet.h, per preset)
+ *   server           tw_process_quiet()           (model/timewait.c)
+ *   firewall         fw_reply_passes()            (model/middlebox.c)
+ *   client SYN_SENT  synsent_process_quiet()      (model/synsent.c)
+ * The engine keeps the tables those functions read (TIME_WAIT by 4-tuple,
+ * NAT mappings, client ports) and the timers; it never decides a verdict.
+ * Timer values it applies itself, each cited where used: the SYN RTO
+ * schedule (tcp_timer.c, from the kprofile), conntrack's SYN_SENT hold,
+ * and conntrack reopening a client's own closed session.
+ *
+ * Events with a fixed delay (connection close, NAT hold end, TIME_WAIT end)
+ * are appended in time order to rings; only arrivals and the few SYN
+ * attempts that collided go through a heap. A clean connection allocates
+ * nothing: every table grows by doubling to its peak and stays.
+ */
+#include "sim/sim.h"
+#include "sim/table.h"
+#include "model/fleet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US 1000000LL
+#define INF INT64_MAX
+
+/* Request and response sizes (bytes): only sequence numbers and the pcap
+ * see them. */
+#define REQ_LEN 80u
+#define RESP_LEN 240u
+
+/* The wall clock at simulated time 0 (ISNs hash ktime_get_real): a fixed
+ * date, so a run depends on its seed only. 2026-01-01T00:00:00Z. */
+#define EPOCH_NS 1767225600000000000ull
+
+/* nf_conntrack_proto_tcp.c tcp_timeouts[TCP_CONNTRACK_SYN_SENT] = 2 MINS
+ * (every version read: 3.10 AndreiLux/ref-3.10, 6.18): a session whose SYN
+ * never drew a SYN-ACK keeps its NAT tuple this long after the last SYN. */
+#define SYN_SENT_HOLD_US (120 * US)
+
+struct client {
+	uint32_t addr;
+	uint32_t o2o;                /* one-to-one: pool index + 1 held, 0 none */
+	uint32_t sessions;           /* one-to-one: live sessions + held mappings */
+	uint32_t ov_addr;            /* overload: its address (depends only on the
+				      * client and the server: computed once) */
+	struct port_alloc pa;
+	struct host_clock clk;
+	struct model_rng rng;        /* this host's own draws (port steps) */
+	uint64_t conns, colls, touts;
+};
+
+/* A connection that got its SYN-ACK, until the FIN exchange ends. Closed in
+ * the order accepted (constant lifetime), so a ring is its queue. */
+struct conn {
+	int64_t  t_close;
+	uint32_t client;
+	uint32_t nat_addr;
+	uint16_t cport, nat_port;
+	uint32_t isn, sisn;
+	uint32_t ts_off;             /* the client's TS offset on this 4-tuple */
+};
+
+/* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
+ * are re-armed), so the ring is also their expiry queue; the index (kmap)
+ * points at the current copy, and a copy it no longer points at is void. */
+struct twe {
+	uint64_t key;
+	int64_t  exp;
+	uint32_t rcv_nxt, snd_nxt, ts_recent;
+	bool     ts_set;
+	int64_t  ts_stamp;           /* when ts_recent was recorded */
+	int64_t  last_oow;           /* last out-of-window ACK; INT64_MIN: never */
+};
+
+struct twring {
+	struct twe *v;
+	size_t cap;                  /* power of two */
+	uint64_t head, tail;         /* sequence numbers: live copies in [head, tail) */
+	size_t peak;
+};
+
+struct conn_ring {
+	struct conn *v;
+	size_t cap, head, n, peak;
+};
+
+/* A SYN attempt whose first SYN did not draw a SYN-ACK. */
+struct attempt {
+	bool     used;
+	uint32_t gen;
+	uint32_t client;
+	uint32_t nat_addr;
+	uint16_t cport, nat_port;
+	uint32_t isn, tsval0, ts_off;
+	int64_t  c0;                 /* client time of connect() */
+	int64_t  deadline;           /* the application gives up (client time) */
+	int64_t  next_send;          /* next SYN leaves the client (INF: none) */
+	int64_t  t_ack;              /* a bare ACK reaches the client (INF: none) */
+	int64_t  t_rst;              /* the client's RST reaches the server */
+	uint32_t ack_seq, ack_ack, ack_tsecr, ack_tsval;
+	bool     ack_has_ts;
+	uint32_t rst_seq;
+	unsigned retransmits;        /* SYNs sent after the first */
+	uint32_t next_free;
+};
+
+enum { ID_ATTEMPT = 1ull << 63 };
+
+struct pkt {                     /* a packet waiting for its time (pcap) */
+	int64_t  t;
+	uint64_t n;
+	struct segment seg;
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+};
+
+struct sim {
+	const struct sim_params *p;
+	struct sim_result *r;
+	int64_t now, end_arrivals, d, rtt, svc;
+	int64_t tw_len, fw_hold;
+	unsigned syn_linear;         /* SYN_SENT RTOs kept at the initial value */
+	unsigned syn_max_retrans;
+	uint32_t service_addr;       /* what the clients connect to (DNAT'ed) */
+	uint16_t service_port;
+	struct tcp_env env;
+	struct model_rng rng_arrive, rng_nat, rng_ka;
+	struct host_clock server_clk;
+	struct nat_state nat;
+	bool nat_table;              /* modes that share addresses: port table */
+	unsigned nclients;
+	struct client *cl;
+	uint32_t *perturb;           /* all clients' table_perturb, one block */
+	size_t perturb_len;
+	/* one-to-one pool */
+	uint64_t *o2o_released;
+	bool *o2o_busy;
+	uint32_t pool_n;
+	/* tables */
+	struct tmap natmap, cport;
+	struct kmap twk;             /* TIME_WAIT: 4-tuple -> ring sequence number */
+	struct twring twr;           /* TIME_WAIT entries in the order they end */
+	uint64_t tw_live;
+	struct fifo nat_q;
+	struct fifo nat_q2;           /* holds of sessions that never connected */
+	struct conn_ring conns;
+	struct heap heap;
+	struct attempt *att;
+	size_t natt, att_cap, att_live;
+	uint32_t att_free;
+	/* TIME_WAIT occupancy, integrated over time */
+	double tw_area;
+	int64_t tw_last;
+	/* packets (pcap) */
+	struct pkt *pk;
+	size_t npk, pk_cap;
+	uint64_t pk_seq;
+	uint32_t cl_cur;             /* the client port_taken_cb asks about */
+	bool oom;
+};
+
+/* ---- small helpers */
+
+static inline uint64_t tw_key(uint32_t nat_addr, uint16_t nat_port)
+{
+	return 1ull << 62 | (uint64_t)nat_addr << 16 | nat_port;
+}
+static inline uint64_t cport_key(uint32_t client, uint16_t port)
+{
+	return 1ull << 61 | (uint64_t)client << 16 | port;
+}
+
+static void tw_count(struct sim *s)
+{
+	s->tw_area += (double)s->tw_live * (double)(s->now - s->tw_last);
+	s->tw_last = s->now;
+}
+
+static int64_t exp_us(struct model_rng *r, double rate)
+{
+	return (int64_t)(-log(model_rng_unit(r)) / rate * 1e6);
+}
+
+/* net/ipv4/tcp_timer.c tcp_retransmit_timer(): the SYN's RTO starts at
+ * TCP_TIMEOUT_INIT and doubles per retransmission (capped at TCP_RTO_MAX);
+ * from the kernel that added net.ipv4.tcp_syn_linear_timeouts (default 4,
+ * tcp_sk_init; 6.5 and later per SIM.md) the first 4 backoffs keep the
+ * initial RTO, and tcp_write_timeout() allows syn_retries + 4 of them. The
+ * interval before retransmission number j+1 (j = 0: after the first SYN): */
+static int64_t syn_interval_us(const struct sim *s, unsigned j)
+{
+	const struct kprofile *k = s->p->client_k;
+	int64_t ms = k->syn_rto_initial_ms;
+	unsigned shifts = j > s->syn_linear ? j - s->syn_linear : 0;
+
+	for (unsigned i = 0; i < shifts && ms < 120000; i++)
+		ms *= 2;
+	if (ms > 120000)
+		ms = 120000;
+	return ms * 1000;
+}
+
+/* ---- packets: held in time order until the clock passes them */
+
+static void pk_sift_up(struct pkt *v, size_t i)
+{
+	struct pkt x = v[i];
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (v[p].t < x.t || (v[p].t == x.t && v[p].n < x.n))
+			break;
+		v[i] = v[p];
+		i = p;
+	}
+	v[i] = x;
+}
+
+static void pk_pop(struct sim *s, struct pkt *out)
+{
+	struct pkt *v = s->pk;
+	*out = v[0];
+	struct pkt x = v[--s->npk];
+	size_t i = 0, n = s->npk;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && (v[c + 1].t < v[c].t || (v[c + 1].t == v[c].t && v[c + 1].n < v[c].n)))
+			c++;
+		if (x.t < v[c].t || (x.t == v[c].t && x.n < v[c].n))
+			break;
+		v[i] = v[c];
+		i = c;
+	}
+	if (n)
+		v[i] = x;
+}
+
+static void emit(struct sim *s, int64_t t, bool from_client, uint32_t nat_addr,
+		 uint16_t nat_port, uint8_t flags, uint32_t seq, uint32_t ack,
+		 uint32_t len, bool has_ts, uint32_t tsval, uint32_t tsecr)
+{
+	if (!s->p->packet)
+		return;
+	if (s->npk == s->pk_cap) {
+		size_t nc = s->pk_cap ? s->pk_cap * 2 : 4096;
+		struct pkt *v = realloc(s->pk, nc * sizeof *v);
+		if (!v) {
+			s->oom = true;
+			return;
+		}
+		s->pk = v;
+		s->pk_cap = nc;
+	}
+	struct pkt *k = &s->pk[s->npk];
+	memset(k, 0, sizeof *k);
+	k->t = t;
+	k->n = s->pk_seq++;
+	k->seg.flags = flags;
+	k->seg.seq = seq;
+	k->seg.ack = ack;
+	k->seg.len = len;
+	k->seg.has_ts = has_ts;
+	k->seg.tsval = tsval;
+	k->seg.tsecr = tsecr;
+	if (from_client) {
+		k->saddr = nat_addr;
+		k->sport = nat_port;
+		k->daddr = s->p->server_addr;
+		k->dport = s->p->server_port;
+	} else {
+		k->saddr = s->p->server_addr;
+		k->sport = s->p->server_port;
+		k->daddr = nat_addr;
+		k->dport = nat_port;
+	}
+	pk_sift_up(s->pk, s->npk++);
+}
+
+static void pk_flush(struct sim *s, int64_t upto)
+{
+	struct pkt k;
+	while (s->npk && s->pk[0].t <= upto) {
+		pk_pop(s, &k);
+		s->p->packet(s->p->packet_arg, k.t, &k.seg, k.saddr, k.sport, k.daddr, k.dport);
+	}
+}
+
+/* The client's TSval at time t (us) on a connection whose offset
+ * tcp_conn_clock() gave (conn_tsval == tcp_tsval on that 4-tuple), and the
+ * server's. */
+static uint32_t cli_ts(const struct client *c, uint32_t ts_off, int64_t t)
+{
+	struct conn_clock k = { .ts_off = ts_off };
+	return conn_tsval(&c->clk, &k, (uint64_t)(t / 1000));
+}
+static uint32_t srv_ts(const struct sim *s, uint32_t nat_addr, uint16_t nat_port, int64_t t)
+{
+	return tcp_tsval(&s->server_clk, s->p->server_addr, nat_addr, s->p->server_port,
+			 nat_port, (uint64_t)(t / 1000));
+}
+
+/* ---- NAT: what the box's table holds for a reply tuple */
+
+static enum nat_tuple nat_tuple_cb(void *ctx, uint32_t nat_addr, uint16_t nat_port,
+				   uint32_t *old_seq_end)
+{
+	struct sim *s = ctx;
+	struct tent *e = tmap_get(&s->natmap, tw_key(nat_addr, nat_port));
+	if (!e || e->exp <= s->now)
+		return NAT_TUPLE_FREE;
+	if (!e->a)
+		return NAT_TUPLE_USED;
+	if (old_seq_end)
+		*old_seq_end = e->b;
+	return NAT_TUPLE_USED_CLOSING;
+}
+
+static bool port_taken_cb(void *ctx, uint16_t port)
+{
+	struct sim *s = ctx;
+	struct tent *e = tmap_get(&s->cport, cport_key(s->cl_cur, port));
+	return e && e->exp > s->now;
+}
+
+/* ---- attempts (collided SYNs): a pool, reused */
+
+static struct attempt *att_new(struct sim *s, uint32_t *idx)
+{
+	if (s->att_free == UINT32_MAX) {
+		size_t nc = s->att_cap ? s->att_cap * 2 : 256;
+		struct attempt *v = realloc(s->att, nc * sizeof *v);
+		if (!v) {
+			s->oom = true;
+			return NULL;
+		}
+		memset(v + s->att_cap, 0, (nc - s->att_cap) * sizeof *v);
+		for (size_t i = s->att_cap; i < nc; i++)
+			v[i].next_free = i + 1 < nc ? (uint32_t)(i + 1) : UINT32_MAX;
+		s->att_free = (uint32_t)s->att_cap;
+		s->att = v;
+		s->att_cap = nc;
+	}
+	*idx = s->att_free;
+	struct attempt *a = &s->att[*idx];
+	s->att_free = a->next_free;
+	uint32_t gen = a->gen + 1;
+	memset(a, 0, sizeof *a);
+	a->gen = gen;
+	a->used = true;
+	a->next_send = a->t_ack = a->t_rst = INF;
+	if (++s->att_live > s->r->attempts_max)
+		s->r->attempts_max = s->att_live;
+	return a;
+}
+
+static void att_free(struct sim *s, uint32_t idx)
+{
+	struct attempt *a = &s->att[idx];
+	a->used = false;
+	a->gen++;
+	a->next_free = s->att_free;
+	s->att_free = idx;
+	s->att_live--;
+}
+
+/* The attempt's next event in global time: a SYN reaching the server, a
+ * bare ACK or RST arriving, or the application giving up. */
+static int64_t att_next(const struct sim *s, const struct attempt *a)
+{
+	int64_t t = a->deadline;                 /* client time = global time */
+	if (a->next_send != INF && a->next_send + s->d < t)
+		t = a->next_send + s->d;
+	if (a->t_ack < t)
+		t = a->t_ack;
+	if (a->t_rst < t)
+		t = a->t_rst;
+	return t;
+}
+
+static void att_schedule(struct sim *s, uint32_t idx)
+{
+	struct attempt *a = &s->att[idx];
+	a->gen++;
+	if (!heap_push(&s->heap, att_next(s, a), ID_ATTEMPT | (uint64_t)a->gen << 32 | idx))
+		s->oom = true;
+}
+
+/* ---- NAT mappings */
+
+/* The mapping ends `hold` after now: a Linux conntrack entry in TIME_WAIT
+ * (after FINs) is "closing" (nf_nat_used_tuple_harder may evict it). */
+static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint16_t nat_port,
+			int64_t hold, bool closing, uint32_t seq_end)
+{
+	int64_t until = s->now + hold;
+	/* each FIFO takes one fixed delay, so it stays in time order */
+	struct fifo *q = closing ? &s->nat_q : &s->nat_q2;
+	if (s->nat_table) {
+		struct tent *e = tmap_get(&s->natmap, tw_key(nat_addr, nat_port));
+		if (e) {
+			e->exp = until;
+			e->a = closing && s->nat.preset->netfilter;
+			e->b = seq_end;
+			if (!fifo_push(q, until, e->key, (uint64_t)until))
+				s->oom = true;
+		}
+	} else if (s->p->fleet.snat.mode == SNAT_ONE_TO_ONE) {
+		if (!fifo_push(q, until, client, 0))
+			s->oom = true;
+	}
+}
+
+static void nat_expire(struct sim *s, const struct fent *f)
+{
+	if (s->nat_table) {
+		struct tent *e = tmap_get(&s->natmap, f->key);
+		if (e && e->exp == (int64_t)f->tag) {
+			/* the client's record of this mapping goes with it */
+			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
+			struct tent *ce = tmap_get(&s->cport, ck);
+			tmap_del(&s->natmap, f->key);
+			if (ce && ce->f == (int64_t)f->key && ce->exp <= s->now)
+				tmap_del(&s->cport, ck);
+		}
+		return;
+	}
+	struct client *c = &s->cl[f->key];
+	if (--c->sessions == 0 && c->o2o) {
+		s->o2o_busy[c->o2o - 1] = false;
+		s->o2o_released[c->o2o - 1] = (uint64_t)(s->now / 1000) + 1;
+		c->o2o = 0;
+	}
+}
+
+/* Outside address and port for a new connection; false if the NAT has none
+ * free (the SYN is dropped: conntrack insert_failed / pool exhausted). */
+static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
+		    uint32_t *addr, uint16_t *port)
+{
+	struct client *c = &s->cl[ci];
+	const struct fleet *f = &s->p->fleet;
+
+	switch (f->snat.mode) {
+	case SNAT_STATIC:
+		*addr = s->p->nat_addr + ci;
+		*port = cport;
+		return true;
+	case SNAT_ONE_TO_ONE:
+		if (!c->o2o) {
+			int i = nat_one_to_one_pick(s->o2o_released, s->o2o_busy, s->pool_n);
+			if (i < 0)
+				return false;
+			s->o2o_busy[i] = true;
+			c->o2o = (uint32_t)i + 1;
+		}
+		c->sessions++;
+		*addr = s->p->nat_addr + c->o2o - 1;
+		*port = cport;
+		return true;
+	case SNAT_OVERLOAD:
+		*addr = c->ov_addr;
+		break;
+	case SNAT_MASQUERADE:
+	case SNAT_RANDOM_FULLY:
+	default:
+		*addr = s->p->nat_addr;
+		break;
+	}
+	/* The client's own earlier session on this addr:port, still in the
+	 * box's table: net/netfilter/nf_conntrack_proto_tcp.c tcp_packet()
+	 * (6.18): a SYN that matches an entry in TIME_WAIT (or later) after a
+	 * close kills it and is looked up again (-NF_REPEAT): a new entry,
+	 * whose NAT choice starts afresh; a SYN that matches an entry still in
+	 * SYN_SENT is that entry's retransmission: its mapping stays. With a
+	 * narrow port range a client comes back to its own ports within the
+	 * box's TIME_WAIT. */
+	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
+	if (ce && ce->f && ce->e > s->now) {
+		uint64_t nk = (uint64_t)ce->f;
+		struct tent *ne = tmap_get(&s->natmap, nk);
+		ce->f = 0;
+		if (ne && ne->exp > s->now && ne->c == ci && ne->d == cport) {
+			if (ce->a == 2) {
+				ne->exp = INF;
+				ne->a = 0;
+				*addr = (uint32_t)(nk >> 16);
+				*port = (uint16_t)nk;
+				return true;
+			}
+			tmap_del(&s->natmap, nk);
+		}
+	}
+	struct nat_req req = { .nat_addr = *addr, .client_port = cport, .syn_seq_end = isn + 1 };
+	struct nat_pick pk = nat_pick_port(&s->nat, &req, &s->rng_nat, nat_tuple_cb, s);
+	if (!pk.port)
+		return false;
+	*addr = pk.addr;
+	s->r->nat_port_changed += !pk.preserved;
+	bool created;
+	struct tent *e = tmap_put(&s->natmap, tw_key(*addr, pk.port), &created);
+	if (!e) {
+		s->oom = true;
+		return false;
+	}
+	/* an evicted closing entry (or an expired one) is simply replaced */
+	e->exp = INF;
+	e->a = 0;
+	e->c = ci;
+	e->d = cport;
+	if (s->natmap.n > s->r->nat_max)
+		s->r->nat_max = s->natmap.n;
+	*port = pk.port;
+	return true;
+}
+
+/* ---- server TIME_WAIT */
+
+static struct twe *twr_at(const struct sim *s, uint64_t seq)
+{
+	return &s->twr.v[seq & (s->twr.cap - 1)];
+}
+
+/* Append a copy; returns its sequence number (UINT64_MAX: out of memory). */
+static uint64_t twr_push(struct sim *s, const struct twe *x)
+{
+	struct twring *q = &s->twr;
+	if (q->tail - q->head == q->cap) {
+		size_t nc = q->cap ? q->cap * 2 : 1024;
+		struct twe *v = malloc(nc * sizeof *v);
+		if (!v) {
+			s->oom = true;
+			return UINT64_MAX;
+		}
+		for (uint64_t i = q->head; i < q->tail; i++)
+			v[i & (nc - 1)] = q->v[i & (q->cap - 1)];
+		free(q->v);
+		q->v = v;
+		q->cap = nc;
+	}
+	uint64_t seq = q->tail++;
+	q->v[seq & (q->cap - 1)] = *x;
+	if (q->tail - q->head > q->peak)
+		q->peak = q->tail - q->head;
+	return seq;
+}
+
+static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw)
+{
+	memset(tw, 0, sizeof *tw);
+	tw->substate = TW_TIME_WAIT;
+	tw->rcv_nxt = e->rcv_nxt;
+	tw->snd_nxt = e->snd_nxt;
+	tw->rcv_wnd = 65535;
+	tw->ts_recent_stamp_set = e->ts_set;
+	tw->ts_recent = e->ts_recent;
+	tw->ts_recent_age_s = (uint32_t)((s->now - e->ts_stamp) / US);
+	tw->last_oow_ack_ms = e->last_oow == INT64_MIN ? -1 : (s->now - e->last_oow) / 1000;
+}
+
+static void tw_kill(struct sim *s, const struct twe *e)
+{
+	tw_count(s);
+	kmap_del(&s->twk, e->key);
+	s->tw_live--;
+}
+
+/* Apply a decision's effect on the mini-socket (e is its current copy). */
+static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
+{
+	if (d->tw_killed) {
+		tw_kill(s, e);
+		return;
+	}
+	if (d->next.ts_recent_age_s == 0 && d->next.ts_recent != e->ts_recent)
+		e->ts_stamp = s->now;
+	e->rcv_nxt = d->next.rcv_nxt;
+	e->ts_recent = d->next.ts_recent;
+	if (d->next.last_oow_ack_ms == 0)
+		e->last_oow = s->now;
+	if (d->timer_rearmed) {
+		/* inet_twsk_reschedule(): a new copy at the end of the ring */
+		struct twe x = *e;
+		x.exp = s->now + s->tw_len;
+		uint64_t seq = twr_push(s, &x);
+		if (seq != UINT64_MAX && !kmap_set(&s->twk, x.key, seq))
+			s->oom = true;
+	}
+}
+
+/* The live TIME_WAIT mini-socket for the tuple, or NULL. */
+static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
+{
+	uint64_t seq;
+	if (!kmap_get(&s->twk, tw_key(nat_addr, nat_port), &seq))
+		return NULL;
+	struct twe *e = twr_at(s, seq);
+	return e->exp > s->now ? e : NULL;
+}
+
+/* The oldest copy in the ring ends: if the index still points at it, the
+ * mini-socket is gone (else it was re-armed or killed before). */
+static void tw_expire(struct sim *s)
+{
+	uint64_t seq, at = s->twr.head++;
+	const struct twe *e = twr_at(s, at);
+	if (kmap_get(&s->twk, e->key, &seq) && seq == at) {
+		tw_count(s);
+		kmap_del(&s->twk, e->key);
+		s->tw_live--;
+	}
+}
+
+/* ---- connections */
+
+/* The client's socket is gone: its port is free for its own allocator.
+ * Where the NAT shares addresses, the entry stays while the box keeps the
+ * session (kind 1: after FINs, 2: never answered), for nat_map() to find
+ * when the client comes back to the same port. */
+static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint64_t natkey,
+				int64_t hold, uint32_t kind)
+{
+	uint64_t ck = cport_key(ci, cport);
+	if (!s->nat_table) {
+		tmap_del(&s->cport, ck);
+		return;
+	}
+	struct tent *e = tmap_get(&s->cport, ck);
+	if (!e)
+		return;
+	e->exp = s->now;
+	e->f = (int64_t)natkey;
+	e->e = s->now + hold;
+	e->a = kind;
+}
+
+/* The server accepted a SYN at s->now (SYN-ACK sent); c0 is the client's
+ * connect() time. */
+static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
+			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t ts_off,
+			uint32_t sisn, int64_t c0, bool collided)
+{
+	struct sim_result *r = s->r;
+	int64_t lat = s->now + s->d - c0;
+	uint64_t us = lat > 0 ? (uint64_t)lat : 0;
+
+	r->established++;
+	if (collided)
+		r->delayed++;
+	/* log-linear histogram: 32 steps per power of two, microseconds */
+	{
+		unsigned b;
+		if (us < 32)
+			b = (unsigned)us;
+		else {
+			unsigned e = 63u - (unsigned)__builtin_clzll(us);
+			b = (e - 4) * 32 + (unsigned)((us >> (e - 5)) & 31);
+		}
+		if (b >= SIM_LAT_BUCKETS)
+			b = SIM_LAT_BUCKETS - 1;
+		r->lat_hist[b]++;
+		if (lat / 1000.0 > r->lat_max_ms)
+			r->lat_max_ms = lat / 1000.0;
+	}
+	if (s->p->packet) {
+		uint32_t sts = srv_ts(s, nat_addr, nat_port, s->now);
+		int64_t t1 = s->now + s->rtt, t2 = t1 + s->svc, t3 = t2 + s->rtt;
+		struct client *c = &s->cl[ci];
+		uint32_t cts1 = cli_ts(c, ts_off, t1 - s->d), cts3 = cli_ts(c, ts_off, t3 - s->d);
+		emit(s, s->now, false, nat_addr, nat_port, TCPF_SYN | TCPF_ACK, sisn, isn + 1, 0, true, sts, tsval);
+		emit(s, t1, true, nat_addr, nat_port, TCPF_ACK | TCPF_PSH, isn + 1, sisn + 1, REQ_LEN, true, cts1, sts);
+		/* HTTP/1.0: the server answers and closes first */
+		emit(s, t2, false, nat_addr, nat_port, TCPF_ACK | TCPF_PSH | TCPF_FIN, sisn + 1,
+		     isn + 1 + REQ_LEN, RESP_LEN, true, sts + (uint32_t)((t2 - s->now) / 1000), cts1);
+		emit(s, t3, true, nat_addr, nat_port, TCPF_ACK | TCPF_FIN, isn + 1 + REQ_LEN,
+		     sisn + RESP_LEN + 2, 0, true, cts3, sts + (uint32_t)((t2 - s->now) / 1000));
+		emit(s, t3, false, nat_addr, nat_port, TCPF_ACK, sisn + RESP_LEN + 2,
+		     isn + REQ_LEN + 2, 0, true, sts + (uint32_t)((t3 - s->now) / 1000), cts3);
+	}
+	struct conn_ring *q = &s->conns;
+	if (q->n == q->cap) {
+		size_t nc = q->cap ? q->cap * 2 : 1024;
+		struct conn *v = malloc(nc * sizeof *v);
+		if (!v) {
+			s->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < q->n; i++)
+			v[i] = q->v[(q->head + i) & (q->cap - 1)];
+		free(q->v);
+		q->v = v;
+		q->cap = nc;
+		q->head = 0;
+	}
+	struct conn *k = &q->v[(q->head + q->n) & (q->cap - 1)];
+	if (++q->n > q->peak)
+		q->peak = q->n;
+	k->t_close = s->now + 2 * s->rtt + s->svc;
+	k->client = ci;
+	k->nat_addr = nat_addr;
+	k->nat_port = nat_port;
+	k->cport = cport;
+	k->isn = isn;
+	k->sisn = sisn;
+	k->ts_off = ts_off;
+}
+
+/* The FIN exchange ends: the server's TIME_WAIT begins, the NAT's session
+ * goes to its TIME_WAIT, the client's port is free (it closed second: no
+ * TIME_WAIT of its own). */
+static void close_conn(struct sim *s, const struct conn *k)
+{
+	struct client *c = &s->cl[k->client];
+
+	nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2);
+	client_port_release(s, k->client, k->cport, tw_key(k->nat_addr, k->nat_port), s->fw_hold, 1);
+	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
+	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
+	 * left. */
+	if (s->tw_live >= s->p->max_tw_buckets) {
+		s->r->tw_overflow++;
+		return;
+	}
+	tw_count(s);
+	struct twe x = {
+		.key = tw_key(k->nat_addr, k->nat_port),
+		.exp = s->now + s->tw_len,
+		.rcv_nxt = k->isn + REQ_LEN + 2,         /* after the client's FIN */
+		.snd_nxt = k->sisn + RESP_LEN + 2,       /* after our FIN */
+		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
+		 * records as ts_recent */
+		.ts_recent = cli_ts(c, k->ts_off, s->now - s->d),
+		.ts_set = true,
+		.ts_stamp = s->now,
+		.last_oow = INT64_MIN,
+	};
+	uint64_t seq = twr_push(s, &x);
+	if (seq == UINT64_MAX)
+		return;
+	if (!kmap_set(&s->twk, x.key, seq)) {
+		s->oom = true;
+		return;
+	}
+	if (++s->tw_live > s->r->tw_max)
+		s->r->tw_max = s->tw_live;
+}
+
+/* A SYN of attempt `a` (or of a new connection) reaches the server now.
+ * Returns the decision's verdict class: true if a SYN-ACK went back. */
+static bool server_syn(struct sim *s, uint32_t nat_addr, uint16_t nat_port, uint32_t isn,
+		       uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
+{
+	struct twe *e = tw_find(s, nat_addr, nat_port);
+	*found = e != NULL;
+	if (!e) {
+		/* no TIME_WAIT: the listener answers with a fresh ISN */
+		*sisn = s->p->packet ? tcp_isn(&s->server_clk, s->p->server_addr, nat_addr,
+					       s->p->server_port, nat_port,
+					       EPOCH_NS + (uint64_t)s->now * 1000) : 0;
+		return true;
+	}
+	struct tw_sock tw;
+	struct segment seg = { .flags = TCPF_SYN, .seq = isn, .has_ts = true, .tsval = tsval };
+	tw_fill(s, e, &tw);
+	tw_process_quiet(s->p->server_k, &s->env, &tw, &seg, d);
+	if (d->verdict == TCP_TW_SYN) {
+		*sisn = d->isn;
+		s->r->tw_reopened++;
+		tw_kill(s, e);
+		return true;
+	}
+	if (d->reply.sent) {
+		s->r->bare_acks++;
+		emit(s, s->now, false, nat_addr, nat_port, d->reply.flags, d->reply.seq, d->reply.ack,
+		     0, d->reply.has_ts, srv_ts(s, nat_addr, nat_port, s->now), d->reply.tsecr);
+	} else if (d->rate_limited) {
+		s->r->acks_rate_limited++;
+	}
+	tw_apply(s, e, d);
+	return false;
+}
+
+/* After a SYN drew no SYN-ACK: the bare ACK's way back, and the client's
+ * next retransmission. */
+static void after_refused_syn(struct sim *s, uint32_t idx, const struct tw_decision *d)
+{
+	struct attempt *a = &s->att[idx];
+	if (d->reply.sent) {
+		if (fw_reply_passes(s->p->fw, d->reply.flags)) {
+			a->t_ack = s->now + s->d;
+			a->ack_seq = d->reply.seq;
+			a->ack_ack = d->reply.ack;
+			a->ack_has_ts = d->reply.has_ts;
+			a->ack_tsecr = d->reply.tsecr;
+			a->ack_tsval = srv_ts(s, a->nat_addr, a->nat_port, s->now);
+		} else {
+			s->r->bare_acks_dropped++;
+		}
+	}
+}
+
+/* Schedule the retransmission after SYN number `a->retransmits` left at
+ * client time `sent` (the RTO timer). */
+static void arm_rto(struct sim *s, struct attempt *a, int64_t sent)
+{
+	if (a->retransmits >= s->syn_max_retrans) {
+		/* tcp_write_timeout(): the last RTO expires -> ETIMEDOUT */
+		int64_t t = sent + syn_interval_us(s, a->retransmits);
+		if (t < a->deadline)
+			a->deadline = t;
+		a->next_send = INF;
+		return;
+	}
+	a->next_send = sent + syn_interval_us(s, a->retransmits);
+	if (a->next_send >= a->deadline)
+		a->next_send = INF;
+}
+
+/* The client's next arrival replaces this one at the top of the heap. */
+static void next_arrival(struct sim *s, uint32_t ci)
+{
+	const struct fleet *f = &s->p->fleet;
+	int64_t next = s->now + (f->periodic ? (int64_t)(1e6 / f->rate) : exp_us(&s->rng_arrive, f->rate));
+	if (next < s->end_arrivals) {
+		heap_replace_top(&s->heap, next, ci);
+	} else {
+		struct hent h;
+		heap_pop(&s->heap, &h);
+	}
+}
+
+/* An arrival: the client's first SYN reaches the server now. The arrival is
+ * still the heap's top; next_arrival() replaces it, after the TIME_WAIT
+ * prefetch so that the heap's work hides part of the miss. */
+static void on_arrival(struct sim *s, uint32_t ci)
+{
+	struct client *c = &s->cl[ci];
+	struct sim_result *r = s->r;
+	const struct fleet *f = &s->p->fleet;
+	int64_t c0 = s->now - s->d;
+	/* its own stream: the arrival times stay the same whatever the keep-alive
+	 * share. A request on the client's kept-alive connection (HTTP/1.1, the
+	 * client closes it at the end, as `lab load` does) needs no connect():
+	 * no port, no SYN, no TIME_WAIT on the server. That connection's own
+	 * handshake, once per client, is not simulated. */
+	r->requests++;
+	c->conns++;
+	if (f->keepalive > 0 && model_rng_unit(&s->rng_ka) <= f->keepalive) {
+		r->kept_alive++;
+		next_arrival(s, ci);
+		return;
+	}
+	r->connections++;
+	/* connect(): the client's kernel picks the port */
+	s->cl_cur = ci;
+	struct port_pick pp = port_alloc_connect(&c->pa, c->addr, s->service_addr, s->service_port,
+						 c->clk.boot_uptime_ms + (uint64_t)(c0 / 1000),
+						 &c->rng, port_taken_cb, s);
+	if (!pp.port) {
+		r->client_ports_exhausted++;
+		r->timed_out++;
+		c->touts++;
+		next_arrival(s, ci);
+		return;
+	}
+	uint16_t cport = pp.port;
+	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
+	 * while the clock and ISN hashes run */
+	kmap_prefetch(&s->twk, tw_key(f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
+				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
+				     s->p->nat_addr, cport));
+	next_arrival(s, ci);
+	/* one keyed hash gives this connection's TS offset and ISN base
+	 * (model/fleet.h tcp_conn_clock); the rest is the clock */
+	struct conn_clock cc;
+	tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+	uint32_t tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+	uint32_t isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+	uint32_t nat_addr;
+	uint16_t nat_port;
+	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
+		r->nat_exhausted++;
+		r->timed_out++;
+		c->touts++;
+		return;
+	}
+	{
+		bool created;
+		struct tent *e = tmap_put(&s->cport, cport_key(ci, cport), &created);
+		if (!e) {
+			s->oom = true;
+			return;
+		}
+		e->exp = INF;
+		e->f = 0;
+		e->e = 0;
+		e->a = 0;
+	}
+	emit(s, s->now, true, nat_addr, nat_port, TCPF_SYN, isn, 0, 0, true, tsval, 0);
+
+	struct tw_decision d;
+	uint32_t sisn;
+	bool found;
+	bool ok = server_syn(s, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
+	r->port_reuses += found;
+	if (ok) {
+		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false);
+		return;
+	}
+	/* a collision: the SYN found the 4-tuple in TIME_WAIT, no SYN-ACK */
+	r->collisions++;
+	r->collisions_paws += d.cause == TW_CAUSE_PAWS;
+	r->collisions_seq += d.cause == TW_CAUSE_SEQ;
+	c->colls++;
+	uint32_t idx;
+	struct attempt *a = att_new(s, &idx);
+	if (!a)
+		return;
+	a->client = ci;
+	a->nat_addr = nat_addr;
+	a->nat_port = nat_port;
+	a->cport = cport;
+	a->isn = isn;
+	a->tsval0 = tsval;
+	a->ts_off = cc.ts_off;
+	a->c0 = c0;
+	a->deadline = c0 + (int64_t)(s->p->connect_timeout_s * US);
+	arm_rto(s, a, c0);
+	after_refused_syn(s, idx, &d);
+	att_schedule(s, idx);
+}
+
+static void attempt_gives_up(struct sim *s, uint32_t idx)
+{
+	struct attempt *a = &s->att[idx];
+	struct client *c = &s->cl[a->client];
+	s->r->timed_out++;
+	c->touts++;
+	/* close() of a SYN_SENT socket sends nothing; the NAT's session stays
+	 * in SYN_SENT until its own timer */
+	int64_t hold = s->nat.preset->netfilter ? SYN_SENT_HOLD_US : s->fw_hold;
+	client_port_release(s, a->client, a->cport, tw_key(a->nat_addr, a->nat_port), hold, 2);
+	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1);
+	att_free(s, idx);
+}
+
+static void on_attempt(struct sim *s, uint32_t idx)
+{
+	struct attempt *a = &s->att[idx];
+	struct client *c = &s->cl[a->client];
+	int64_t t_syn = a->next_send != INF ? a->next_send + s->d : INF;
+
+	if (a->t_rst <= s->now) {
+		/* the client's RST reaches the server's TIME_WAIT */
+		struct twe *e = tw_find(s, a->nat_addr, a->nat_port);
+		a->t_rst = INF;
+		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_RST, a->rst_seq, 0, 0, false, 0, 0);
+		if (e) {
+			struct tw_sock tw;
+			struct tw_decision d;
+			struct segment seg = { .flags = TCPF_RST, .seq = a->rst_seq };
+			tw_fill(s, e, &tw);
+			tw_process_quiet(s->p->server_k, &s->env, &tw, &seg, &d);
+			s->r->tw_killed_by_rst += d.tw_killed;
+			tw_apply(s, e, &d);
+		}
+	} else if (a->t_ack <= s->now) {
+		/* the bare ACK reaches the client in SYN_SENT */
+		struct synsent_sock ss = {
+			.snd_una = a->isn, .snd_nxt = a->isn + 1, .ts_enabled = true,
+			.ts_sent = a->tsval0, .ts_now = cli_ts(c, a->ts_off, s->now),
+			.retransmits = a->retransmits,
+		};
+		struct segment seg = {
+			.flags = TCPF_ACK, .seq = a->ack_seq, .ack = a->ack_ack,
+			.has_ts = a->ack_has_ts, .tsval = a->ack_tsval, .tsecr = a->ack_tsecr,
+		};
+		struct synsent_decision d;
+		a->t_ack = INF;
+		synsent_process_quiet(s->p->client_k, &ss, &seg, &d);
+		if (d.verdict == SYNSENT_RESET && d.reply.sent) {
+			s->r->client_rsts++;
+			a->t_rst = s->now + s->d;
+			a->rst_seq = d.reply.seq;
+		}
+		if (d.fast_retry && d.next_syn_ms) {
+			/* the SYN timer re-armed at TCP_TIMEOUT_MIN */
+			int64_t t = s->now + (int64_t)d.next_syn_ms * 1000;
+			a->next_send = t < a->deadline ? t : INF;
+		}
+	} else if (t_syn <= s->now && t_syn <= a->deadline + s->d) {
+		/* a retransmitted SYN reaches the server */
+		struct tw_decision d;
+		uint32_t sisn;
+		bool found;
+		int64_t sent = a->next_send;
+		uint32_t tsval = cli_ts(c, a->ts_off, sent);
+		a->retransmits++;
+		s->r->syn_retransmits++;
+		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_SYN, a->isn, 0, 0, true, tsval, 0);
+		if (server_syn(s, a->nat_addr, a->nat_port, a->isn, tsval, &sisn, &d, &found)) {
+			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval, a->ts_off,
+				    sisn, a->c0, true);
+			att_free(s, idx);
+			return;
+		}
+		arm_rto(s, a, sent);
+		after_refused_syn(s, idx, &d);
+	} else if (s->now >= a->deadline) {
+		attempt_gives_up(s, idx);
+		return;
+	}
+	att_schedule(s, idx);
+}
+
+/* ---- set-up */
+
+static uint32_t client_addr(uint32_t i)
+{
+	/* the lab's plan for its clients: client-N is 198.18.N.2 (N from 1);
+	 * past the lab's range, 10.0.0.0/8 (inside addresses never leave the
+	 * simulation; they only feed the NAT's hash) */
+	if (i < 199)
+		return 0xC6120002u | (i + 1) << 8;
+	return 0x0A000000u + i;
+}
+
+/* Resolve a release string ("6.18.44", "rhel7.7", "3.10.0-1062.el7") to an
+ * exact version for the clock and port models. */
+static uint32_t kver_of(const char *release, const struct kprofile *k, bool *rhel)
+{
+	uint32_t v = 0;
+	*rhel = false;
+	if (release && !strncmp(release, "rhel7", 5)) {
+		*rhel = true;
+		return KVER(3, 10, 0);
+	}
+	if (release && kver_parse(release, &v)) {
+		*rhel = v / 1000 == 3010;
+		return v;
+	}
+	if (k && kver_parse(k->name, &v)) {
+		*rhel = v / 1000 == 3010;
+		return v;
+	}
+	return KVER(6, 18, 0);
+}
+
+const char *sim_preset_for(const struct sim_params *p)
+{
+	if (p->nat_preset)
+		return p->nat_preset;
+	return p->fleet.snat.mode == SNAT_RANDOM_FULLY ? "linux-random-fully" : "linux";
+}
+
+static void sim_free(struct sim *s)
+{
+	kmap_free(&s->twk);
+	free(s->twr.v);
+	tmap_free(&s->natmap);
+	tmap_free(&s->cport);
+	fifo_free(&s->nat_q);
+	fifo_free(&s->nat_q2);
+	heap_free(&s->heap);
+	free(s->conns.v);
+	free(s->att);
+	free(s->cl);
+	free(s->perturb);
+	free(s->o2o_released);
+	free(s->o2o_busy);
+	free(s->pk);
+}
+
+static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r,
+		 char *err, size_t errlen)
+{
+	const struct fleet *f = &p->fleet;
+	struct model_rng root;
+	bool rhel;
+	uint32_t ckver = p->client_kver ? p->client_kver : kver_of(f->client_kernel, p->client_k, &rhel);
+	uint32_t skver = p->server_kver ? p->server_kver : kver_of(f->server_kernel, p->server_k, &rhel);
+	enum port_alg alg;
+
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	s->r = r;
+	s->att_free = UINT32_MAX;
+	s->d = (int64_t)(p->rtt_ms * 500.0);
+	s->rtt = 2 * s->d;
+	s->svc = (int64_t)(p->service_ms * 1000.0);
+	s->tw_len = (int64_t)p->server_k->tw_len_s * US;
+	s->fw_hold = (int64_t)(p->fw_time_wait_s * US);
+	s->end_arrivals = (int64_t)(f->duration_s * US);
+	s->syn_linear = ckver >= KVER(6, 5, 0) ? 4 : 0;
+	s->syn_max_retrans = p->client_k->syn_retries_default + s->syn_linear;
+	s->service_addr = p->service_addr ? p->service_addr : p->server_addr;
+	s->service_port = p->service_port ? p->service_port : p->server_port;
+	s->env.invalid_ratelimit_ms = -1;
+	s->nclients = f->clients;
+	s->tw_last = 0;
+
+	model_rng_seed(&root, p->seed);
+	model_rng_seed(&s->rng_arrive, model_rng_next(&root));
+	model_rng_seed(&s->rng_nat, model_rng_next(&root));
+	model_rng_seed(&s->rng_ka, model_rng_next(&root));
+	host_clock_init(&s->server_clk, skver, 1, 3600000ull + model_rng_below(&root, 30u * 86400u) * 1000ull, &root);
+
+	const struct nat_preset *np = nat_preset_find(sim_preset_for(p));
+	if (!np) {
+		snprintf(err, errlen, "unknown NAT preset '%s'", sim_preset_for(p));
+		return -1;
+	}
+	nat_state_init(&s->nat, np, KVER(6, 18, 0));
+	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
+		       f->snat.mode == SNAT_RANDOM_FULLY;
+
+	if (!port_alg_for_release(f->client_kernel, &alg))
+		alg = port_alg_for(ckver, ckver / 1000 == 3010);
+	s->perturb_len = port_alloc_table_len(alg);
+	s->cl = calloc(s->nclients, sizeof *s->cl);
+	if (s->perturb_len)
+		s->perturb = malloc(s->perturb_len * s->nclients * sizeof *s->perturb);
+	if (!s->cl || (s->perturb_len && !s->perturb))
+		goto oom;
+	if (f->snat.mode == SNAT_ONE_TO_ONE) {
+		s->pool_n = f->snat.n;
+		s->o2o_released = calloc(s->pool_n, sizeof *s->o2o_released);
+		s->o2o_busy = calloc(s->pool_n, sizeof *s->o2o_busy);
+		if (!s->o2o_released || !s->o2o_busy)
+			goto oom;
+	}
+	if (!kmap_init(&s->twk, 1024) || !tmap_init(&s->natmap, 1024) || !tmap_init(&s->cport, 1024))
+		goto oom;
+	for (uint32_t i = 0; i < s->nclients; i++) {
+		struct client *c = &s->cl[i];
+		c->addr = i < p->nclient_addrs ? p->client_addrs[i] : client_addr(i);
+		if (f->snat.mode == SNAT_OVERLOAD)
+			c->ov_addr = nat_overload_addr(p->nat_addr, f->snat.n, c->addr, p->server_addr, 0, false);
+		model_rng_seed(&c->rng, model_rng_next(&root));
+		/* uptimes: an hour to 30 days, so 3.10 jiffies clocks differ */
+		host_clock_init(&c->clk, ckver, 1,
+				3600000ull + (uint64_t)model_rng_below(&c->rng, 30u * 86400u) * 1000ull,
+				&c->rng);
+		if (!port_alloc_init(&c->pa, alg, f->port_lo, f->port_hi,
+				     s->perturb ? s->perturb + (size_t)i * s->perturb_len : NULL, &c->rng)) {
+			snprintf(err, errlen, "port range %u-%u rejected by the allocator",
+				 f->port_lo, f->port_hi);
+			return -1;
+		}
+		/* first arrival: Poisson from 0, periodic at a random phase */
+		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate)
+					: exp_us(&s->rng_arrive, f->rate);
+		if (t < s->end_arrivals && !heap_push(&s->heap, t, i))
+			goto oom;
+	}
+	r->clients = s->nclients;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory for %u clients", s->nclients);
+	return -1;
+}
+
+/* ---- results */
+
+static double lat_bucket_ms(unsigned b)
+{
+	uint64_t us;
+	if (b < 32)
+		us = b;
+	else {
+		unsigned e = b / 32 + 4, m = b % 32;
+		us = (1ull << e) + ((uint64_t)m << (e - 5)) + (1ull << (e - 5)) / 2;
+	}
+	return us / 1000.0;
+}
+
+static double percentile(const struct sim_result *r, double q)
+{
+	uint64_t n = 0, want, acc = 0;
+	for (unsigned b = 0; b < SIM_LAT_BUCKETS; b++)
+		n += r->lat_hist[b];
+	if (!n)
+		return 0;
+	want = (uint64_t)ceil(q * (double)n);
+	if (want < 1)
+		want = 1;
+	for (unsigned b = 0; b < SIM_LAT_BUCKETS; b++) {
+		acc += r->lat_hist[b];
+		if (acc >= want)
+			return fmin(lat_bucket_ms(b), r->lat_max_ms);
+	}
+	return r->lat_max_ms;
+}
+
+static int by_colls(const void *x, const void *y)
+{
+	const struct sim_client_stat *a = x, *b = y;
+	if (a->collisions != b->collisions)
+		return a->collisions < b->collisions ? 1 : -1;
+	return a->client < b->client ? -1 : a->client > b->client;
+}
+
+static int by_u64_desc(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static void finish(struct sim *s)
+{
+	struct sim_result *r = s->r;
+	uint64_t *cc = malloc(s->nclients * sizeof *cc);
+
+	r->lat_p50_ms = percentile(r, 0.50);
+	r->lat_p99_ms = percentile(r, 0.99);
+	r->lat_p999_ms = percentile(r, 0.999);
+	tw_count(s);
+	r->sim_seconds = (double)s->now / US;
+	r->tw_mean = s->now > 0 ? s->tw_area / (double)s->now : 0;
+	/* per-client spread */
+	struct sim_client_stat top[SIM_TOP_CLIENTS + 1];
+	unsigned ntop = 0;
+	for (uint32_t i = 0; i < s->nclients; i++) {
+		const struct client *c = &s->cl[i];
+		if (c->colls)
+			r->clients_with_collisions++;
+		if (c->conns && (double)c->colls / (double)c->conns > r->coll_rate_client_max)
+			r->coll_rate_client_max = (double)c->colls / (double)c->conns;
+		if (cc)
+			cc[i] = c->colls;
+		struct sim_client_stat st = { i, c->addr, c->conns, c->colls, c->touts };
+		if (!c->colls)
+			continue;
+		if (ntop < SIM_TOP_CLIENTS) {
+			top[ntop++] = st;
+		} else if (by_colls(&st, &top[ntop - 1]) < 0) {
+			top[ntop - 1] = st;
+		} else {
+			continue;
+		}
+		qsort(top, ntop, sizeof *top, by_colls);
+	}
+	r->ntop = ntop;
+	memcpy(r->top, top, ntop * sizeof *top);
+	if (cc && r->collisions) {
+		/* share of collisions on the worst 10% of clients */
+		qsort(cc, s->nclients, sizeof *cc, by_u64_desc);
+		uint64_t sum = 0;
+		uint32_t k = (s->nclients + 9) / 10;
+		for (uint32_t i = 0; i < k; i++)
+			sum += cc[i];
+		r->coll_share_top10 = (double)sum / (double)r->collisions;
+	}
+	free(cc);
+	r->peak_bytes = s->twk.cap * sizeof(struct kslot) + s->twr.cap * sizeof(struct twe) +
+			s->natmap.cap * sizeof(struct tent) +
+			s->cport.cap * sizeof(struct tent) +
+			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
+			s->heap.cap * sizeof(struct hent) + s->conns.cap * sizeof(struct conn) +
+			s->att_cap * sizeof(struct attempt) + s->nclients * sizeof(struct client) +
+			s->perturb_len * s->nclients * sizeof(uint32_t) + s->pk_cap * sizeof(struct pkt);
+}
+
+
+/* ---- the loop */
+
+int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t errlen)
+{
+	struct sim s;
+
+	memset(r, 0, sizeof *r);
+	if (setup(&s, p, r, err, errlen) < 0) {
+		sim_free(&s);
+		return -1;
+	}
+	for (;;) {
+		int64_t th = heap_next(&s.heap), tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
+		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
+		int64_t tn2 = fifo_next(&s.nat_q2);
+		int64_t t = th;
+		int which = 0;
+		if (tc < t) { t = tc; which = 1; }
+		if (tt <= t) { t = tt; which = 2; }
+		if (tn <= t) { t = tn; which = 3; }
+		if (tn2 <= t) { t = tn2; which = 5; }
+		/* after the last arrival only what is in flight matters: stop
+		 * once no connection or attempt is left (TIME_WAIT and NAT holds
+		 * still ticking change no count) */
+		if (th == INF && !s.conns.n)
+			break;
+		if (t == INF)
+			break;
+		s.now = t;
+		if (p->packet)
+			pk_flush(&s, t - 1);
+		r->events++;
+		switch (which) {
+		case 0: {
+			uint64_t id = s.heap.v[0].id;
+			if (id & ID_ATTEMPT) {
+				struct hent h;
+				uint32_t idx = (uint32_t)id, gen = (uint32_t)(id >> 32) & 0x7fffffffu;
+				heap_pop(&s.heap, &h);
+				if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
+					on_attempt(&s, idx);
+			} else {
+				on_arrival(&s, (uint32_t)id);
+			}
+			break;
+		}
+		case 1: {
+			struct conn k = s.conns.v[s.conns.head];
+			if (s.conns.n > 8) {
+				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
+				kmap_prefetch(&s.twk, tw_key(ahead->nat_addr, ahead->nat_port));
+			}
+			s.conns.head = (s.conns.head + 1) & (s.conns.cap - 1);
+			s.conns.n--;
+			close_conn(&s, &k);
+			break;
+		}
+		case 2:
+			if (s.twr.tail - s.twr.head > 8)
+				kmap_prefetch(&s.twk, twr_at(&s, s.twr.head + 8)->key);
+			tw_expire(&s);
+			break;
+		case 3:
+			nat_expire(&s, fifo_peek(&s.nat_q));
+			fifo_pop(&s.nat_q);
+			break;
+		case 5:
+			nat_expire(&s, fifo_peek(&s.nat_q2));
+			fifo_pop(&s.nat_q2);
+			break;
+		}
+		if (s.oom)
+			break;
+	}
+	if (p->packet)
+		pk_flush(&s, INF);
+	finish(&s);
+	sim_free(&s);
+	if (s.oom) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,307 @@
+/* test_sim.c - the simulator: its containers, determinism, the outcomes the
+ * issue fixes exactly (static and keep-alive: no collision; the report's
+ * overload pool: a second address changes nothing; one-to-one: far fewer,
+ * not none), what each firewall makes of a collision, and bad input. The
+ * statistical checks against arithmetic run in tests/integration/sim.sh
+ * (optimised binary, long runs). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model/fleet.h"
+#include "sim/config.h"
+#include "sim/sim.h"
+#include "sim/table.h"
+
+static void params(struct sim_params *p, const char *snat, unsigned clients, double rate, double dur)
+{
+	struct scenario sc;
+	char err[256];
+	assert_true(scenario_load(NULL, &sc, err, sizeof err));
+	sim_params_from_scenario(p, &sc);
+	assert_true(snat_spec_parse(snat, &p->fleet.snat, err, sizeof err));
+	p->fleet.clients = clients;
+	p->fleet.rate = rate;
+	p->fleet.duration_s = dur;
+	p->fw_time_wait_s = 1;
+	p->client_k = p->server_k = kprofile_find("6.18");
+	p->client_kver = p->server_kver = KVER(6, 18, 44);
+	snprintf(p->fleet.client_kernel, sizeof p->fleet.client_kernel, "6.18.44");
+	snprintf(p->fleet.server_kernel, sizeof p->fleet.server_kernel, "6.18.44");
+	assert_true(sim_check(p, err, sizeof err));
+}
+
+static struct sim_result *run(const struct sim_params *p)
+{
+	struct sim_result *r = malloc(sizeof *r);
+	char err[256];
+	assert_non_null(r);
+	assert_int_equal(sim_run(p, r, err, sizeof err), 0);
+	return r;
+}
+
+static void map_keeps_every_key_through_growth_and_deletion(void **st)
+{
+	(void)st;
+	struct tmap m;
+	assert_true(tmap_init(&m, 16));
+	for (uint64_t k = 1; k <= 5000; k++) {
+		bool created;
+		struct tent *e = tmap_put(&m, k * 7919, &created);
+		assert_true(created);
+		e->a = (uint32_t)k;
+	}
+	for (uint64_t k = 1; k <= 5000; k += 2)
+		tmap_del(&m, k * 7919);
+	assert_int_equal(m.n, 2500);
+	for (uint64_t k = 1; k <= 5000; k++) {
+		struct tent *e = tmap_get(&m, k * 7919);
+		if (k % 2)
+			assert_null(e);
+		else
+			assert_true(e && e->a == k);
+	}
+	tmap_free(&m);
+}
+
+static void heap_pops_in_time_then_id_order(void **st)
+{
+	(void)st;
+	struct heap h = { 0 };
+	struct hent x;
+	int64_t last = -1;
+	uint64_t last_id = 0;
+	for (uint64_t i = 0; i < 1000; i++)
+		assert_true(heap_push(&h, (int64_t)((i * 7919) % 101), i));
+	while (h.n) {
+		heap_pop(&h, &x);
+		assert_true(x.t > last || (x.t == last && x.id > last_id));
+		last = x.t;
+		last_id = x.id;
+	}
+	heap_free(&h);
+}
+
+static void fifo_wraps_and_grows_in_order(void **st)
+{
+	(void)st;
+	struct fifo q = { 0 };
+	int64_t next = 0;
+	for (int64_t t = 0; t < 5000; t++) {
+		assert_true(fifo_push(&q, t, (uint64_t)t, 0));
+		if (t % 3 == 0) {
+			assert_int_equal(fifo_peek(&q)->t, next++);
+			fifo_pop(&q);
+		}
+	}
+	while (q.n) {
+		assert_int_equal(fifo_peek(&q)->t, next++);
+		fifo_pop(&q);
+	}
+	assert_int_equal(next, 5000);
+	fifo_free(&q);
+}
+
+static void same_seed_same_run_other_seed_other_run(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "overload:1", 20, 1, 2000);
+	struct sim_result *a = run(&p), *b = run(&p);
+	assert_true(a->collisions > 0);
+	assert_int_equal(a->collisions, b->collisions);
+	assert_int_equal(a->timed_out, b->timed_out);
+	assert_int_equal(a->port_reuses, b->port_reuses);
+	assert_memory_equal(a->lat_hist, b->lat_hist, sizeof a->lat_hist);
+	p.seed = 2;
+	struct sim_result *c = run(&p);
+	assert_int_not_equal(a->port_reuses, c->port_reuses);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void static_snat_and_keepalive_never_collide(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "static", 20, 5, 2000);
+	struct sim_result *r = run(&p);
+	assert_true(r->connections > 150000);
+	assert_int_equal(r->collisions, 0);
+	assert_int_equal(r->timed_out, 0);
+	free(r);
+	params(&p, "overload:1", 20, 5, 2000);
+	p.fleet.keepalive = 1;
+	r = run(&p);
+	assert_int_equal(r->kept_alive, r->requests);
+	assert_int_equal(r->connections, 0);
+	assert_int_equal(r->collisions, 0);
+	assert_int_equal(r->port_reuses, 0);
+	free(r);
+	/* and the same load without keep-alive does collide */
+	p.fleet.keepalive = 0;
+	r = run(&p);
+	assert_true(r->collisions > 100);
+	free(r);
+}
+
+/* The report: four pods whose addresses all hash to the same of two
+ * overload addresses (found with the model's own hash, as the firewall
+ * computes it). */
+static void second_overload_address_changes_nothing_when_all_clients_hash_alike(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	uint32_t addrs[4];
+	unsigned n = 0;
+	params(&p, "overload:1", 4, 2, 5000);
+	for (uint32_t i = 1; n < 4 && i < 250; i++) {
+		uint32_t a = 0xC6120002u | i << 8;
+		if (nat_overload_addr(p.nat_addr, 2, a, p.server_addr, 0, false) == p.nat_addr)
+			addrs[n++] = a;
+	}
+	assert_int_equal(n, 4);
+	p.client_addrs = addrs;
+	p.nclient_addrs = 4;
+	struct sim_result *one = run(&p);
+	p.fleet.snat.n = 2;
+	struct sim_result *two = run(&p);
+	assert_true(one->collisions > 20);
+	assert_int_equal(one->collisions, two->collisions);
+	assert_int_equal(one->timed_out, two->timed_out);
+	/* a one-to-one /28 gives each pod its own address most of the time */
+	p.fleet.snat.mode = SNAT_ONE_TO_ONE;
+	p.fleet.snat.n = 16;
+	p.fleet.rate = 0.2;        /* idle gaps: addresses go back to the pool */
+	p.fleet.duration_s = 100000;
+	struct sim_result *o2o = run(&p);
+	p.fleet.snat.mode = SNAT_OVERLOAD;
+	p.fleet.snat.n = 1;
+	struct sim_result *base = run(&p);
+	assert_true(o2o->collisions > 0);
+	assert_true(o2o->collisions * 4 < base->collisions);
+	free(one);
+	free(two);
+	free(o2o);
+	free(base);
+}
+
+static void strict_firewall_times_out_linux_firewall_delays(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "overload:1", 20, 1, 3000);
+	p.fw = FW_STRICT;
+	struct sim_result *s = run(&p);
+	assert_true(s->collisions > 50);
+	assert_int_equal(s->delayed + s->timed_out, s->collisions);
+	assert_true(s->timed_out > s->collisions / 2);
+	assert_int_equal(s->client_rsts, 0);
+	assert_int_equal(s->bare_acks_dropped, s->bare_acks);
+	p.fw = FW_LINUX;
+	struct sim_result *l = run(&p);
+	assert_true(l->collisions > 50);
+	assert_int_equal(l->timed_out, 0);
+	assert_int_equal(l->delayed, l->collisions);
+	/* RST kills the TIME_WAIT; the fast retry (6.18: TCP_TIMEOUT_MIN)
+	 * connects within a few ms, not after the 1 s RTO */
+	assert_int_equal(l->tw_killed_by_rst, l->collisions);
+	assert_true(l->lat_max_ms < 50);
+	free(s);
+	free(l);
+}
+
+static void tcp_max_tw_buckets_caps_time_wait(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "overload:1", 10, 5, 600);
+	p.max_tw_buckets = 100;
+	struct sim_result *r = run(&p);
+	assert_true(r->tw_max <= 100);
+	assert_true(r->tw_overflow > 0);
+	free(r);
+}
+
+static void memory_follows_live_state_not_connections(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "static", 10, 10, 300);
+	struct sim_result *a = run(&p);
+	p.fleet.duration_s = 3000;
+	struct sim_result *b = run(&p);
+	assert_true(b->connections > 9 * a->connections);
+	assert_true(b->peak_bytes < a->peak_bytes * 2);
+	free(a);
+	free(b);
+}
+
+static int parse(const char *line, struct sim_config *c, char *err, size_t errlen)
+{
+	char buf[512], *argv[32];
+	int argc = 0;
+	snprintf(buf, sizeof buf, "%s", line);
+	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return sim_config_parse(argc, argv, c, err, errlen);
+}
+
+static void bad_input_is_a_usage_error_with_the_reason(void **st)
+{
+	(void)st;
+	static const struct { const char *args, *want; } cases[] = {
+		{ "sim --snat bogus", "unknown mode" },
+		{ "sim --snat overload:0", "pool size must be at least 1" },
+		{ "sim --rate -3", "--rate" },
+		{ "sim --rate 0", "greater than 0" },
+		{ "sim --clients 0", "at least 1" },
+		{ "sim --clients 2000 --rate 50 --snat overload:1", "pool smaller than needed" },
+		{ "sim --clients 100 --rate 5 --snat one-to-one:4", "pool smaller than needed" },
+		{ "sim --sweep rate=5:1:1", "FROM <= TO" },
+		{ "sim --sweep nope=1:2:1", "unknown parameter" },
+		{ "sim --plot x.svg", "needs --sweep" },
+		{ "sim --client-kernel windows", "unknown kernel" },
+		{ "sim --nat-preset cisco", "unknown 'cisco'" },
+		{ "sim --firewall pf", "strict or linux" },
+		{ "sim --keepalive 1.5", "fraction" },
+		{ "sim extra", "unexpected argument" },
+	};
+	struct sim_config *c = malloc(sizeof *c);
+	char err[512];
+	assert_non_null(c);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = parse(cases[i].args, c, err, sizeof err);
+		if (rc != 2 || !strstr(err, cases[i].want))
+			fail_msg("%s: rc %d, '%s' (want '%s')", cases[i].args, rc, err, cases[i].want);
+	}
+	assert_int_equal(parse("sim --snat one-to-one:16 --clients 4 --seed 7", c, err, sizeof err), 0);
+	assert_int_equal(c->p.fleet.snat.mode, SNAT_ONE_TO_ONE);
+	assert_int_equal(c->p.seed, 7);
+	assert_int_equal(parse("sim --help", c, err, sizeof err), 1);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(map_keeps_every_key_through_growth_and_deletion),
+		cmocka_unit_test(heap_pops_in_time_then_id_order),
+		cmocka_unit_test(fifo_wraps_and_grows_in_order),
+		cmocka_unit_test(same_seed_same_run_other_seed_other_run),
+		cmocka_unit_test(static_snat_and_keepalive_never_collide),
+		cmocka_unit_test(second_overload_address_changes_nothing_when_all_clients_hash_alike),
+		cmocka_unit_test(strict_firewall_times_out_linux_firewall_delays),
+		cmocka_unit_test(tcp_max_tw_buckets_caps_time_wait),
+		cmocka_unit_test(memory_follows_live_state_not_connections),
+		cmocka_unit_test(bad_input_is_a_usage_error_with_the_reason),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
