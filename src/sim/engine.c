@@ -21,8 +21,8 @@
  * and conntrack reopening a client's own closed session.
  *
  * Events with a fixed delay (connection close, NAT hold end, TIME_WAIT end)
- * are appended in time order to rings; only arrivals and the few SYN
- * attempts that collided go through a heap. A clean connection allocates
+ * are appended in time order to rings; the clients' next arrivals sit in a
+ * loser tree, and only the few SYN attempts that collided go through a heap. A clean connection allocates
  * nothing: every table grows by doubling to its peak and stays.
  */
 #include "sim/sim.h"
@@ -75,7 +75,7 @@ struct conn {
 };
 
 /* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
- * are re-armed), so the ring is also their expiry queue; the index (kmap)
+ * are re-armed), so the ring is also their expiry queue; the index (pmap)
  * points at the current copy, and a copy it no longer points at is void. */
 struct twe {
 	uint64_t key;
@@ -152,8 +152,8 @@ struct sim {
 	uint32_t pool_n;
 	/* tables */
 	struct tmap natmap, cport;
-	struct pmap twk;             /* TIME_WAIT: 4-tuple tag -> low bits of the
-				      * ring sequence number (tw_tag, tw_seq) */
+	struct pmap twk;             /* TIME_WAIT: 4-tuple tag (tw_tag) -> low
+				      * bits of the ring sequence number */
 	unsigned tw_abits;           /* bits of a NAT address's pool offset */
 	struct twring twr;           /* TIME_WAIT entries in the order they end */
 	uint64_t tw_live;

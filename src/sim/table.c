@@ -1,5 +1,6 @@
 /*
- * table.c - hash map, timer FIFO and heap for the simulator (table.h).
+ * table.c - hash maps, timer FIFO, heap and loser tree for the simulator
+ * (table.h).
  */
 #include "sim/table.h"
 
@@ -288,128 +289,6 @@ void ltree_free(struct ltree *lt)
 	free(lt->t);
 	free(lt->loser);
 	memset(lt, 0, sizeof *lt);
-}
-
-bool kmap_init(struct kmap *m, size_t cap)
-{
-	size_t c = 16;
-	while (c < cap)
-		c *= 2;
-	memset(m, 0, sizeof *m);
-	m->v = table_alloc(c * sizeof *m->v);
-	if (!m->v)
-		return false;
-	m->cap = c;
-	return true;
-}
-
-void kmap_free(struct kmap *m)
-{
-	free(m->v);
-	memset(m, 0, sizeof *m);
-}
-
-bool kmap_get(const struct kmap *m, uint64_t key, uint64_t *val)
-{
-	size_t mask = m->cap - 1, i = hash64(key) & mask;
-	for (;; i = (i + 1) & mask) {
-		if (m->v[i].key == key) {
-			*val = m->v[i].val;
-			return true;
-		}
-		if (!m->v[i].key)
-			return false;
-	}
-}
-
-static bool kgrow(struct kmap *m)
-{
-	struct kmap n;
-	if (!kmap_init(&n, m->cap * 2))
-		return false;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->v[i].key)
-			continue;
-		size_t mask = n.cap - 1, j = hash64(m->v[i].key) & mask;
-		while (n.v[j].key)
-			j = (j + 1) & mask;
-		n.v[j] = m->v[i];
-	}
-	n.n = m->n;
-	n.peak = m->peak;
-	free(m->v);
-	*m = n;
-	return true;
-}
-
-bool kmap_set(struct kmap *m, uint64_t key, uint64_t val)
-{
-	if ((m->n + 1) * 2 > m->cap && !kgrow(m))
-		return false;
-	size_t mask = m->cap - 1, i = hash64(key) & mask;
-	for (;; i = (i + 1) & mask) {
-		if (m->v[i].key == key) {
-			m->v[i].val = val;
-			return true;
-		}
-		if (!m->v[i].key) {
-			m->v[i].key = key;
-			m->v[i].val = val;
-			if (++m->n > m->peak)
-				m->peak = m->n;
-			return true;
-		}
-	}
-}
-
-/* Remove slot i (backward-shift deletion: no tombstones). */
-static void kmap_remove_at(struct kmap *m, size_t i)
-{
-	size_t mask = m->cap - 1, j;
-
-	m->v[i].key = 0;
-	m->n--;
-	for (j = i;;) {
-		j = (j + 1) & mask;
-		if (!m->v[j].key)
-			return;
-		size_t k = hash64(m->v[j].key) & mask;
-		/* move j back to i unless its home k lies cyclically in (i, j] */
-		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			m->v[i] = m->v[j];
-			m->v[j].key = 0;
-			i = j;
-		}
-	}
-}
-
-void kmap_del(struct kmap *m, uint64_t key)
-{
-	size_t mask = m->cap - 1, i = hash64(key) & mask;
-
-	for (;; i = (i + 1) & mask) {
-		if (m->v[i].key == key)
-			break;
-		if (!m->v[i].key)
-			return;
-	}
-	kmap_remove_at(m, i);
-}
-
-bool kmap_del_if(struct kmap *m, uint64_t key, uint64_t val)
-{
-	size_t mask = m->cap - 1, i = hash64(key) & mask;
-
-	for (;; i = (i + 1) & mask) {
-		if (m->v[i].key == key)
-			break;
-		if (!m->v[i].key)
-			return false;
-	}
-	if (m->v[i].val != val)
-		return false;
-	kmap_remove_at(m, i);
-	return true;
 }
 
 /* ---- pmap */

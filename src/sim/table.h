@@ -1,8 +1,9 @@
 /*
  * table.h - the simulator's containers: a hash map keyed by a 64-bit word
- * (TIME_WAIT entries by 4-tuple, NAT mappings, client ports), a FIFO of
- * timers with a fixed delay (appended in time order, so a ring is a priority
- * queue), and a 4-ary heap for timers with varying delays. None allocates
+ * (NAT mappings, client ports), a packed set for the server's TIME_WAIT
+ * index, a FIFO of timers with a fixed delay (appended in time order, so a
+ * ring is a priority queue), a 4-ary heap for timers with varying delays,
+ * and a loser tree for the clients' next arrivals. None allocates
  * per operation: each grows by doubling and keeps its peak size, so memory
  * follows the live state, not the number of connections.
  */
@@ -24,7 +25,7 @@ struct tent {
 /* One array, the key inside its entry: the NAT and client-port lookups
  * mostly find their entry, and then read one cache line, not a key line
  * and an entry line. (The TIME_WAIT index, whose lookups mostly find
- * nothing, is the kmap below.) */
+ * nothing, is the pmap below.) */
 struct tmap {
 	struct tent *slot;
 	size_t cap, n, peak;
@@ -57,38 +58,12 @@ struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created);
 /* Remove key (backward-shift deletion: no tombstones). */
 void tmap_del(struct tmap *m, uint64_t key);
 
-/* ---- kmap: key (never 0) -> 64-bit value, 16 bytes a slot. The server's
- * TIME_WAIT index: a SYN's lookup reads one small slot, and the entries
- * themselves live in a ring in time order (engine.c). */
-
-struct kslot {
-	uint64_t key, val;
-};
-
-struct kmap {
-	struct kslot *v;
-	size_t cap, n, peak;
-};
-
-bool kmap_init(struct kmap *m, size_t cap);
-void kmap_free(struct kmap *m);
-bool kmap_get(const struct kmap *m, uint64_t key, uint64_t *val);
-/* Insert or update; false if out of memory. */
-bool kmap_set(struct kmap *m, uint64_t key, uint64_t val);
-void kmap_del(struct kmap *m, uint64_t key);
-/* Remove key if it maps to val (one probe where get + del take two); true
- * if it did. */
-bool kmap_del_if(struct kmap *m, uint64_t key, uint64_t val);
-static inline void kmap_prefetch(const struct kmap *m, uint64_t key)
-{
-	__builtin_prefetch(&m->v[tmap_hash(key) & (m->cap - 1)]);
-}
-
 /* ---- pmap: a set of (tag, low) pairs packed in one 64-bit word a slot,
  * tag (never 0) in the high bits, `low` in the low `sbits`. Half the bytes
- * of a kmap: the server's TIME_WAIT index (tag: the compressed 4-tuple,
+ * of a (key, value) slot: the server's TIME_WAIT index (tag: the compressed 4-tuple,
  * low: the low bits of the entry's ring sequence number), whose accesses
- * are random, so its size decides how often they miss the caches. */
+ * are random, so its size decides how often they miss the caches. Linear
+ * probing, at most half full, backward-shift deletion (no tombstones). */
 
 struct pmap {
 	uint64_t *v;
