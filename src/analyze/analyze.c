@@ -327,15 +327,8 @@ static void conn_syn(const struct conn *c, struct segment *syn)
  * incarnation: what tcp_time_wait() copies from the closing socket. */
 static void conn_prev_tw(const struct conn *c, struct tw_sock *tw)
 {
-	memset(tw, 0, sizeof *tw);
-	tw->substate = TW_TIME_WAIT;
-	tw->rcv_nxt = c->cli_end;
-	tw->snd_nxt = c->srv_end;
-	tw->rcv_wnd = 65535;
-	tw->ts_recent_stamp_set = c->st & ST_CLI_TS;
-	tw->ts_recent = c->cli_tsval;
-	tw->ts_recent_age_s = (uint32_t)fmax(0, c->syn_t - c->close_t);
-	tw->last_oow_ack_ms = -1;
+	*tw = tw_sock_init(c->cli_end, c->srv_end, c->st & ST_CLI_TS, c->cli_tsval,
+			   (uint32_t)fmax(0, c->syn_t - c->close_t));
 }
 
 /* The model's verdict on the collision's SYN, and the cause it gives. */
@@ -720,7 +713,7 @@ static void new_incarnation(struct conn *c)
 
 static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
+	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
 
 	if ((s->flags & TCPF_SYN) && !(s->flags & (TCPF_ACK | TCPF_RST))) {
 		if ((c->st & ST_PENDING) && s->seq == c->syn_seq) {          /* retransmission */
@@ -815,7 +808,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 
 static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
+	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
 
 	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
 		bool ours = (c->st & ST_PENDING) && s->ack == c->syn_seq + 1;

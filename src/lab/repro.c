@@ -258,7 +258,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 		bool from_srv = s.family == 4 && !memcmp(s.saddr, &server, 4) && s.sport == L->sc.server_port;
 		uint16_t cport = to_srv ? s.sport : s.dport;
 		struct port_state *p;
-		uint32_t end = s.seq + s.len + !!(s.flags & TCPF_SYN) + !!(s.flags & TCPF_FIN);
+		uint32_t end = tcp_end_seq(s.seq, s.flags, s.len);
 
 		if ((!to_srv && !from_srv) || !(p = port_state(ps, &nps, sizeof ps / sizeof ps[0], cport)))
 			continue;
@@ -304,15 +304,8 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 				a->syn.tsecr = s.tsecr;
 				if (p->seen && p->srv_tw) {
 					struct tw_sock *tw = &a->tw;
-					memset(tw, 0, sizeof *tw);
-					tw->substate = TW_TIME_WAIT;
-					tw->rcv_nxt = p->cli_end;
-					tw->snd_nxt = p->srv_end;
-					tw->rcv_wnd = 65535;
-					tw->ts_recent_stamp_set = p->ts;
-					tw->ts_recent = p->cli_tsval;
-					tw->ts_recent_age_s = (uint32_t)(s.ts - p->cli_last);
-					tw->last_oow_ack_ms = -1;
+					*tw = tw_sock_init(p->cli_end, p->srv_end, p->ts, p->cli_tsval,
+							   (uint32_t)(s.ts - p->cli_last));
 					tw_process(r->kernel, &env, tw, &a->syn, &a->model);
 					a->modelled = true;
 				}
