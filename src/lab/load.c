@@ -15,6 +15,7 @@
  *   5. lab_down().
  */
 #include "lab/load.h"
+#include "util/inet.h"
 #include "util/stats.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
@@ -177,13 +178,6 @@ static void sleep_s(double s)
 	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
 	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
 		;
-}
-
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
 }
 
 #define RUN(...) do { \
@@ -513,10 +507,10 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		char range[80];
 		lab_client_ns(L, i, ns, sizeof ns);
 		if (caddr[i] != def) {
-			snprintf(cidr, sizeof cidr, "%s/24", ip4(caddr[i], a));
+			snprintf(cidr, sizeof cidr, "%s/24", ip4_str(caddr[i], a));
 			RUN("ip", "-n", ns, "addr", "add", cidr, "dev", "eth0");
-			RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4(gwa, b),
-			    "src", ip4(caddr[i], a));
+			RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4_str(gwa, b),
+			    "src", ip4_str(caddr[i], a));
 		}
 		snprintf(range, sizeof range, "net.ipv4.ip_local_port_range=%u %u", f->port_lo, f->port_hi);
 		RUN("ip", "netns", "exec", ns, "sysctl", "-qw", range);
@@ -525,7 +519,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	for (unsigned i = 0; i < nat.npool; i++) {
 		if (nat.pool[i] == L->sc.snat_addr)
 			continue;
-		snprintf(cidr, sizeof cidr, "%s/32", ip4(nat.pool[i], a));
+		snprintf(cidr, sizeof cidr, "%s/32", ip4_str(nat.pool[i], a));
 		RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw");
 	}
 	if (lab_nft(L, fw, "snat", nat.rules, log, err, errlen))
