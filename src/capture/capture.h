@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/model.h"
+
 struct tcp_seg {
 	double   ts;                 /* seconds since the epoch */
 	uint8_t  family;             /* 4 or 6 */
@@ -34,6 +36,14 @@ struct tcp_seg {
 	uint8_t  outer_family;       /* ... and that tunnel's outer addresses */
 	uint8_t  outer_saddr[16], outer_daddr[16];
 };
+
+/* The part of a decoded segment the model reads (src/model: struct segment). */
+static inline struct segment tcp_seg_model(const struct tcp_seg *t)
+{
+	struct segment s = { .flags = t->flags, .seq = t->seq, .ack = t->ack, .len = t->len,
+			     .has_ts = t->has_ts, .tsval = t->tsval, .tsecr = t->tsecr };
+	return s;
+}
 
 enum seg_tunnel {
 	TUN_NONE = 0, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_PPPOE, TUN_ERSPAN, TUN_IPIP, TUN__N,

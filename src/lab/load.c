@@ -173,13 +173,6 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
-		;
-}
-
 #define RUN(...) do { \
 	const char *a_[] = { __VA_ARGS__, NULL }; \
 	if (lab_run(L, a_, log) != 0) { \
@@ -565,7 +558,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		struct ready_req q = { L->sc.server_addr, L->sc.server_port };
 		int k;
 		for (k = 0; k < 50 && !lab_interrupted && lab_in_ns(srv, server_answers, &q); k++)
-			sleep_s(0.1);
+			run_sleep(0.1);
 		if (k == 50) {
 			snprintf(err, errlen, "the server does not answer (see %s/server.log)", L->outdir);
 			goto out;
@@ -581,12 +574,12 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		if (start_bg(L, td, dumplog, err, errlen) || start_bg(L, ct, ctlog, err, errlen))
 			goto out;
 		for (k = 0; k < 50 && !file_has(dumplog, "listening on"); k++)
-			sleep_s(0.1);
+			run_sleep(0.1);
 		if (k == 50) {
 			snprintf(err, errlen, "tcpdump did not start (see %s)", dumplog);
 			goto out;
 		}
-		sleep_s(0.3);                     /* conntrack -E has subscribed */
+		run_sleep(0.3);                     /* conntrack -E has subscribed */
 	}
 	/* one-to-one: the pool's allocator, then the rule that queues to it */
 	if (nat.queue) {
@@ -674,7 +667,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 				(unsigned long long)n, (unsigned long long)to);
 			next_progress += 1;
 		}
-		sleep_s(0.1);
+		run_sleep(0.1);
 	}
 	r->interrupted = lab_interrupted != 0;
 	r->elapsed_s = mono() - t0;
@@ -693,7 +686,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		r->nstat_paws = paws0 >= 0 && p1 >= 0 ? p1 - paws0 : -1;
 		r->nstat_tw = tw0 >= 0 && t1 >= 0 ? t1 - tw0 : -1;
 	}
-	sleep_s(1.0);      /* the capture has read what the kernel holds for it */
+	run_sleep(1.0);      /* the capture has read what the kernel holds for it */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;

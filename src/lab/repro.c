@@ -42,13 +42,6 @@ static double now_wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
-		;
-}
-
 struct clock_req {
 	uint32_t addr;
 	uint16_t port, lport;
@@ -136,7 +129,7 @@ static int start_dump(struct lab *L, const char *ns, const char *ifname, int rol
 		}
 		if (ready)
 			return 0;
-		sleep_s(0.1);
+		run_sleep(0.1);
 	}
 	if (L->dry_run)
 		return 0;
@@ -297,11 +290,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 				continue;
 			if (a->syn_sent++ == 0) {
 				a->reuse = p->seen;
-				a->syn.flags = s.flags;
-				a->syn.seq = s.seq;
-				a->syn.has_ts = s.has_ts;
-				a->syn.tsval = s.tsval;
-				a->syn.tsecr = s.tsecr;
+				a->syn = tcp_seg_model(&s);
 				if (p->seen && p->srv_tw) {
 					struct tw_sock *tw = &a->tw;
 					*tw = tw_sock_init(p->cli_end, p->srv_end, p->ts, p->cli_tsval,
@@ -457,7 +446,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			if (fetch(L, first[p], port[p], r, t0, err, errlen))
 				goto out;
 		/* let the firewall's conntrack entries expire: a reuse opens a new one */
-		sleep_s(L->sc.fw_time_wait + 1.5);
+		run_sleep(L->sc.fw_time_wait + 1.5);
 		for (unsigned p = 0; p < np; p++)
 			if (fetch(L, second[p], port[p], r, t0, err, errlen))
 				goto out;
@@ -466,7 +455,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		snprintf(err, errlen, "interrupted");
 		goto out;
 	}
-	sleep_s(1.2);             /* the captures show the clients falling silent */
+	run_sleep(1.2);             /* the captures show the clients falling silent */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
