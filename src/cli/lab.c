@@ -231,6 +231,7 @@ static void attempt_emit(struct pr *p, unsigned i, const struct attempt *a)
 	pr_bool(p, "reuse", "%-5s  ", a->reuse);
 	pr_bool(p, "collision", NULL, a->collision);
 	pr_int(p, "syns", NULL, a->syn_sent);
+	pr_int(p, "syns_bare_acked", NULL, a->syns_bare_acked);
 	if (a->rst_to_syn_ms > 0)
 		pr_real(p, "rst_to_syn_ms", NULL, a->rst_to_syn_ms);
 	if (a->answer[0]) {
@@ -320,6 +321,12 @@ static void repro_emit(bool json, const struct lab *L, const struct repro_result
 			r->rst_to_syn_max_ms);
 	else
 		pr_null(&p, "rst_to_syn_ms", NULL);
+	pr_text(&p, "server kernel: %s ", k->paws_tw_counter);
+	if (r->kernel_paws >= 0)
+		pr_int(&p, "kernel_paws", "+%lld", r->kernel_paws);
+	else
+		pr_null(&p, "kernel_paws", "unreadable");
+	pr_int(&p, "model_paws_syns", ", SYNs the model PAWS-rejects %lld\n", r->model_paws_syns);
 	pr_text(&p, "firewall (%s): ", fw_kind_str(L->sc.fw));
 	pr_int(&p, "firewall_model_agrees", "fw_reply_passes() agreed with what the clients heard %lld",
 	       r->fw_agree);

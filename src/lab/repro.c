@@ -241,6 +241,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 	size_t nps = 0;
 	struct tcp_seg s;
 	struct attempt *pending = NULL;
+	struct attempt *last_syn = NULL;    /* the attempt of the last SYN, until answered */
 	uint32_t server = htonl(L->sc.server_addr);
 	static const struct tcp_env env = { .invalid_ratelimit_ms = -1 };
 	int rc;
@@ -257,6 +258,10 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 		if ((!to_srv && !from_srv) || !(p = port_state(ps, &nps, sizeof ps / sizeof ps[0], cport)))
 			continue;
 		if (from_srv) {
+			if (last_syn && last_syn->port == cport) {
+				last_syn->syns_bare_acked += s.flags == TCPF_ACK;
+				last_syn = NULL;
+			}
 			if (pending && pending->port == cport && !pending->answer[0]) {
 				char fb[8];
 				snprintf(pending->answer, sizeof pending->answer, "%s",
@@ -289,6 +294,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 					a = &r->a[i];
 			if (!a)
 				continue;
+			last_syn = a;
 			if (a->syn_sent++ == 0) {
 				a->reuse = p->seen;
 				a->syn = tcp_seg_model(&s);
@@ -374,6 +380,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	unsigned hi = 0, lo = 1, nports;
 	uint16_t base = 41000;
 	double t0;
+	long long paws0 = -1, paws1;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
@@ -441,6 +448,8 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			snprintf(err, errlen, "could not find ports whose client clocks differ enough");
 			goto out;
 		}
+		lab_ns(L, "srv", ns, sizeof ns);
+		paws0 = lab_counter(ns, r->kernel->paws_tw_counter);
 		t0 = now_wall();
 		for (unsigned p = 0; p < np; p++)
 			if (fetch(L, first[p], port[p], r, t0, err, errlen))
@@ -456,6 +465,9 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		goto out;
 	}
 	run_sleep(1.2);             /* the captures show the clients falling silent */
+	lab_ns(L, "srv", ns, sizeof ns);
+	paws1 = lab_counter(ns, r->kernel->paws_tw_counter);
+	r->kernel_paws = paws0 >= 0 && paws1 >= paws0 ? paws1 - paws0 : -1;
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
@@ -477,6 +489,8 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			r->coll_seq += a->model.cause == TW_CAUSE_SEQ;
 		}
 		r->agree += a->modelled && a->agree;
+		if (a->modelled && a->model.paws_reject)
+			r->model_paws_syns += a->syns_bare_acked;
 		/* the firewall's decision is the model's (fw_reply_passes); the
 		 * nft rules implement it for real: a client hears the server's
 		 * first answer (and so does not time out) exactly when it passes */
