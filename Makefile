@@ -125,10 +125,15 @@ all: $(BUILD)/twlab
 $(BUILD)/twlab: $(OBJ_CLI) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ_CLI) $(LIBS_ALL) $(PKG_LIBS)
 
-$(foreach a,$(AREAS),$(eval $(call lib,$(a)): $(call area_obj,$(a))))
-$(BUILD)/lib/libtwlab-%.a:
+# A library is rebuilt from scratch when an object changes or its list of
+# objects does (a source moved or removed leaves no stale member behind).
+$(foreach a,$(AREAS),$(eval $(call lib,$(a)): $(call area_obj,$(a)) $(BUILD)/lib/$(a).objs))
+$(BUILD)/lib/%.objs: FORCE
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	@echo '$(call area_obj,$*)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/lib/libtwlab-%.a:
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
