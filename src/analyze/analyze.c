@@ -84,6 +84,10 @@ struct nat_addr {                      /* per client address: its clocks */
 	uint16_t n, cap;
 };
 
+/* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) and the files
+ * that saw it: NAT rewrites addresses and ports, not these. */
+struct sighting { uint64_t key, files; };
+
 struct analyzer {
 	struct an_opts o;
 	struct an_result r;
@@ -105,6 +109,10 @@ struct analyzer {
 	unsigned nat_cap;
 	uint32_t *nat_idx;             /* 1 + index, open addressing */
 	size_t nat_idx_cap;
+	/* several vantage points: the segments seen where (see vantage.c) */
+	bool multi;
+	struct sighting *sight;
+	size_t sight_cap, sight_n;
 	uint64_t mem;                  /* bytes held */
 	uint64_t nat_mem;              /* of which the NAT clocks */
 };
@@ -859,6 +867,10 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			conn_tuple(c, &k->t);
 			k->server_evidence = true;
 			k->ack_ack = s->ack;
+			k->ack_seq = s->seq;
+			k->ack_has_ts = s->has_ts;
+			k->ack_tsval = s->tsval;
+			k->ack_tsecr = s->tsecr;
 			conn_syn(c, &k->syn);
 			bool ts_unknown = (c->st & ST_SYN_TS_UNK) != 0;
 			if (c->st & ST_PREV_TW) {
@@ -907,6 +919,134 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 	}
 }
 
+/* ---- vantage points: where each SYN and bare ACK was seen */
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (h ^ (h >> 33)) | 1;    /* never 0: 0 marks a free slot */
+}
+
+static uint64_t syn_key(uint32_t seq, bool has_ts, uint32_t tsval)
+{
+	return mix(((uint64_t)seq << 32 | (has_ts ? tsval : 0)) ^ (has_ts ? 0x5a5a000000000000ull : 0x1111));
+}
+
+/* The bare ACKs a TIME_WAIT sends for one collision share seq, ack and
+ * tsecr (= ts_recent); their tsval moves on. */
+static uint64_t ack_key(uint32_t seq, uint32_t ack, bool has_ts, uint32_t tsecr)
+{
+	return mix(mix((uint64_t)seq << 32 | ack) ^ ((uint64_t)(has_ts ? tsecr : 0) << 1) ^ (has_ts ? 7 : 3));
+}
+
+static struct sighting *sight_find(const struct analyzer *a, uint64_t key)
+{
+	if (!a->sight_cap)
+		return NULL;
+	for (size_t i = key & (a->sight_cap - 1);; i = (i + 1) & (a->sight_cap - 1)) {
+		if (a->sight[i].key == key)
+			return &a->sight[i];
+		if (!a->sight[i].key)
+			return NULL;
+	}
+}
+
+static void sight_add(struct analyzer *a, uint64_t key, unsigned file)
+{
+	if ((a->sight_n + 1) * 2 > a->sight_cap) {
+		size_t ncap = a->sight_cap ? a->sight_cap * 2 : 4096;
+		if (a->mem + ncap * sizeof(struct sighting) > a->r.max_memory / 4) {
+			struct sighting *x = sight_find(a, key);
+			if (x)
+				x->files |= 1ull << file;
+			else
+				a->r.sightings_capped++;
+			return;
+		}
+		struct sighting *t = calloc(ncap, sizeof *t);
+		if (!t) {
+			oom(a, "vantage sightings");
+			return;
+		}
+		for (size_t i = 0; i < a->sight_cap; i++)
+			if (a->sight[i].key) {
+				size_t j = a->sight[i].key & (ncap - 1);
+				while (t[j].key)
+					j = (j + 1) & (ncap - 1);
+				t[j] = a->sight[i];
+			}
+		free(a->sight);
+		mem_add(a, (int64_t)((ncap - a->sight_cap) * sizeof *t));
+		a->sight = t;
+		a->sight_cap = ncap;
+	}
+	size_t i = key & (a->sight_cap - 1);
+	while (a->sight[i].key && a->sight[i].key != key)
+		i = (i + 1) & (a->sight_cap - 1);
+	if (!a->sight[i].key) {
+		a->sight[i].key = key;
+		a->sight_n++;
+	}
+	a->sight[i].files |= 1ull << file;
+}
+
+static void sight(struct analyzer *a, const struct tcp_seg *s)
+{
+	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) == TCPF_SYN)
+		sight_add(a, syn_key(s->seq, s->has_ts, s->tsval), s->file);
+	else if (s->flags == TCPF_ACK && s->len == 0)
+		sight_add(a, ack_key(s->seq, s->ack, s->has_ts, s->tsecr), s->file);
+}
+
+/* Walk the way back from the server to the client that sent the SYN:
+ * where the collision's bare ACK was seen last, and the first capture
+ * after that which never saw it. */
+static void trace_path(const struct analyzer *a, struct an_collision *k)
+{
+	const struct an_vantage *v = a->o.vantage;
+	struct an_path *p = &k->path;
+	const struct sighting *x;
+
+	memset(p, 0, sizeof *p);
+	p->client_file = p->last_seen = p->lost_before = -1;
+	x = sight_find(a, syn_key(k->syn.seq, k->syn.has_ts, k->syn.tsval));
+	p->syn_seen = x ? x->files : 0;
+	if (!k->server_evidence)
+		return;                /* no bare ACK captured to follow */
+	x = sight_find(a, ack_key(k->ack_seq, k->ack_ack, k->ack_has_ts, k->ack_tsecr));
+	p->ack_seen = x ? x->files : 0;
+	for (size_t i = 0; i < a->o.nvantage; i++)
+		if (v[i].role == AN_ROLE_CLIENT && (p->syn_seen >> i & 1)) {
+			p->client_file = (int)i;
+			break;
+		}
+	p->known = true;
+	for (int r = AN_ROLE_SERVER; r >= AN_ROLE_CLIENT; r--) {
+		int seen = -1, any = -1;
+		for (size_t i = 0; i < a->o.nvantage; i++) {
+			if (v[i].role != (enum an_role)r)
+				continue;
+			if (r == AN_ROLE_CLIENT && (int)i != p->client_file)
+				continue;
+			if (any < 0)
+				any = (int)i;
+			if (seen < 0 && (p->ack_seen >> i & 1))
+				seen = (int)i;
+		}
+		if (any < 0)
+			continue;      /* no capture at this point */
+		if (seen >= 0 && p->lost_before < 0) {
+			p->last_seen = seen;
+			continue;
+		}
+		if (seen < 0 && p->lost_before < 0 && p->last_seen >= 0)
+			p->lost_before = any;
+	}
+}
+
 /* ---- the pass */
 
 struct analyzer *an_new(const struct an_opts *o)
@@ -917,6 +1057,21 @@ struct analyzer *an_new(const struct an_opts *o)
 	a->o = *o;
 	a->r.max_memory = o->max_memory ? o->max_memory : AN_DEFAULT_MAX_MEMORY;
 	mem_add(a, sizeof *a);
+	/* several vantage points told apart: count where the capture is
+	 * nearest the server, follow segments in all */
+	if (o->nvantage >= 2 && o->nvantage <= AN_MAX_VANTAGE) {
+		enum an_role top = AN_ROLE_UNKNOWN;
+		bool all = true;
+		for (size_t i = 0; i < o->nvantage; i++) {
+			all &= o->vantage[i].role != AN_ROLE_UNKNOWN;
+			if (o->vantage[i].role > top)
+				top = o->vantage[i].role;
+		}
+		if (all) {
+			a->multi = true;
+			a->r.counted_role = top;
+		}
+	}
 	if (!grow(a, 1024)) {
 		free(a);
 		return NULL;
@@ -937,6 +1092,7 @@ void an_free(struct analyzer *a)
 	free(a->r.nat);
 	free(a->clocks);
 	free(a->nat_idx);
+	free(a->sight);
 	free(a);
 }
 
@@ -961,6 +1117,11 @@ int an_segment(struct analyzer *a, const struct tcp_seg *s)
 	if (s->ts > a->now)
 		a->now = s->ts;
 	a->r.ts_unknown_segs += s->opts_cut;
+	if (a->multi) {
+		sight(a, s);
+		if (s->file >= a->o.nvantage || a->o.vantage[s->file].role != a->r.counted_role)
+			return a->err ? -1 : 0;
+	}
 	c = lookup(a, s, &from_client);
 	if (!c)
 		return a->err ? -1 : 0;
@@ -1001,5 +1162,18 @@ const struct an_result *an_finish(struct analyzer *a)
 		}
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
+	for (unsigned i = 0; a->multi && i < a->r.listed; i++) {
+		struct an_collision *k = &a->r.list[i];
+		trace_path(a, k);
+		if (!k->path.known)
+			a->r.acks_untraced++;
+		else if (k->path.lost_before < 0)
+			a->r.acks_delivered++;
+		else {
+			a->r.acks_lost++;
+			const char *d = an_path_drop_str(&k->path, a->o.vantage);
+			a->r.acks_lost_fw += d && !strcmp(d, "firewall");
+		}
+	}
 	return &a->r;
 }

@@ -32,6 +32,27 @@ const char *an_outcome_str(enum an_outcome o);
 enum an_cause { AN_CAUSE_UNKNOWN = 0, AN_CAUSE_PAWS, AN_CAUSE_SEQ, AN_CAUSE_NOT_TIMEWAIT };
 const char *an_cause_str(enum an_cause c);   /* "unknown" "paws" "seq" "not_timewait" */
 
+/* Vantage points: which capture is which. Along the path a SYN travels:
+ * client -> firewall inside -> (NAT) -> firewall outside -> server. */
+enum an_role { AN_ROLE_UNKNOWN = 0, AN_ROLE_CLIENT, AN_ROLE_FW_INSIDE, AN_ROLE_FW_OUTSIDE, AN_ROLE_SERVER,
+	       AN_ROLE__N };
+const char *an_role_str(enum an_role r);      /* "client" "firewall-inside" ... */
+bool an_role_parse(const char *s, enum an_role *out);   /* also "firewall" = outside */
+#define AN_MAX_VANTAGE 64                     /* files told apart */
+
+/* Where a collision's SYN and bare ACK were seen (bits: input files). */
+struct an_path {
+	bool     known;                /* several vantage points, and the ACK known */
+	uint64_t syn_seen, ack_seen;
+	int      client_file;          /* the client capture that sent the SYN; -1 none */
+	int      last_seen;            /* file that saw the ACK nearest the client; -1 */
+	int      lost_before;          /* first file after it that did not see it; -1:
+					* it reached every capture along the path */
+	enum an_role dropped_by;       /* UNKNOWN when delivered or unknown; FW_INSIDE
+					* or FW_OUTSIDE: between those two points. The
+					* text says it (an_path_text) */
+};
+
 struct an_collision {
 	double   ts;                   /* first SYN */
 	struct an_tuple t;
@@ -48,6 +69,12 @@ struct an_collision {
 	uint32_t ack_ack;              /* the bare ACK's ack (server evidence) */
 	struct tw_sock tw;             /* what the server held, as rebuilt */
 	struct segment syn;
+	/* the bare ACK as the counting capture saw it (server evidence), to
+	 * find it in the other vantage points: NAT keeps seq, ack and
+	 * timestamps */
+	uint32_t ack_seq, ack_tsval, ack_tsecr;
+	bool     ack_has_ts;
+	struct an_path path;           /* several vantage points: where it went */
 	struct {                       /* tw_process() on the first SYN: its verdict and
 					* cause (TW_CAUSE_NONE when timestamps are unknown
 					* or it would have accepted the SYN) */
@@ -98,9 +125,38 @@ struct an_result {
 	struct an_collision *list;     /* up to AN_MAX_LISTED, in time order */
 	unsigned nnat;
 	struct an_nat *nat;
+	/* vantage points: the role counted, and where bare ACKs ended */
+	enum an_role counted_role;     /* UNKNOWN: one vantage point (or not told apart) */
+	uint64_t acks_delivered, acks_lost, acks_lost_fw, acks_untraced;
+	uint64_t sightings_capped;     /* segments not indexed (a quarter of the cap) */
 };
 
+struct an_vantage {                   /* one input file */
+	const char  *name;
+	enum an_role role;
+	bool         named;            /* given on the command line, not detected */
+	const char  *why;              /* how it was detected (static text) */
+};
+
+/* Detect the role of each file whose role is UNKNOWN in v[] (the others
+ * are kept) from a look at its first SYNs: the same SYN (ISN and
+ * timestamp) in several files, its addresses (NAT rewrites them), the TTLs
+ * (each router hop takes one off) and the times. 0, or -1 when some
+ * could not be told (their role stays UNKNOWN; err says which). */
+int an_vantage_detect(struct an_vantage *v, size_t n, char *err, size_t errlen);
+/* "left the server, reached the firewall's outside interface, never
+ * reached client-2: dropped by the firewall" */
+void an_path_text(const struct an_path *p, const struct an_vantage *v, size_t n, char *buf, size_t len);
+/* Where it was lost: "firewall" (in at the outside, never out), "before_firewall",
+ * "after_firewall", "between" (no capture between the two points); NULL:
+ * delivered or not traced. */
+const char *an_path_drop_str(const struct an_path *p, const struct an_vantage *v);
+
 struct an_opts {
+	/* several vantage points (nvantage >= 2, roles known): only the files
+	 * nearest the server are counted; the others say where segments went */
+	const struct an_vantage *vantage;
+	size_t   nvantage;
 	const struct kprofile *kernel; /* the server's */
 	bool     have_server;
 	uint8_t  server_family, server_addr[16];
