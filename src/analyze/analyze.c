@@ -84,9 +84,11 @@ struct nat_addr {                      /* per client address: its clocks */
 	uint16_t n, cap;
 };
 
-/* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) and the files
- * that saw it: NAT rewrites addresses and ports, not these. */
-struct sighting { uint64_t key, files; };
+/* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) seen in one
+ * file, and when last: NAT rewrites addresses and ports, not these. The
+ * time matters: a TIME_WAIT's bare ACK repeats the numbers of the earlier
+ * connection's last ACK, which the earlier client's capture holds too. */
+struct sighting { uint64_t key; double t; };
 
 struct analyzer {
 	struct an_opts o;
@@ -954,14 +956,19 @@ static struct sighting *sight_find(const struct analyzer *a, uint64_t key)
 	}
 }
 
-static void sight_add(struct analyzer *a, uint64_t key, unsigned file)
+static uint64_t in_file(uint64_t key, unsigned file)
+{
+	return mix(key + 0x9e3779b97f4a7c15ull * (file + 1));
+}
+
+static void sight_add(struct analyzer *a, uint64_t key, double t)
 {
 	if ((a->sight_n + 1) * 2 > a->sight_cap) {
 		size_t ncap = a->sight_cap ? a->sight_cap * 2 : 4096;
 		if (a->mem + ncap * sizeof(struct sighting) > a->r.max_memory / 4) {
 			struct sighting *x = sight_find(a, key);
 			if (x)
-				x->files |= 1ull << file;
+				x->t = t;
 			else
 				a->r.sightings_capped++;
 			return;
@@ -990,15 +997,27 @@ static void sight_add(struct analyzer *a, uint64_t key, unsigned file)
 		a->sight[i].key = key;
 		a->sight_n++;
 	}
-	a->sight[i].files |= 1ull << file;
+	a->sight[i].t = t;
 }
 
 static void sight(struct analyzer *a, const struct tcp_seg *s)
 {
 	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) == TCPF_SYN)
-		sight_add(a, syn_key(s->seq, s->has_ts, s->tsval), s->file);
+		sight_add(a, in_file(syn_key(s->seq, s->has_ts, s->tsval), s->file), s->ts);
 	else if (s->flags == TCPF_ACK && s->len == 0)
-		sight_add(a, ack_key(s->seq, s->ack, s->has_ts, s->tsecr), s->file);
+		sight_add(a, in_file(ack_key(s->seq, s->ack, s->has_ts, s->tsecr), s->file), s->ts);
+}
+
+/* The files that saw key at or after `after`. */
+static uint64_t seen_in(const struct analyzer *a, uint64_t key, double after)
+{
+	uint64_t bits = 0;
+	for (size_t i = 0; i < a->o.nvantage; i++) {
+		const struct sighting *x = sight_find(a, in_file(key, (unsigned)i));
+		if (x && x->t >= after)
+			bits |= 1ull << i;
+	}
+	return bits;
 }
 
 /* Walk the way back from the server to the client that sent the SYN:
@@ -1008,16 +1027,16 @@ static void trace_path(const struct analyzer *a, struct an_collision *k)
 {
 	const struct an_vantage *v = a->o.vantage;
 	struct an_path *p = &k->path;
-	const struct sighting *x;
+	/* captures on other hosts may run a little apart: a second, or half
+	 * the time since the earlier connection closed when that is less */
+	double slack = k->since_close >= 0 && k->since_close < 2.0 ? k->since_close / 2 : 1.0;
 
 	memset(p, 0, sizeof *p);
 	p->client_file = p->last_seen = p->lost_before = -1;
-	x = sight_find(a, syn_key(k->syn.seq, k->syn.has_ts, k->syn.tsval));
-	p->syn_seen = x ? x->files : 0;
+	p->syn_seen = seen_in(a, syn_key(k->syn.seq, k->syn.has_ts, k->syn.tsval), k->ts - slack);
 	if (!k->server_evidence)
 		return;                /* no bare ACK captured to follow */
-	x = sight_find(a, ack_key(k->ack_seq, k->ack_ack, k->ack_has_ts, k->ack_tsecr));
-	p->ack_seen = x ? x->files : 0;
+	p->ack_seen = seen_in(a, ack_key(k->ack_seq, k->ack_ack, k->ack_has_ts, k->ack_tsecr), k->ts - slack);
 	for (size_t i = 0; i < a->o.nvantage; i++)
 		if (v[i].role == AN_ROLE_CLIENT && (p->syn_seen >> i & 1)) {
 			p->client_file = (int)i;
@@ -1165,8 +1184,8 @@ const struct an_result *an_finish(struct analyzer *a)
 	for (unsigned i = 0; a->multi && i < a->r.listed; i++) {
 		struct an_collision *k = &a->r.list[i];
 		trace_path(a, k);
-		if (!k->path.known)
-			a->r.acks_untraced++;
+		if (!k->path.known || (k->path.lost_before < 0 && k->path.client_file < 0))
+			a->r.acks_untraced++;      /* not followed to the client that sent the SYN */
 		else if (k->path.lost_before < 0)
 			a->r.acks_delivered++;
 		else {

@@ -127,7 +127,9 @@ struct an_result {
 	struct an_nat *nat;
 	/* vantage points: the role counted, and where bare ACKs ended */
 	enum an_role counted_role;     /* UNKNOWN: one vantage point (or not told apart) */
-	uint64_t acks_delivered, acks_lost, acks_lost_fw, acks_untraced;
+	uint64_t acks_delivered;       /* listed collisions whose bare ACK reached the client's capture */
+	uint64_t acks_lost, acks_lost_fw;  /* ... was lost on the way; of which in the firewall */
+	uint64_t acks_untraced;        /* no bare ACK captured, or no capture of its client */
 	uint64_t sightings_capped;     /* segments not indexed (a quarter of the cap) */
 };
 

@@ -269,6 +269,11 @@ void an_path_text(const struct an_path *p, const struct an_vantage *v, size_t n,
 			break;
 		}
 	const char *d = an_path_drop_str(p, v);
+	if (p->lost_before < 0 && p->client_file < 0) {
+		snprintf(buf + o, o < len ? len - o : 0, "%sfollowed no further: the capture of the client "
+			 "that sent the SYN is not among the files", o ? "; " : "");
+		return;
+	}
 	if (p->lost_before < 0) {
 		snprintf(buf + o, o < len ? len - o : 0, ": delivered, no drop");
 		return;
