@@ -77,11 +77,17 @@ struct conn {
 };
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 
-struct nat_clock { double t; uint32_t ts; };
-struct nat_addr {                      /* per client address: its clocks */
+struct nat_clock { double t; uint32_t ts; uint16_t port; bool multi_port; };
+#define NAT_FP_MAX 16                  /* fingerprints, TTLs and IP ID counters told apart */
+struct nat_addr {                      /* per client address: its clocks and SYN traits */
 	struct nat_clock first;
-	struct nat_clock *more;        /* hosts 2..n */
+	struct nat_clock *more;        /* clocks 2..n */
 	uint16_t n, cap;
+	uint8_t  nfp, nttl, nipid;
+	uint8_t  ttl[NAT_FP_MAX];
+	uint32_t fp[NAT_FP_MAX];
+	uint16_t ipid[NAT_FP_MAX];     /* each counter's last value */
+	uint32_t ipid_syns, ipid_cont; /* SYNs with an IP ID; of which continued a counter */
 };
 
 /* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) seen in one
@@ -654,8 +660,119 @@ static bool clock_matches(const struct nat_clock *h, double ts, uint32_t tsval)
 	return dt >= -1 && diff <= 1000.0 + fabs(dt) * 20.0;
 }
 
-static void nat_count(struct analyzer *a, const struct conn *c, double ts, uint32_t tsval)
+const char *an_evidence_str(unsigned bit)
 {
+	switch (bit) {
+	case AN_EV_TIMESTAMPS: return "timestamps";
+	case AN_EV_TTL: return "ttl";
+	case AN_EV_SYN_OPTIONS: return "syn_options";
+	case AN_EV_IP_ID: return "ip_id";
+	default: return "?";
+	}
+}
+
+static uint32_t syn_fingerprint(const struct tcp_seg *s)
+{
+	uint64_t h = (uint64_t)s->ttl << 56 ^ (uint64_t)s->win << 40 ^ (uint64_t)s->mss << 24 ^
+		     (uint64_t)(uint8_t)s->wscale << 16 ^ (uint64_t)s->sack_ok << 8 ^ s->has_ts;
+	h = (h ^ s->opt_order) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* A value into a small set; the set's size after. */
+static void set_add32(uint32_t *set, uint8_t *n, uint32_t v)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (set[i] == v)
+			return;
+	if (*n < NAT_FP_MAX)
+		set[(*n)++] = v;
+}
+
+/* The SYN's traits other than its clock. An IP ID continues a counter
+ * when it is a little above that counter's last value (a host's other
+ * traffic moves it on between SYNs). */
+static void nat_traits(struct nat_addr *na, const struct tcp_seg *s)
+{
+	set_add32(na->fp, &na->nfp, syn_fingerprint(s));
+	bool have = false;
+	for (unsigned i = 0; i < na->nttl; i++)
+		have |= na->ttl[i] == s->ttl;
+	if (!have && na->nttl < NAT_FP_MAX)
+		na->ttl[na->nttl++] = s->ttl;
+	if (!s->has_ipid || !s->ipid)
+		return;                /* IPv6, or a stack that sends 0 */
+	na->ipid_syns++;
+	for (unsigned i = 0; i < na->nipid; i++) {
+		uint16_t d = (uint16_t)(s->ipid - na->ipid[i]);
+		if (d >= 1 && d <= 2048) {
+			na->ipid[i] = s->ipid;
+			na->ipid_cont++;
+			return;
+		}
+	}
+	if (na->nipid < NAT_FP_MAX)
+		na->ipid[na->nipid++] = s->ipid;
+}
+
+/* How many hosts, and on what evidence (at the end of the pass). */
+static void nat_decide(struct an_nat *r, const struct nat_addr *na)
+{
+	unsigned multi = 0, single = 0, most = 0;
+	bool two_ports = false;
+	for (unsigned k = 0; k < na->n; k++) {
+		const struct nat_clock *x = k ? &na->more[k - 1] : &na->first;
+		if (x->multi_port) {
+			multi++;
+			continue;
+		}
+		single++;
+		unsigned same = 0;
+		for (unsigned j = 0; j < na->n; j++) {
+			const struct nat_clock *y = j ? &na->more[j - 1] : &na->first;
+			same += !y->multi_port && y->port == x->port;
+			two_ports |= !y->multi_port && y->port != x->port;
+		}
+		if (same > most)
+			most = same;
+	}
+	r->clocks = na->n;
+	r->clocks_one_port = most;
+	/* several clocks, none seen on two ports: per-4-tuple offsets. They
+	 * then count only the hosts that shared a port pair. */
+	r->clock_per_tuple = single >= 3 && two_ports && !r->hosts_capped;
+	unsigned by_clock = r->clock_per_tuple ? multi + most : na->n;
+	r->ttls = na->nttl;
+	r->fingerprints = na->nfp;
+	/* counters: most SYNs continue one (random IP IDs rarely land within
+	 * 2048 above another: about 1 in 32 per counter) */
+	unsigned starts = na->ipid_syns - na->ipid_cont;
+	r->ipid_counters = na->ipid_syns >= 4 && na->ipid_cont * 2 >= na->ipid_syns && starts <= NAT_FP_MAX
+				   ? starts : 0;
+	unsigned h = by_clock;
+	if (r->fingerprints > h)
+		h = r->fingerprints;
+	if (r->ipid_counters > h)
+		h = r->ipid_counters;
+	if (!h)
+		h = 1;
+	r->hosts = h;
+	r->evidence = 0;
+	if (by_clock == h && na->n)
+		r->evidence |= AN_EV_TIMESTAMPS;
+	if (r->ttls == h)
+		r->evidence |= AN_EV_TTL;
+	if (r->fingerprints == h)
+		r->evidence |= AN_EV_SYN_OPTIONS;
+	if (r->ipid_counters == h)
+		r->evidence |= AN_EV_IP_ID;
+	r->lower_bound = r->clock_per_tuple || r->hosts_capped;
+}
+
+static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp_seg *s)
+{
+	double ts = s->ts;
+	uint32_t tsval = s->tsval;
 	struct an_result *r = &a->r;
 	uint64_t h = addr_hash(c->family, c->caddr);
 	size_t j = 0;
@@ -682,18 +799,30 @@ static void nat_count(struct analyzer *a, const struct conn *c, double ts, uint3
 	r->nat[i].conns = 1;
 	r->nat[i].hosts = 1;
 	memset(&a->clocks[i], 0, sizeof a->clocks[i]);
-	a->clocks[i].first = (struct nat_clock){ ts, tsval };
-	a->clocks[i].n = 1;
+	nat_traits(&a->clocks[i], s);
+	if (s->has_ts) {
+		a->clocks[i].first = (struct nat_clock){ ts, tsval, s->sport, false };
+		a->clocks[i].n = 1;
+	}
 	return;
 found:
 	r->nat[i].conns++;
 	struct nat_addr *na = &a->clocks[i];
+	nat_traits(na, s);
+	if (!s->has_ts)
+		return;
 	for (unsigned k = 0; k < na->n; k++) {
 		struct nat_clock *hc = k ? &na->more[k - 1] : &na->first;
 		if (clock_matches(hc, ts, tsval)) {
-			*hc = (struct nat_clock){ ts, tsval };
+			bool mp = hc->multi_port || hc->port != s->sport;
+			*hc = (struct nat_clock){ ts, tsval, s->sport, mp };
 			return;
 		}
+	}
+	if (!na->n) {
+		na->first = (struct nat_clock){ ts, tsval, s->sport, false };
+		na->n = 1;
+		return;
 	}
 	if (na->n == AN_NAT_HOSTS_MAX) {
 		r->nat[i].hosts_capped = true;
@@ -715,7 +844,7 @@ found:
 		na->more = m;
 		na->cap = ncap;
 	}
-	na->more[na->n - 1] = (struct nat_clock){ ts, tsval };
+	na->more[na->n - 1] = (struct nat_clock){ ts, tsval, s->sport, false };
 	na->n++;
 	r->nat[i].hosts = na->n;
 }
@@ -772,8 +901,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		c->last_syn_dt = 0;
 		c->syns = 1;
 		c->bare_acks = 0;
-		if (s->has_ts)
-			nat_count(a, c, s->ts, s->tsval);
+		nat_count(a, c, s);
 		return;
 	}
 	if (s->flags & TCPF_RST) {
@@ -1181,6 +1309,8 @@ const struct an_result *an_finish(struct analyzer *a)
 		}
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
+	for (unsigned i = 0; i < a->r.nnat; i++)
+		nat_decide(&a->r.nat[i], &a->clocks[i]);
 	for (unsigned i = 0; a->multi && i < a->r.listed; i++) {
 		struct an_collision *k = &a->r.list[i];
 		trace_path(a, k);

@@ -92,10 +92,32 @@ void an_collision_decide(const struct kprofile *k, const struct an_collision *c,
 #define AN_NAT_HOSTS_MAX 64            /* clocks told apart per address */
 #define AN_DEFAULT_MAX_MEMORY (400u << 20)
 
+/* What a NAT host count rests on (an_nat.evidence bits). */
+enum { AN_EV_TIMESTAMPS = 1, AN_EV_TTL = 2, AN_EV_SYN_OPTIONS = 4, AN_EV_IP_ID = 8 };
+const char *an_evidence_str(unsigned bit);   /* "timestamps" "ttl" "syn_options" "ip_id" */
+
+/* Hosts behind one source address. Timestamp clocks tell hosts apart
+ * while a host's offset is per (saddr, daddr) (Linux 4.11 to 6.18.16);
+ * from 6.18.17 / 7.0 it is per 4-tuple, so clocks then only separate
+ * hosts that used the same port pair. The other evidence: the SYN's TTL
+ * (initial TTL and hop count), its window, MSS, window scale and the
+ * order of its options (the stack and its settings), and IP IDs that run
+ * as one counter per host (Windows, old Linux; modern Linux picks a
+ * random one per connection, which tells nothing). hosts is the largest
+ * count any of them supports; evidence names those that support it. */
 struct an_nat {
 	uint8_t  family, addr[16];
 	unsigned hosts, conns;
 	bool     hosts_capped;         /* AN_NAT_HOSTS_MAX reached: at least that many */
+	unsigned clocks;               /* timestamp clocks told apart */
+	bool     clock_per_tuple;      /* the clocks look per 4-tuple: none spans two
+					* client ports, several ports seen */
+	unsigned clocks_one_port;      /* most clocks on one client port */
+	unsigned ttls, fingerprints;   /* distinct SYN TTLs; distinct (TTL, window, MSS,
+					* wscale, SACK, options order) */
+	unsigned ipid_counters;        /* IP ID counters; 0: random per connection or absent */
+	unsigned evidence;             /* AN_EV_* supporting hosts */
+	bool     lower_bound;          /* per-4-tuple clocks: at least hosts */
 };
 
 struct an_result {

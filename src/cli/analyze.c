@@ -289,6 +289,23 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 		printf("%s\"%s\":%u", i ? "," : "", addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
 		       r->nat[i].hosts);
 	}
+	/* what each count rests on */
+	fputs("},\"nat_evidence\":{", stdout);
+	for (unsigned i = 0; i < r->nnat; i++) {
+		const struct an_nat *n = &r->nat[i];
+		char a[64];
+		printf("%s\"%s\":{\"hosts\":%u,\"lower_bound\":%s,\"evidence\":[", i ? "," : "",
+		       addr_str(n->family, n->addr, a, sizeof a), n->hosts, n->lower_bound ? "true" : "false");
+		for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
+			if (n->evidence & b) {
+				printf("%s\"%s\"", first ? "" : ",", an_evidence_str(b));
+				first = 0;
+			}
+		printf("],\"syns\":%u,\"clocks\":%u,\"clock_scope\":\"%s\",\"clocks_one_port\":%u,\"ttls\":%u,"
+		       "\"syn_fingerprints\":%u,\"ip_id_counters\":%u}", n->conns, n->clocks,
+		       n->clock_per_tuple ? "4-tuple" : "host", n->clocks_one_port, n->ttls, n->fingerprints,
+		       n->ipid_counters);
+	}
 	fputs("}}", stdout);
 	fputs(",\"collisions\":[", stdout);
 	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
@@ -359,7 +376,7 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 		printf("memory cap %llu MiB reached: %llu tuples idle for %.1f s or more were forgotten early;\n"
 		       "reuses and collisions on them may be missed (raise --max-memory)\n",
 		       (ull)(r->max_memory >> 20), (ull)r->evicted, r->evicted_idle_s);
-	/* the ten addresses with the most clocks */
+	/* the ten addresses with the most hosts, and what each count rests on */
 	unsigned top[10], ntop = 0;
 	for (unsigned i = 0; i < r->nnat; i++) {
 		if (r->nat[i].hosts < 2)
@@ -375,15 +392,25 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 			top[j] = i;
 	}
 	if (multi) {
-		printf("timestamp clocks per source address (hosts behind NAT):");
-		for (unsigned j = 0; j < ntop; j++)
-			printf(" %s=%u%s", addr_str(r->nat[top[j]].family, r->nat[top[j]].addr, c, sizeof c),
-			       r->nat[top[j]].hosts, r->nat[top[j]].hosts_capped ? "+" : "");
+		printf("hosts behind NAT per source address:\n");
+		for (unsigned j = 0; j < ntop; j++) {
+			const struct an_nat *n = &r->nat[top[j]];
+			printf("  %s  %s%u hosts, on", addr_str(n->family, n->addr, c, sizeof c),
+			       n->lower_bound ? "at least " : "", n->hosts);
+			for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
+				if (n->evidence & b) {
+					printf("%s%s", first ? " " : ", ", an_evidence_str(b));
+					first = 0;
+				}
+			printf("  (%u SYNs; %u timestamp clocks%s; %u TTLs; %u SYN fingerprints; IP ID %s)\n",
+			       n->conns, n->clocks,
+			       n->clock_per_tuple ? " per 4-tuple (6.18.17+/7.0 clients): they count only hosts "
+						    "sharing a port pair" : "",
+			       n->ttls, n->fingerprints, n->ipid_counters ? "counters" : "random or absent");
+		}
 		if (multi > ntop)
-			printf(" (and %u more addresses: --json lists them)", multi - ntop);
+			printf("  (and %u more addresses: --json lists them)\n", multi - ntop);
 	}
-	if (multi)
-		printf("\n  (on 6.18 clients every 4-tuple has its own offset: an upper bound there)\n");
 	if (r->nat_uncounted)
 		printf("clocks not counted for %llu SYNs (their share of --max-memory, a quarter, is used up)\n",
 		       (ull)r->nat_uncounted);
