@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
+"usage: twlab analyze FILE[@ROLE]... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
 "                     [--plot FILE.svg] [--json]\n"
 "\n"
 "Find TIME_WAIT collisions in packet captures (pcap or pcapng; Ethernet,\n"
