@@ -79,15 +79,22 @@ _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 byte
 
 struct nat_clock { double t; uint32_t ts; uint16_t port; bool multi_port; };
 #define NAT_FP_MAX 16                  /* fingerprints, TTLs and IP ID counters told apart */
+struct nat_more {                      /* the second and later of each trait */
+	uint32_t fp[NAT_FP_MAX - 1];
+	uint16_t ipid[NAT_FP_MAX - 1];
+	uint8_t  ttl[NAT_FP_MAX - 1];
+};
 struct nat_addr {                      /* per client address: its clocks and SYN traits */
 	struct nat_clock first;
 	struct nat_clock *more;        /* clocks 2..n */
 	uint16_t n, cap;
 	uint8_t  nfp, nttl, nipid;
-	uint8_t  ttl[NAT_FP_MAX];
-	uint32_t fp[NAT_FP_MAX];
-	uint16_t ipid[NAT_FP_MAX];     /* each counter's last value */
-	uint32_t ipid_syns, ipid_cont; /* SYNs with an IP ID; of which continued a counter */
+	uint8_t  ttl0;
+	uint32_t fp0;
+	uint16_t ipid0;                /* each counter's last value: the first here */
+	uint16_t ipid_syns, ipid_cont; /* SYNs with an IP ID; of which continued a counter
+					* (both halved together past 65535) */
+	struct nat_more *x;            /* allocated when a trait takes a second value */
 };
 
 /* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) seen in one
@@ -679,40 +686,67 @@ static uint32_t syn_fingerprint(const struct tcp_seg *s)
 	return (uint32_t)(h >> 32);
 }
 
-/* A value into a small set; the set's size after. */
-static void set_add32(uint32_t *set, uint8_t *n, uint32_t v)
-{
-	for (unsigned i = 0; i < *n; i++)
-		if (set[i] == v)
-			return;
-	if (*n < NAT_FP_MAX)
-		set[(*n)++] = v;
-}
-
 /* The SYN's traits other than its clock. An IP ID continues a counter
  * when it is a little above that counter's last value (a host's other
- * traffic moves it on between SYNs). */
-static void nat_traits(struct nat_addr *na, const struct tcp_seg *s)
+ * traffic moves it on between SYNs). The first value of each trait is
+ * kept inline: a scan's million addresses send one SYN each. */
+static bool nat_more(struct analyzer *a, struct nat_addr *na)
 {
-	set_add32(na->fp, &na->nfp, syn_fingerprint(s));
-	bool have = false;
-	for (unsigned i = 0; i < na->nttl; i++)
-		have |= na->ttl[i] == s->ttl;
-	if (!have && na->nttl < NAT_FP_MAX)
-		na->ttl[na->nttl++] = s->ttl;
+	if (na->x)
+		return true;
+	if (a->nat_mem + sizeof *na->x > a->r.max_memory / 4)
+		return false;
+	na->x = calloc(1, sizeof *na->x);
+	if (!na->x)
+		return oom(a, "NAT clocks"), false;
+	mem_add(a, sizeof *na->x);
+	a->nat_mem += sizeof *na->x;
+	return true;
+}
+
+static void nat_traits(struct analyzer *a, struct nat_addr *na, const struct tcp_seg *s)
+{
+	uint32_t fp = syn_fingerprint(s);
+	bool have = !na->nfp ? false : na->fp0 == fp;
+	for (unsigned i = 1; !have && i < na->nfp; i++)
+		have = na->x->fp[i - 1] == fp;
+	if (!have && !na->nfp) {
+		na->fp0 = fp;
+		na->nfp = 1;
+	} else if (!have && na->nfp < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->fp[na->nfp++ - 1] = fp;
+	}
+	have = na->nttl && na->ttl0 == s->ttl;
+	for (unsigned i = 1; !have && i < na->nttl; i++)
+		have = na->x->ttl[i - 1] == s->ttl;
+	if (!have && !na->nttl) {
+		na->ttl0 = s->ttl;
+		na->nttl = 1;
+	} else if (!have && na->nttl < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->ttl[na->nttl++ - 1] = s->ttl;
+	}
 	if (!s->has_ipid || !s->ipid)
 		return;                /* IPv6, or a stack that sends 0 */
+	if (na->ipid_syns == UINT16_MAX) {
+		na->ipid_syns /= 2;
+		na->ipid_cont /= 2;
+	}
 	na->ipid_syns++;
 	for (unsigned i = 0; i < na->nipid; i++) {
-		uint16_t d = (uint16_t)(s->ipid - na->ipid[i]);
+		uint16_t *last = i ? &na->x->ipid[i - 1] : &na->ipid0;
+		uint16_t d = (uint16_t)(s->ipid - *last);
 		if (d >= 1 && d <= 2048) {
-			na->ipid[i] = s->ipid;
+			*last = s->ipid;
 			na->ipid_cont++;
 			return;
 		}
 	}
-	if (na->nipid < NAT_FP_MAX)
-		na->ipid[na->nipid++] = s->ipid;
+	if (!na->nipid) {
+		na->ipid0 = s->ipid;
+		na->nipid = 1;
+	} else if (na->nipid < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->ipid[na->nipid++ - 1] = s->ipid;
+	}
 }
 
 /* How many hosts, and on what evidence (at the end of the pass). */
@@ -737,7 +771,7 @@ static void nat_decide(struct an_nat *r, const struct nat_addr *na)
 			most = same;
 	}
 	r->clocks = na->n;
-	r->clocks_one_port = most;
+	r->clocks_one_port = (uint16_t)most;
 	/* several clocks, none seen on two ports: per-4-tuple offsets. They
 	 * then count only the hosts that shared a port pair. */
 	r->clock_per_tuple = single >= 3 && two_ports && !r->hosts_capped;
@@ -747,8 +781,8 @@ static void nat_decide(struct an_nat *r, const struct nat_addr *na)
 	/* counters: most SYNs continue one (random IP IDs rarely land within
 	 * 2048 above another: about 1 in 32 per counter) */
 	unsigned starts = na->ipid_syns - na->ipid_cont;
-	r->ipid_counters = na->ipid_syns >= 4 && na->ipid_cont * 2 >= na->ipid_syns && starts <= NAT_FP_MAX
-				   ? starts : 0;
+	r->ipid_counters = (uint8_t)(na->ipid_syns >= 4 && (unsigned)na->ipid_cont * 2 >= na->ipid_syns &&
+				     starts <= NAT_FP_MAX ? starts : 0);
 	unsigned h = by_clock;
 	if (r->fingerprints > h)
 		h = r->fingerprints;
@@ -799,7 +833,7 @@ static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp
 	r->nat[i].conns = 1;
 	r->nat[i].hosts = 1;
 	memset(&a->clocks[i], 0, sizeof a->clocks[i]);
-	nat_traits(&a->clocks[i], s);
+	nat_traits(a, &a->clocks[i], s);
 	if (s->has_ts) {
 		a->clocks[i].first = (struct nat_clock){ ts, tsval, s->sport, false };
 		a->clocks[i].n = 1;
@@ -808,7 +842,7 @@ static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp
 found:
 	r->nat[i].conns++;
 	struct nat_addr *na = &a->clocks[i];
-	nat_traits(na, s);
+	nat_traits(a, na, s);
 	if (!s->has_ts)
 		return;
 	for (unsigned k = 0; k < na->n; k++) {
@@ -1230,8 +1264,10 @@ void an_free(struct analyzer *a)
 {
 	if (!a)
 		return;
-	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++)
+	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++) {
 		free(a->clocks[i].more);
+		free(a->clocks[i].x);
+	}
 	tab_free(a->tab, a->cap);
 	free(a->pool);
 	free(a->pool_free);

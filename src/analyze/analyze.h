@@ -109,14 +109,14 @@ struct an_nat {
 	uint8_t  family, addr[16];
 	unsigned hosts, conns;
 	bool     hosts_capped;         /* AN_NAT_HOSTS_MAX reached: at least that many */
-	unsigned clocks;               /* timestamp clocks told apart */
+	uint16_t clocks;               /* timestamp clocks told apart */
+	uint16_t clocks_one_port;      /* most clocks on one client port */
 	bool     clock_per_tuple;      /* the clocks look per 4-tuple: none spans two
 					* client ports, several ports seen */
-	unsigned clocks_one_port;      /* most clocks on one client port */
-	unsigned ttls, fingerprints;   /* distinct SYN TTLs; distinct (TTL, window, MSS,
-					* wscale, SACK, options order) */
-	unsigned ipid_counters;        /* IP ID counters; 0: random per connection or absent */
-	unsigned evidence;             /* AN_EV_* supporting hosts */
+	uint8_t  ttls, fingerprints;   /* distinct SYN TTLs; distinct (TTL, window, MSS,
+					* wscale, SACK, options order), at most 16 each */
+	uint8_t  ipid_counters;        /* IP ID counters; 0: random per connection or absent */
+	uint8_t  evidence;             /* AN_EV_* supporting hosts */
 	bool     lower_bound;          /* per-4-tuple clocks: at least hosts */
 };
 

@@ -289,12 +289,15 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 		printf("%s\"%s\":%u", i ? "," : "", addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
 		       r->nat[i].hosts);
 	}
-	/* what each count rests on */
+	/* what each count of two hosts or more rests on (a scan brings
+	 * millions of addresses of one host each) */
 	fputs("},\"nat_evidence\":{", stdout);
-	for (unsigned i = 0; i < r->nnat; i++) {
+	for (unsigned i = 0, first_a = 1; i < r->nnat; i++) {
 		const struct an_nat *n = &r->nat[i];
 		char a[64];
-		printf("%s\"%s\":{\"hosts\":%u,\"lower_bound\":%s,\"evidence\":[", i ? "," : "",
+		if (n->hosts < 2)
+			continue;
+		printf("%s\"%s\":{\"hosts\":%u,\"lower_bound\":%s,\"evidence\":[", first_a ? "" : ",",
 		       addr_str(n->family, n->addr, a, sizeof a), n->hosts, n->lower_bound ? "true" : "false");
 		for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
 			if (n->evidence & b) {
@@ -305,6 +308,7 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 		       "\"syn_fingerprints\":%u,\"ip_id_counters\":%u}", n->conns, n->clocks,
 		       n->clock_per_tuple ? "4-tuple" : "host", n->clocks_one_port, n->ttls, n->fingerprints,
 		       n->ipid_counters);
+		first_a = 0;
 	}
 	fputs("}}", stdout);
 	fputs(",\"collisions\":[", stdout);
