@@ -75,7 +75,7 @@ _twlab()
 	fi
 
 	case $prev in
-	--kernel)
+	--kernel|--client-kernel|--server-kernel)
 		COMPREPLY=($(compgen -W "$(_twlab_kernels)" -- "$cur")); return ;;
 	--scenario)
 		COMPREPLY=($(compgen -W "$(_twlab_scenarios)" -- "$cur"))
@@ -83,6 +83,8 @@ _twlab()
 		return ;;
 	--firewall)
 		COMPREPLY=($(compgen -W "linux strict" -- "$cur")); return ;;
+	--snat)
+		COMPREPLY=($(compgen -W "overload:1 overload:2 one-to-one:16 static masquerade random-fully" -- "$cur")); return ;;
 	--substate)
 		COMPREPLY=($(compgen -W "time-wait fin-wait2" -- "$cur")); return ;;
 	--rfc1337)

@@ -42,6 +42,7 @@ bool cli_seconds(const char *cmd, const char *opt, const char *val, double max, 
 #include <sys/utsname.h>
 
 #include "model/model.h"
+#include "lab/kernel.h"
 
 static void print_scalar(FILE *f, json_t *v)
 {
@@ -104,18 +105,15 @@ void cli_print(json_t *obj, bool json)
 
 const struct kprofile *cli_kernel(const char *cmd, const char *name)
 {
-	const struct kprofile *k;
-	char names[128];
+	static struct kprofile k;
+	char names[160];
 
-	if (!name || !strcmp(name, "host")) {
-		struct utsname u;
-		if (uname(&u) == 0)
-			return kprofile_for_release(u.release);
-		return kprofile_all()[0];
+	if (!name || !strcmp(name, "host"))
+		return lab_host_kernel();
+	if (!kprofile_resolve(name, &k)) {
+		cli_err(cmd, "--kernel: '%s' is not a version >= 3.10 (X.Y[.Z], a uname -r string), "
+			"host or a preset (%s)", name, kprofile_names(names, sizeof names));
+		return NULL;
 	}
-	k = kprofile_find(name);
-	if (!k)
-		cli_err(cmd, "--kernel: unknown profile '%s' (valid: host, %s)", name,
-			kprofile_names(names, sizeof names));
-	return k;
+	return &k;
 }

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_tw[] =
@@ -17,7 +18,8 @@ static const char usage_tw[] =
 "What a Linux kernel does with a segment that finds a TIME_WAIT (or FIN_WAIT2)\n"
 "socket: tcp_timewait_state_process() as modelled in src/model/.\n"
 "\n"
-"  --kernel K            profile: host (default, from uname -r), 3.10, 4.19, 5.10, 6.1, 6.18\n"
+"  --kernel K            any X.Y[.Z] or uname -r, host (default), or a preset:\n"
+"                        rhel7.7, 3.10, 4.19, 5.10, 6.1, 6.12, 6.18\n"
 "  --rcv-nxt N           tw_rcv_nxt: next sequence number expected from the peer\n"
 "  --snd-nxt N           tw_snd_nxt: our next sequence number (default 0)\n"
 "  --seq N               the segment's sequence number\n"
@@ -47,7 +49,7 @@ static const char usage_synsent[] =
 "What a client in SYN_SENT does with the answer to its SYN:\n"
 "tcp_rcv_synsent_state_process() as modelled in src/model/.\n"
 "\n"
-"  --kernel K            profile: host (default), 3.10, 4.19, 5.10, 6.1, 6.18\n"
+"  --kernel K            any X.Y[.Z], host (default), or a preset (see explain --help)\n"
 "  --snd-una N           our ISS (snd_una while in SYN_SENT)\n"
 "  --snd-nxt N           ISS + 1 (default snd-una + 1)\n"
 "  --ack N               the segment's acknowledgment number\n"
@@ -94,8 +96,12 @@ static json_t *tw_json(const struct kprofile *k, const struct tw_decision *d)
 	json_object_set_new(o, "paws_reject", json_boolean(d->paws_reject));
 	json_object_set_new(o, "cause", json_string(tw_cause_str(d->cause)));
 	json_object_set_new(o, "reply", reply_json(&d->reply));
-	if (d->verdict == TCP_TW_SYN)
+	if (d->isn_lost)   /* the SYN-ACK's ISN is fresh: not predictable */
+		json_object_set_new(json_object_get(o, "reply"), "seq", json_null());
+	if (d->verdict == TCP_TW_SYN) {
 		json_object_set_new(o, "isn", json_integer(d->isn));
+		json_object_set_new(o, "isn_lost", json_boolean(d->isn_lost));
+	}
 	json_object_set_new(o, "timer_rearmed", json_boolean(d->timer_rearmed));
 	json_object_set_new(o, "tw_killed", json_boolean(d->tw_killed));
 	json_object_set_new(o, "rate_limited", json_boolean(d->rate_limited));
@@ -329,16 +335,118 @@ static int explain_synsent(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const char usage_kernel[] =
+"usage: twlab explain --kernel K [--json]     (also: twlab explain kernel --kernel K)\n"
+"\n"
+"The rule set the model applies for kernel K: every version-keyed fact, whether\n"
+"K gets it, the versions it holds for (stable backports included) and its source.\n"
+"\n"
+"  --kernel K   X.Y[.Z], a uname -r string (3.10.0-1062.el7.x86_64 = RHEL 7.7),\n"
+"               host (default) or a preset: rhel7.7, 3.10, 4.19, 5.10, 6.1, 6.12, 6.18\n"
+"  --json       one JSON object on stdout\n";
+
+static const char *ts_clock_str(enum ts_clock c)
+{
+	return c == TS_CLOCK_JIFFIES ? "jiffies, no offset"
+	     : c == TS_CLOCK_MS_PAIR_OFFSET ? "offset per (saddr, daddr)" : "offset per 4-tuple";
+}
+
+static json_t *kernel_json(const struct kprofile *k)
+{
+	json_t *o = json_object(), *rules = json_array(), *v = json_object();
+	const struct kfact *f;
+	bool on;
+
+	json_object_set_new(o, "kernel", json_string(k->name));
+	json_object_set_new(o, "desc", json_string(k->desc ? k->desc : ""));
+	json_object_set_new(v, "ts_clock", json_string(ts_clock_str(k->ts_clock)));
+	json_object_set_new(v, "ts_hz", json_integer(k->ts_hz));
+	json_object_set_new(v, "time_wait_ms", json_pack("[i,i]", k->tw_len_min_ms, k->tw_len_max_ms));
+	json_object_set_new(v, "paws_wrap_s", json_integer(k->paws_wrap_s));
+	json_object_set_new(v, "paws_tw_counter", json_string(k->paws_tw_counter));
+	json_object_set_new(v, "paws_tw_drop_reason", k->paws_tw_drop_reason
+			    ? json_string(k->paws_tw_drop_reason) : json_null());
+	json_object_set_new(v, "syn_linear_timeouts", json_integer(k->syn_linear_timeouts));
+	json_object_set_new(v, "syn_retransmits_max", json_integer(syn_max_retransmits(k, -1, k->syn_retries_default)));
+	{
+		/* when each SYN retransmission leaves, ms after the first SYN */
+		json_t *at = json_array();
+		unsigned t = 0, n = syn_max_retransmits(k, -1, k->syn_retries_default);
+		for (unsigned i = 0; i < n; i++) {
+			t += syn_rto_ms(k, -1, i);
+			json_array_append_new(at, json_integer(t));
+		}
+		json_object_set_new(v, "syn_retransmit_at_ms", at);
+	}
+	json_object_set_new(v, "tw_reuse_default", json_integer(k->tw_reuse_default));
+	json_object_set_new(o, "values", v);
+	for (unsigned i = 0; (f = kfact_get(i, k, &on)); i++)
+		json_array_append_new(rules, json_pack("{s:s,s:b,s:s,s:s,s:s}", "id", f->id, "applies", on,
+						       "what", f->what, "since", f->since, "source", f->source));
+	json_object_set_new(o, "rules", rules);
+	return o;
+}
+
+static void kernel_text(json_t *o)
+{
+	json_t *v = json_object_get(o, "values"), *r;
+	const char *key;
+	json_t *val;
+	size_t i;
+
+	printf("kernel %s (%s)\n", json_string_value(json_object_get(o, "kernel")),
+	       json_string_value(json_object_get(o, "desc")));
+	json_object_foreach(v, key, val) {
+		char *t = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("  %-22s %s\n", key, json_is_string(val) ? json_string_value(val) : t);
+		free(t);
+	}
+	printf("rules:\n");
+	json_array_foreach(json_object_get(o, "rules"), i, r)
+		printf("  [%s] %-22s %s\n        holds for: %s; source: %s\n",
+		       json_is_true(json_object_get(r, "applies")) ? "x" : " ",
+		       json_string_value(json_object_get(r, "id")), json_string_value(json_object_get(r, "what")),
+		       json_string_value(json_object_get(r, "since")), json_string_value(json_object_get(r, "source")));
+}
+
+static int explain_kernel(int argc, char **argv)
+{
+	static const char cmd[] = "explain";
+	static const int allowed[] = { O_KERNEL, O_JSON, 0 };
+	struct args a = { 0 };
+	const struct kprofile *k;
+	json_t *o;
+	int r = parse(cmd, argc, argv, &a, usage_kernel);
+
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (!only(cmd, &a, allowed) || !(k = cli_kernel(cmd, a.kernel)))
+		return EXIT_USAGE;
+	o = kernel_json(k);
+	if (a.json) {
+		cli_print(o, true);
+		return EXIT_OK;
+	}
+	kernel_text(o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
 int cmd_explain(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "kernel"))
+		return explain_kernel(argc - 1, argv + 1);
+	if (argc >= 2 && !strncmp(argv[1], "--kernel", 8))
+		return explain_kernel(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "tw"))
 		return explain_tw(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "synsent"))
 		return explain_synsent(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: twlab explain tw|synsent [options]   (twlab explain tw --help)\n\n"
+		printf("usage: twlab explain tw|synsent|kernel [options]   (twlab explain tw --help)\n\n"
 		       "  tw       a segment meets a TIME_WAIT socket on the server\n"
-		       "  synsent  the answer to a SYN meets the client in SYN_SENT\n");
+		       "  synsent  the answer to a SYN meets the client in SYN_SENT\n"
+		       "  kernel   the rule set of one kernel version (also: explain --kernel K)\n");
 		return EXIT_OK;
 	}
 	cli_err("explain", "expected 'tw' or 'synsent' (see twlab explain --help)");

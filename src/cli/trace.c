@@ -10,11 +10,13 @@
 #include "model/model.h"
 #include "util/num.h"
 #include "trace/classify.h"
+#include "trace/kcounters.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,11 +52,17 @@ static const char usage[] =
 "  --no-fexit        do not try fexit/tcp_timewait_state_process\n"
 "  -v, --verbose     show libbpf's own log on stderr (why a program did not load)\n"
 "  --quiet           no per-event output, only the summary\n"
+"  --counters        only the counters every kernel has (what trace falls back to\n"
+"                    where BPF cannot run): nstat, TIME_WAIT sockets, conntrack -S\n"
 "  --segments        also print other segments freed on a TIME_WAIT socket\n"
 "                    (ACKs, RSTs, data) as tw_segment_dropped\n"
 "\n"
 "Stops on Ctrl-C, SIGTERM or SIGHUP, or after --duration, and prints a summary.\n"
 "Needs root (CAP_BPF, CAP_PERFMON) and kernel BTF (/sys/kernel/btf/vmlinux).\n"
+"Where BPF cannot run (no BTF, as on RHEL 7.7, or no program loads) it falls\n"
+"back to what every kernel has, and says so on stderr: nstat's PAWS/TIME_WAIT\n"
+"counters, the TIME_WAIT sockets ss counts, conntrack -S; one \"counters\"\n"
+"event per second (rates), no per-SYN events.\n"
 "Attaches BTF tracepoints skb:kfree_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset,\n"
 "sock:inet_sock_set_state; fexit where permitted. IPv4 only.\n";
 
@@ -495,10 +503,101 @@ static bool parse_netns(const char *v, uint32_t *out)
 	return true;
 }
 
+/* Where the BPF tracer cannot run: the counters every kernel has, as rates
+ * per second (one "counters" event per second, a summary at the end). No
+ * per-SYN events, no causes: the stderr line says so. */
+static json_t *delta(long long now, long long before)
+{
+	return now < 0 || before < 0 ? json_null() : json_integer(now - before);
+}
+
+static json_t *counters_json(const struct kcounters *a, const struct kcounters *b, double secs)
+{
+	bool tw = b->paws_tw >= 0;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "interval_s", json_real(secs));
+	json_object_set_new(o, "paws_counter", json_string(tw ? "TcpExtPAWSTimewait" : "TcpExtPAWSEstab"));
+	json_object_set_new(o, "paws_rejected", tw ? delta(b->paws_tw, a->paws_tw) : delta(b->paws_estab, a->paws_estab));
+	json_object_set_new(o, "tw_ack_skipped", delta(b->ack_skipped_tw, a->ack_skipped_tw));
+	json_object_set_new(o, "tw_overflow", delta(b->tw_overflow, a->tw_overflow));
+	json_object_set_new(o, "paws_passive", delta(b->paws_passive, a->paws_passive));
+	json_object_set_new(o, "time_wait_sockets", b->time_wait < 0 ? json_null() : json_integer(b->time_wait));
+	json_object_set_new(o, "conntrack_invalid", b->has_ct ? json_integer(b->ct_invalid - a->ct_invalid) : json_null());
+	json_object_set_new(o, "conntrack_insert_failed", b->has_ct ? json_integer(b->ct_insert_failed - a->ct_insert_failed) : json_null());
+	return o;
+}
+
+static void counters_print(json_t *o, bool json)
+{
+	if (json) {
+		char *t = json_dumps(o, JSON_COMPACT);
+		puts(t);
+		free(t);
+	} else {
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("%s%s=%s", strcmp(k, "event") ? " " : "", k, json_is_string(v) ? json_string_value(v) : t);
+			free(t);
+		}
+		putchar('\n');
+	}
+	fflush(stdout);
+	json_decref(o);
+}
+
+static int counters_fallback(const struct run *r, double duration, const char *why)
+{
+	struct kcounters first, prev, cur;
+	struct timespec t0, t;
+	char err[600];
+	double el = 0, last = 0;
+
+	if (kcounters_read("/proc", &first, err, sizeof err)) {
+		cli_err("trace", "%s; the counter fallback cannot run either: %s", why, err);
+		return EXIT_RUNTIME;
+	}
+	cli_err("trace", "%s: counters (nstat %s, TIME_WAIT sockets as ss "
+		"counts them, conntrack -S%s), per second, this network namespace only; "
+		"no per-SYN events, no causes", why, first.paws_tw >= 0 ? "PAWSTimewait" :
+		"PAWSEstab (TIME_WAIT and established PAWS rejects together)",
+		first.has_ct ? "" : ": no conntrack here");
+	prev = first;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_flag && (duration <= 0 || el < duration)) {
+		double step = duration > 0 && duration - el < 1 ? duration - el : 1;
+		struct timespec d = { (time_t)step, (long)((step - (time_t)step) * 1e9) };
+		json_t *o;
+		nanosleep(&d, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (kcounters_read("/proc", &cur, err, sizeof err))
+			break;
+		o = counters_json(&prev, &cur, el - last);
+		json_object_set_new(o, "event", json_string("counters"));
+		json_object_set_new(o, "t", json_real(el));
+		if (!r->quiet)
+			counters_print(o, r->json);
+		else
+			json_decref(o);
+		prev = cur;
+		last = el;
+	}
+	{
+		json_t *o = counters_json(&first, &prev, last);
+		json_object_set_new(o, "event", json_string("summary"));
+		json_object_set_new(o, "mode", json_string("counters"));
+		counters_print(o, r->json);
+	}
+	return EXIT_OK;
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	enum { O_JSON = 1, O_DUR, O_SADDR, O_DADDR, O_SPORT, O_DPORT, O_NETNS, O_PROM,
-	       O_KERNEL, O_NOFEXIT, O_QUIET, O_SEGMENTS, O_VERBOSE, O_HELP };
+	       O_KERNEL, O_NOFEXIT, O_QUIET, O_SEGMENTS, O_VERBOSE, O_COUNTERS, O_HELP };
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, O_JSON }, { "duration", required_argument, 0, O_DUR },
 		{ "saddr", required_argument, 0, O_SADDR }, { "daddr", required_argument, 0, O_DADDR },
@@ -506,7 +605,8 @@ int cmd_trace(int argc, char **argv)
 		{ "netns", required_argument, 0, O_NETNS }, { "prom", required_argument, 0, O_PROM },
 		{ "kernel", required_argument, 0, O_KERNEL }, { "no-fexit", no_argument, 0, O_NOFEXIT },
 		{ "quiet", no_argument, 0, O_QUIET }, { "segments", no_argument, 0, O_SEGMENTS },
-		{ "verbose", no_argument, 0, O_VERBOSE }, { "help", no_argument, 0, O_HELP },
+		{ "verbose", no_argument, 0, O_VERBOSE }, { "counters", no_argument, 0, O_COUNTERS },
+		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 } };
 	struct trace_filter f = { 0 };
 	struct trace_attach att;
@@ -515,7 +615,7 @@ int cmd_trace(int argc, char **argv)
 	struct run r = { 0 };
 	const char *prom = NULL, *kname = NULL, *what = "";
 	double duration = 0;
-	bool fexit = true;
+	bool fexit = true, counters = false;
 	struct timespec m0, rt, now, lastprom;
 	struct sigaction sa;
 	int opt, err;
@@ -539,6 +639,7 @@ int cmd_trace(int argc, char **argv)
 		case O_NOFEXIT: fexit = false; break;
 		case O_QUIET: r.quiet = true; break;
 		case O_SEGMENTS: r.segments = true; break;
+		case O_COUNTERS: counters = true; break;
 		case 'v': case O_VERBOSE: r.verbose = true; break;
 		case 'h': case O_HELP: fputs(usage, stdout); return EXIT_OK;
 		default:
@@ -554,10 +655,18 @@ int cmd_trace(int argc, char **argv)
 	r.k = cli_kernel("trace", kname);
 	if (!r.k)
 		return EXIT_USAGE;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sig;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (counters)
+		return counters_fallback(&r, duration, "--counters");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		cli_err("trace", "/sys/kernel/btf/vmlinux: %s: this kernel has no BTF "
-			"(CONFIG_DEBUG_INFO_BTF), the tracer cannot run", strerror(errno));
-		return EXIT_RUNTIME;
+		char why[200];
+		snprintf(why, sizeof why, "/sys/kernel/btf/vmlinux: %s: this kernel has no BTF "
+			 "(CONFIG_DEBUG_INFO_BTF), the BPF tracer cannot run", strerror(errno));
+		return counters_fallback(&r, duration, why);
 	}
 	if (geteuid() != 0) {
 		cli_err("trace", "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
@@ -565,14 +674,22 @@ int cmd_trace(int argc, char **argv)
 	}
 	err = trace_open(&f, fexit, r.verbose, &t, &att, &what);
 	if (err) {
-		cli_err("trace", "%s: %s%s", what, strerror(-err),
-			err == -EPERM ? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
-		return EXIT_RUNTIME;
+		char why[300];
+		if (err == -EPERM) {
+			cli_err("trace", "%s: %s (needs root: CAP_BPF and CAP_PERFMON)", what, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		snprintf(why, sizeof why, "%s: %s: the BPF tracer cannot run here", what, strerror(-err));
+		return counters_fallback(&r, duration, why);
 	}
 	if (!fexit)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
 			"inet_sock_set_state; fexit not tried (--no-fexit): causes from drop reasons "
 			"and the model");
+	else if (att.fexit && !att.kfree_skb)
+		cli_err("trace", "attached fexit tcp_timewait_state_process (skb:kfree_skb has no "
+			"rx_sk on this kernel: the drops come from fexit, without drop reasons), "
+			"tp_btf tcp_send_reset, tcp_receive_reset, inet_sock_set_state");
 	else if (att.fexit)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
 			"inet_sock_set_state and fexit tcp_timewait_state_process (exact verdicts)");
@@ -582,11 +699,6 @@ int cmd_trace(int argc, char **argv)
 			"causes from drop reasons and the model, no tw_syn_accepted",
 			strerror(-att.fexit_err));
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &m0);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	r.mono_to_real = (double)(rt.tv_sec - m0.tv_sec) + (rt.tv_nsec - m0.tv_nsec) / 1e9;

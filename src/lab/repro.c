@@ -16,6 +16,7 @@
  * on those numbers, and the lab checks the model against what the server did.
  */
 #include "lab/repro.h"
+#include "lab/kernel.h"
 #include "capture/capture.h"
 
 #include <arpa/inet.h>
@@ -392,10 +393,9 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	uint16_t base = 41000;
 	double t0;
 	int rc = -1;
-	struct utsname u;
 
 	memset(r, 0, sizeof *r);
-	r->kernel = kprofile_for_release(uname(&u) == 0 ? u.release : "");
+	r->kernel = lab_host_kernel();
 	if (L->sc.clients < 2) {
 		snprintf(err, errlen, "repro needs at least 2 clients behind the SNAT address");
 		return -1;

@@ -37,21 +37,33 @@ bool tcp_flags_parse(const char *s, uint8_t *out);
 /* Canonical spelling ("S", "SA", "A", "R", "RA", "FA", ...) into buf. */
 const char *tcp_flags_str(uint8_t flags, char buf[8]);
 
-/* ---- kernel profiles */
+/* ---- kernel profiles: every fact keyed to the exact version range (and
+ * stable backports) it holds for; see profile.c for the sources. */
 
 enum ts_clock {
-	TS_CLOCK_JIFFIES,        /* tcp_time_stamp = jiffies, no offset (3.10) */
-	TS_CLOCK_MS_PAIR_OFFSET, /* ms clock + random offset per (saddr,daddr) */
-	TS_CLOCK_MS_TUPLE_OFFSET,/* ms clock + random offset per 4-tuple (ports too) */
+	TS_CLOCK_JIFFIES,        /* tcp_time_stamp = jiffies, no offset (< 4.10) */
+	TS_CLOCK_MS_PAIR_OFFSET, /* random offset per (saddr,daddr) (4.11 ..) */
+	TS_CLOCK_MS_TUPLE_OFFSET,/* random offset per 4-tuple (4.10; 6.1.192+, 6.12.94+, 6.18.17+, 6.19.7+, 7.0) */
 };
 
+/* A kernel version as one ordered number: KVER(6, 18, 17) = 6018017.
+ * (Stable sublevels pass 255: 4.9.320, 4.14.285.) */
+#define KVER(a, b, c) ((uint32_t)(a) * 1000000u + (uint32_t)(b) * 1000u + (uint32_t)(c))
+/* "6.18.44-amd64", "3.10.0-1062.el7.x86_64", "6.1" -> KVER; false on junk. */
+bool kver_parse(const char *s, uint32_t *out);
+
 struct kprofile {
-	const char *name;        /* "3.10", "4.19", "5.10", "6.1", "6.18" */
+	char name[32];           /* "6.1.192", "rhel7.7", "6.18" ... */
 	const char *desc;        /* "RHEL/CentOS 7.7 3.10.0-1062" ... */
-	enum ts_clock ts_clock;
-	unsigned ts_hz;          /* timestamp ticks per second (1000) */
+	uint32_t kver;           /* KVER of the version the facts were resolved for */
+	bool rhel7;              /* RHEL 7 backports on top of 3.10.0 */
+	enum ts_clock ts_clock;  /* which offset tcp_timestamps=1 adds */
+	unsigned ts_hz;          /* timestamp ticks per second (HZ before 4.13, then 1000) */
 	unsigned hz;             /* CONFIG_HZ assumed for jiffy-based timers */
 	unsigned tw_len_s;       /* TCP_TIMEWAIT_LEN in seconds */
+	/* How long a TIME_WAIT socket really lives: < 4.1 the central timer
+	 * wheel (8 slots of 7.5 s) reaps it 52.5-60 s after it was made. */
+	unsigned tw_len_min_ms, tw_len_max_ms;
 	bool oow_ratelimit;      /* TIME_WAIT ACKs pass tcp_oow_rate_limited() */
 	unsigned invalid_ratelimit_ms; /* default net.ipv4.tcp_invalid_ratelimit */
 	unsigned paws_wrap_s;    /* tcp_paws_check: ts_recent_stamp older than
@@ -69,32 +81,55 @@ struct kprofile {
 	unsigned syn_rto_initial_ms;   /* TCP_TIMEOUT_INIT */
 	unsigned syn_retries_default;  /* net.ipv4.tcp_syn_retries */
 	const char *oow_skip_counter;  /* nstat name when a TW ACK is rate-limited */
-	/* 6.18 (net/ipv4/tcp_minisocks.c tcp_timewait_check_oow_rate_limit)
-	 * returns TCP_TW_ACK_OOW for an out-of-window ACK that passed the rate
-	 * limit; tcp_v4_timewait_ack() then only clears the ECN bits of the
-	 * IP TOS. seq/ack/tsecr are the same as for TCP_TW_ACK. */
+	/* tcp_timewait_check_oow_rate_limit returns TCP_TW_ACK_OOW for an
+	 * out-of-window ACK that passed the rate limit; tcp_v4_timewait_ack()
+	 * then only clears the ECN bits of the IP TOS. */
 	bool tw_ack_oow_status;
-	/* tcp_rcv_synsent_state_process() names a kfree_skb drop reason
-	 * (SKB_DR_SET, 6.18); 4.19.124 and 5.10.13 have none there. */
+	/* tcp_rcv_synsent_state_process() names a kfree_skb drop reason. */
 	bool synsent_drop_reasons;
-	/* Further per-version facts may be added; keep each one cited. */
+	/* tcp_v4_rcv() frees what it discards with kfree_skb_reason(): a
+	 * discard without a more specific reason is NOT_SPECIFIED. */
+	bool drop_reasons;
+	/* A SYN accepted by TIME_WAIT gets a fresh ISN (secure_tcp_seq) instead
+	 * of tw_snd_nxt + 65537: tcp_v4_fill_cb() zeroes tcp_tw_isn. */
+	bool tw_isn_lost;
+	/* net.ipv4.tcp_syn_linear_timeouts default (0: the sysctl does not
+	 * exist, every SYN RTO doubles). */
+	unsigned syn_linear_timeouts;
+	bool has_tw_recycle;           /* net.ipv4.tcp_tw_recycle exists */
+	bool has_ts_no_offset;         /* tcp_timestamps=2: TS without random offset */
 };
 
-/* A kernel version as one ordered number: KVER(6, 18, 17) = 6018017.
- * (Stable sublevels pass 255: 4.9.320, 4.14.285.) */
-#define KVER(a, b, c) ((uint32_t)(a) * 1000000u + (uint32_t)(b) * 1000u + (uint32_t)(c))
-/* "6.18.44-amd64", "3.10.0-1062.el7.x86_64", "6.1" -> KVER; false on junk. */
-bool kver_parse(const char *s, uint32_t *out);
-
-/* NULL if unknown. */
+/* The profile for a preset ("rhel7.7", "3.10", "4.19", "5.10", "6.1",
+ * "6.12", "6.18"); NULL if unknown. */
 const struct kprofile *kprofile_find(const char *name);
-/* The profile that best matches a `uname -r` string ("6.18.44-...",
- * "3.10.0-1062.el7.x86_64"), never NULL (nearest older profile). */
+/* Any version: a preset name, "X.Y", "X.Y.Z" or a `uname -r` string
+ * ("6.12.113+deb12-amd64", "3.10.0-1062.el7.x86_64" = RHEL 7). Fills *out
+ * with the facts of that exact version; false on junk. */
+bool kprofile_resolve(const char *spec, struct kprofile *out);
+/* The facts of upstream/stable version kver (rhel7: RHEL 7 backports). */
+void kprofile_build(uint32_t kver, bool rhel7, struct kprofile *out);
+/* Best match for a `uname -r` string, never NULL: the nearest older preset
+ * (kept for callers that need a static profile; prefer kprofile_resolve). */
 const struct kprofile *kprofile_for_release(const char *release);
-/* All profiles, NULL-terminated, oldest first. */
+/* All presets, NULL-terminated, oldest first. */
 const struct kprofile *const *kprofile_all(void);
-/* "3.10, 4.19, 5.10, 6.1, 6.18" into buf (for usage errors). */
+/* "rhel7.7, 3.10, 4.19, ..." into buf (for usage errors). */
 const char *kprofile_names(char *buf, size_t len);
+
+/* One version-keyed fact, as `explain --kernel` prints it. */
+struct kfact {
+	const char *id;          /* "tw_isn_lost" */
+	const char *what;        /* what the kernel does when the fact holds */
+	const char *since;       /* versions it holds for, with backports */
+	const char *source;      /* file, function, commit */
+};
+/* The i-th fact (NULL past the end) and whether it holds for k. */
+const struct kfact *kfact_get(unsigned i, const struct kprofile *k, bool *holds);
+
+/* Which TSval offset a client of this kernel uses with net.ipv4.tcp_timestamps
+ * = ts_sysctl (1 or 2): per 4-tuple, per address pair, or none. */
+enum ts_clock kprofile_ts_clock(const struct kprofile *k, int ts_sysctl, bool *no_offset);
 
 /* ---- reasons: human-readable lines with the actual numbers */
 
@@ -135,6 +170,9 @@ struct tcp_env {                 /* sysctls that the decision reads */
 	int      invalid_ratelimit_ms; /* <0: profile default */
 	bool     timestamps_off;     /* net.ipv4.tcp_timestamps=0: TS option not parsed */
 	bool     no_listener;        /* nobody listens on the port: TCP_TW_SYN becomes an ACK */
+	int      syn_linear_timeouts;/* net.ipv4.tcp_syn_linear_timeouts, <0: profile default */
+	bool     tw_recycle;         /* net.ipv4.tcp_tw_recycle=1 (kernels < 4.12) */
+	unsigned max_tw_buckets;     /* net.ipv4.tcp_max_tw_buckets, 0: not limited here */
 };
 
 enum tw_verdict { TCP_TW_SUCCESS = 0, TCP_TW_RST, TCP_TW_ACK, TCP_TW_SYN };
@@ -160,6 +198,9 @@ struct tw_decision {
 	bool     ack_oow;            /* kernel status is TCP_TW_ACK_OOW (6.18):
 				      * same ACK, ECN bits of TOS cleared */
 	uint32_t isn;                /* TCP_TW_SYN: tw_snd_nxt + 65535 + 2, !0 */
+	bool     isn_lost;           /* TCP_TW_SYN, but the kernel loses isn: the
+				      * SYN-ACK carries a fresh ISN (reply.seq
+				      * is then unknown, 0) */
 	bool     timer_rearmed;      /* inet_twsk_reschedule(TCP_TIMEWAIT_LEN) */
 	bool     tw_killed;          /* inet_twsk_deschedule_put (TW gone) */
 	bool     to_time_wait;       /* FIN_WAIT2 -> TIME_WAIT */
@@ -177,6 +218,22 @@ void tw_process(const struct kprofile *k, const struct tcp_env *env,
 void tw_process_quiet(const struct kprofile *k, const struct tcp_env *env,
 		      const struct tw_sock *tw, const struct segment *seg,
 		      struct tw_decision *out);
+
+/* A connection entering TIME_WAIT: is a mini-socket made at all (past
+ * tcp_max_tw_buckets it is not: no collision is possible), and how long
+ * does it live (ms)? */
+struct tw_created {
+	bool made, overflow, recycled;
+	unsigned min_ms, max_ms;
+	const char *counter;         /* nstat name bumped, or NULL */
+};
+void tw_create(const struct kprofile *k, const struct tcp_env *env, unsigned tw_count,
+	       bool ts_in_use, unsigned rto_ms, struct tw_created *out);
+/* tcp_tw_recycle=1 (< 4.12): does the listener drop this SYN because the
+ * peer address sent a newer tsval less than 60 s ago (NATed clients)? */
+bool listen_recycle_drop(const struct kprofile *k, const struct tcp_env *env,
+			 bool peer_known, uint32_t peer_ts, uint32_t peer_ts_age_s,
+			 const struct segment *syn);
 
 /* ---- client SYN_SENT: net/ipv4/tcp_input.c tcp_rcv_synsent_state_process() */
 
@@ -208,6 +265,15 @@ void synsent_process(const struct kprofile *k, const struct synsent_sock *s,
 /* The same without the why text. */
 void synsent_process_quiet(const struct kprofile *k, const struct synsent_sock *s,
 			   const struct segment *seg, struct synsent_decision *out);
+
+/* SYN retransmission timing (net/ipv4/tcp_timer.c tcp_retransmit_timer,
+ * retransmits_timed_out): ms from the retransmission number n (0 = the
+ * first SYN) to the next one; linear < 0: the profile's default
+ * tcp_syn_linear_timeouts. */
+unsigned syn_rto_ms(const struct kprofile *k, int linear, unsigned n);
+/* How many SYN retransmissions before ETIMEDOUT (tcp_syn_retries, plus
+ * tcp_syn_linear_timeouts from 6.5). */
+unsigned syn_max_retransmits(const struct kprofile *k, int linear, unsigned syn_retries);
 
 /* ---- middleboxes (conntrack and firewalls between client and server) */
 

@@ -27,10 +27,13 @@ const char *synsent_verdict_str(enum synsent_verdict v)
 	return "?";
 }
 
-/* Drop reasons exist in this function only on newer kernels. */
+/* Drop reasons: tcp_rcv_synsent_state_process() names them from 6.9; from
+ * 5.17 to 6.8 the segment is still freed with kfree_skb_reason() by
+ * tcp_v4_do_rcv()/tcp_v4_rcv(), as NOT_SPECIFIED (the issue's 6.1 finding);
+ * before 5.17 there is no reason at all. */
 static const char *dr(const struct kprofile *k, const char *name)
 {
-	return k->synsent_drop_reasons ? name : NULL;
+	return k->synsent_drop_reasons ? name : k->drop_reasons ? "NOT_SPECIFIED" : NULL;
 }
 
 /* include/net/tcp.h between(): seq2 <= seq1 <= seq3 in u32 space. */
@@ -39,14 +42,28 @@ static bool between(uint32_t seq1, uint32_t seq2, uint32_t seq3)
 	return seq3 - seq2 >= seq1 - seq2;
 }
 
-/* When the SYN goes out again if nothing else happens: the RTO of the
- * retransmission in flight (TCP_TIMEOUT_INIT doubled per retransmission). */
-static unsigned syn_rto_ms(const struct kprofile *k, unsigned retransmits)
+/* net/ipv4/tcp_timer.c tcp_retransmit_timer() (6.18): after a SYN
+ * retransmission icsk_backoff++ and the RTO doubles only when
+ * "sk->sk_state != TCP_SYN_SENT || icsk_backoff > tcp_syn_linear_timeouts"
+ * (6.5+, ccce324dabfe); before 6.5 it always doubles. TCP_RTO_MAX caps it.
+ * n = transmissions so far minus one (0: the first SYN is in flight). */
+unsigned syn_rto_ms(const struct kprofile *k, int linear, unsigned n)
 {
+	unsigned lin = linear < 0 ? k->syn_linear_timeouts : (unsigned)linear;
 	unsigned ms = k->syn_rto_initial_ms;
-	for (unsigned i = 0; i < retransmits && ms < 120000; i++)
-		ms *= 2;
+
+	for (unsigned b = 1; b <= n && ms < 120000; b++)
+		if (b > lin)
+			ms *= 2;
 	return ms > 120000 ? 120000 : ms;   /* TCP_RTO_MAX */
+}
+
+/* tcp_write_timeout(): retry_until = tcp_syn_retries, and in SYN_SENT
+ * (6.5+) max_retransmits += tcp_syn_linear_timeouts. */
+unsigned syn_max_retransmits(const struct kprofile *k, int linear, unsigned syn_retries)
+{
+	unsigned lin = linear < 0 ? k->syn_linear_timeouts : (unsigned)linear;
+	return syn_retries + (k->syn_linear_timeouts ? lin : 0);
 }
 
 /* reset_and_undo: the caller answers with tcp_v4_send_reset(). */
@@ -71,7 +88,7 @@ static void decide(const struct kprofile *k, const struct synsent_sock *s,
 
 	MODEL_DECISION_RESET(d, quiet);
 	d->verdict = SYNSENT_DISCARD;
-	d->next_syn_ms = syn_rto_ms(k, s->retransmits);
+	d->next_syn_ms = syn_rto_ms(k, -1, s->retransmits);
 
 	if (f & TCPF_ACK) {
 		/* "If SEG.ACK =< ISS, or SEG.ACK > SND.NXT, send a reset" */
@@ -95,6 +112,9 @@ static void decide(const struct kprofile *k, const struct synsent_sock *s,
 				why(&d->why, "SYN timer re-armed at TCP_TIMEOUT_MIN (2 jiffies = "
 					     "%u ms at HZ=%u): the SYN is resent almost at once",
 				    d->next_syn_ms, k->hz);
+				why(&d->why, "that retransmission counts: the next SYN waits %u ms%s",
+				    syn_rto_ms(k, -1, 1), k->syn_linear_timeouts
+					? " (linear SYN timeouts: no doubling)" : " (RTO doubled)");
 			} else {
 				why(&d->why, "SYN timer untouched: next SYN after the RTO (%u ms)",
 				    d->next_syn_ms);

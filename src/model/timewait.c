@@ -275,6 +275,17 @@ static void decide(const struct kprofile *k, const struct tcp_env *env,
 				d->reply.flags = TCPF_SYN | TCPF_ACK;
 				d->reply.seq = isn;
 				d->reply.ack = seg->seq + 1;
+				if (k->tw_isn_lost) {
+					/* tcp_v4_rcv(): tcp_v4_restore_cb() and the
+					 * second tcp_v4_fill_cb() zero tcp_tw_isn, so
+					 * tcp_conn_request() picks a fresh ISN. */
+					d->isn_lost = true;
+					d->reply.seq = 0;
+					why(&d->why, "SYN accepted: TIME_WAIT reopened; tcp_timewait_state_process "
+						     "chose ISN %u but this kernel loses it (tcp_tw_isn zeroed): "
+						     "the SYN-ACK carries a fresh ISN", isn);
+					return;
+				}
 				why(&d->why, "SYN accepted: TIME_WAIT reopened, SYN-ACK with "
 					     "ISN tw_snd_nxt %u + 65535 + 2 = %u", tw->snd_nxt, isn);
 				return;
@@ -316,11 +327,26 @@ static void decide(const struct kprofile *k, const struct tcp_env *env,
 	oow_ack(k, env, tw, seg, k->oow_skip_counter, d);
 }
 
+/* net/ipv4/tcp_ipv4.c tcp_v4_rcv() do_time_wait: every segment that does
+ * not reopen the 4-tuple (TCP_TW_SYN with a listener) ends at discard_it,
+ * kfree_skb_reason(skb, drop_reason): NOT_SPECIFIED unless the TIME_WAIT
+ * code named one (TCP_RFC7323_TW_PAWS, 6.15). Before 5.17: kfree_skb(), no
+ * reason. */
+static void drop_reason(const struct kprofile *k, struct tw_decision *d)
+{
+	if (d->drop_reason || !k->drop_reasons)
+		return;
+	if (d->verdict == TCP_TW_SYN)
+		return;
+	d->drop_reason = "NOT_SPECIFIED";
+}
+
 void tw_process(const struct kprofile *k, const struct tcp_env *env,
 		const struct tw_sock *tw, const struct segment *seg,
 		struct tw_decision *d)
 {
 	decide(k, env, tw, seg, d, false);
+	drop_reason(k, d);
 }
 
 void tw_process_quiet(const struct kprofile *k, const struct tcp_env *env,
@@ -328,4 +354,43 @@ void tw_process_quiet(const struct kprofile *k, const struct tcp_env *env,
 		      struct tw_decision *d)
 {
 	decide(k, env, tw, seg, d, true);
+	drop_reason(k, d);
+}
+
+/* net/ipv4/tcp_minisocks.c tcp_time_wait() (3.10: tcp_death_row.tw_count <
+ * sysctl_max_tw_buckets; 4.x+: inet_twsk_alloc() refuses past
+ * sysctl_max_tw_buckets) -> LINUX_MIB_TCPTIMEWAITOVERFLOW and the socket is
+ * closed at once. 3.10 with tcp_tw_recycle=1 and timestamps in use
+ * (recycle_ok): timeo = rto * 3.5 ((rto << 2) - (rto >> 1)) instead of
+ * TCP_TIMEWAIT_LEN; < 4.1 the 8-slot death row reaps it 52.5-60 s later. */
+void tw_create(const struct kprofile *k, const struct tcp_env *env, unsigned tw_count,
+	       bool ts_in_use, unsigned rto_ms, struct tw_created *out)
+{
+	memset(out, 0, sizeof *out);
+	if (env && env->max_tw_buckets && tw_count >= env->max_tw_buckets) {
+		out->overflow = true;
+		out->counter = "TcpExtTCPTimeWaitOverflow";
+		return;
+	}
+	out->made = true;
+	out->min_ms = k->tw_len_min_ms;
+	out->max_ms = k->tw_len_max_ms;
+	if (env && env->tw_recycle && k->has_tw_recycle && ts_in_use) {
+		out->recycled = true;
+		out->min_ms = out->max_ms = rto_ms * 4 - rto_ms / 2;
+	}
+}
+
+/* 3.10 net/ipv4/tcp_ipv4.c tcp_v4_conn_request(): with tcp_tw_recycle and a
+ * timestamp on the SYN, tcp_peer_is_proven(req, dst, true)
+ * (net/ipv4/tcp_metrics.c) refuses the SYN when the peer *address* sent a
+ * newer tsval within TCP_PAWS_MSL (60 s): (s32)(tcpm_ts - tsval) >
+ * TCP_PAWS_WINDOW (1). Counter PAWSPassive; the SYN is dropped silently. */
+bool listen_recycle_drop(const struct kprofile *k, const struct tcp_env *env,
+			 bool peer_known, uint32_t peer_ts, uint32_t peer_ts_age_s,
+			 const struct segment *syn)
+{
+	if (!env || !env->tw_recycle || !k->has_tw_recycle || !syn->has_ts)
+		return false;
+	return peer_known && peer_ts_age_s < k->paws_msl_s && u32_diff(peer_ts, syn->tsval) > 1;
 }

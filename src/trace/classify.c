@@ -99,7 +99,10 @@ static void classify_tw(const struct kprofile *k, const struct twlab_event *e,
 		d->model_agrees = d->tw_d.verdict == TCP_TW_SYN;
 		return;
 	}
-	d->model_agrees = d->kernel_paws == d->tw_d.paws_reject;
+	/* the kernel names TCP_RFC7323_TW_PAWS only from 6.15: compare with
+	 * what the model says this kernel's reason is, not with paws_reject */
+	d->model_agrees = d->kernel_paws == (d->tw_d.paws_reject && d->tw_d.drop_reason &&
+					     !strcmp(d->tw_d.drop_reason, "TCP_RFC7323_TW_PAWS"));
 	if (!pure_syn(&d->seg)) {
 		d->kind = TK_TW_SEGMENT_DROPPED;
 	} else if (d->tw_d.verdict == TCP_TW_SYN) {

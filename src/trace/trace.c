@@ -8,6 +8,7 @@
 #include "twlab.skel.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +49,60 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return t->fn ? t->fn(data, t->arg) : 0;
 }
 
+/* How many arguments tcp_timewait_state_process has here (3 before 6.10,
+ * 4 until 6.14, 5 from 6.15), from the kernel's BTF; 0 if unknown. */
+static int tw_process_args(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, n = 0;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "tcp_timewait_state_process", BTF_KIND_FUNC);
+	if (id > 0 && (t = btf__type_by_id(btf, id)) && (t = btf__type_by_id(btf, t->type)))
+		n = btf_vlen(t);
+	btf__free(btf);
+	return n;
+}
+
+/* Does tp_btf/kfree_skb pass rx_sk (6.11+)? btf_trace_kfree_skb is
+ * (void *, skb, location, reason[, rx_sk]). */
+static bool kfree_has_rx_sk(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool yes = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	if (id > 0 && (t = btf__type_by_id(btf, id)) && (t = btf__type_by_id(btf, t->type)) &&
+	    btf_is_ptr(t) && (t = btf__type_by_id(btf, t->type)) && btf_is_func_proto(t))
+		yes = btf_vlen(t) >= 5;
+	btf__free(btf);
+	return yes;
+}
+
+/* The loaded fexit program (the one matching this kernel), or NULL. */
+static struct bpf_program *tw_exit_prog(struct twlab_bpf *s, struct bpf_link ***link)
+{
+	if (bpf_program__autoload(s->progs.on_tw_exit)) {
+		*link = &s->links.on_tw_exit;
+		return s->progs.on_tw_exit;
+	}
+	if (bpf_program__autoload(s->progs.on_tw_exit4)) {
+		*link = &s->links.on_tw_exit4;
+		return s->progs.on_tw_exit4;
+	}
+	if (bpf_program__autoload(s->progs.on_tw_exit3)) {
+		*link = &s->links.on_tw_exit3;
+		return s->progs.on_tw_exit3;
+	}
+	return NULL;
+}
+
 static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int *err)
 {
 	struct twlab_bpf *s = twlab_bpf__open();
@@ -61,7 +116,21 @@ static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int
 	s->rodata->f_sport = f->sport;
 	s->rodata->f_dport = f->dport;
 	s->rodata->f_netns = f->netns;
-	bpf_program__set_autoload(s->progs.on_tw_exit, fexit);
+	{
+		int n = fexit ? tw_process_args() : 0;
+		bool rx_sk = kfree_has_rx_sk();
+
+		if (!rx_sk && !n) {     /* no way to see the drops */
+			twlab_bpf__destroy(s);
+			*err = -EOPNOTSUPP;
+			return NULL;
+		}
+		bpf_program__set_autoload(s->progs.on_kfree_skb, rx_sk);
+		s->rodata->fexit_drops = !rx_sk;
+		bpf_program__set_autoload(s->progs.on_tw_exit, n == 5);
+		bpf_program__set_autoload(s->progs.on_tw_exit4, n == 4);
+		bpf_program__set_autoload(s->progs.on_tw_exit3, n == 3);
+	}
 	*err = twlab_bpf__load(s);
 	if (*err) {
 		twlab_bpf__destroy(s);
@@ -86,12 +155,15 @@ int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
 	if (try_fexit) {
 		t->skel = open_load(f, true, &err);
 		if (t->skel) {
-			l = bpf_program__attach(t->skel->progs.on_tw_exit);
+			struct bpf_link **lp = NULL;
+			struct bpf_program *p = tw_exit_prog(t->skel, &lp);
+
+			l = p ? bpf_program__attach(p) : NULL;
 			if (l) {
-				t->skel->links.on_tw_exit = l;
+				*lp = l;
 				att->fexit = true;
 			} else {
-				att->fexit_err = -errno;
+				att->fexit_err = p ? -errno : -ENOENT;
 			}
 		} else {
 			att->fexit_err = err;
@@ -110,7 +182,13 @@ int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
 		if (!l) { err = -errno; *what = "attach " #prog; goto fail; } \
 		t->skel->links.prog = l; att->flag = true; \
 	} while (0)
-	ATTACH(on_kfree_skb, kfree_skb);
+	if (bpf_program__autoload(t->skel->progs.on_kfree_skb)) {
+		ATTACH(on_kfree_skb, kfree_skb);
+	} else if (!att->fexit) {
+		err = -EOPNOTSUPP;
+		*what = "skb:kfree_skb has no rx_sk here (before 6.11) and fexit did not attach";
+		goto fail;
+	}
 	ATTACH(on_send_reset, send_reset);
 	ATTACH(on_receive_reset, receive_reset);
 	ATTACH(on_set_state, set_state);

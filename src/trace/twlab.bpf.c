@@ -35,6 +35,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 f_saddr = 0, f_daddr = 0, f_netns = 0;
 const volatile __u16 f_sport = 0, f_dport = 0;
+/* Before 6.11 skb:kfree_skb has no rx_sk: the socket a freed segment found
+ * is unknown there, so the fexit program reports the TIME_WAIT drops itself
+ * (every status but TCP_TW_SYN ends in discard_it), without a drop reason. */
+const volatile bool fexit_drops = false;
+#define TW_REASON_NONE 0xffffffffu
 /* From the running kernel's config (libbpf reads /proc/config.gz or
  * /boot/config-*); 0 when unavailable: jiffy-based fields are then unknown. */
 extern unsigned int CONFIG_HZ __kconfig __weak;
@@ -244,6 +249,8 @@ static __always_inline void on_tw(const struct sock *sk, const struct sk_buff *s
 		e.reason_unspec = bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED);
 	if (type == TEV_TW_DROP)
 		count(e.reason_paws && reason == e.reason_paws ? TC_TW_DROP_PAWS : TC_TW_DROP_OTHER);
+	if (reason == TW_REASON_NONE)   /* fexit_drops: no reason seen; 6.1-6.14 free as NOT_SPECIFIED */
+		reason = e.reason_unspec;
 	e.reason = reason;
 	e.verdict = verdict;
 	read_tw(sk, &e);
@@ -312,12 +319,37 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
  * with EPERM at load time (`twlab trace -v` shows libbpf's "BPF program load
  * failed: Operation not permitted"), so this code has only been compiled,
  * never run. It is tried at run time; trace_open() falls back without it. */
+static __always_inline int tw_exit(struct inet_timewait_sock *tw, struct sk_buff *skb, __s32 ret)
+{
+	if (note_verdict(skb, ret))
+		on_tw((const struct sock *)tw, skb, TEV_TW_SYN_ACCEPTED, 0, ret);
+	else if (fexit_drops)
+		on_tw((const struct sock *)tw, skb, TEV_TW_DROP, TW_REASON_NONE, ret);
+	return 0;
+}
+
+/* One entry point per signature of tcp_timewait_state_process (fexit reads
+ * the return value after the arguments): (tw, skb, th) before 6.10,
+ * + u32 *tw_isn from 6.10 (41eecbd712b7), + enum skb_drop_reason
+ * *drop_reason from 6.15. User space loads the one the kernel's BTF has. */
 SEC("fexit/tcp_timewait_state_process")
 int BPF_PROG(on_tw_exit, struct inet_timewait_sock *tw, struct sk_buff *skb,
 	     const struct tcphdr *th, u32 *tw_isn, enum skb_drop_reason *drop_reason,
 	     enum tcp_tw_status ret)
 {
-	if (note_verdict(skb, ret))
-		on_tw((const struct sock *)tw, skb, TEV_TW_SYN_ACCEPTED, 0, ret);
-	return 0;
+	return tw_exit(tw, skb, ret);
+}
+
+SEC("fexit/tcp_timewait_state_process")
+int BPF_PROG(on_tw_exit4, struct inet_timewait_sock *tw, struct sk_buff *skb,
+	     const struct tcphdr *th, u32 *tw_isn, int ret)
+{
+	return tw_exit(tw, skb, ret);
+}
+
+SEC("fexit/tcp_timewait_state_process")
+int BPF_PROG(on_tw_exit3, struct inet_timewait_sock *tw, struct sk_buff *skb,
+	     const struct tcphdr *th, int ret)
+{
+	return tw_exit(tw, skb, ret);
 }

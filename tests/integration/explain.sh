@@ -29,6 +29,18 @@ $T explain tw --kernel 6.18 --rcv-nxt 1 --seq 0 --ts-recent 3000000000 --tsval 2
   || fail "text why line"
 
 # client side
+# explain --kernel: the rule set of any version; the TW-ISN bug 4.15 .. 6.9
+for v in 6.1.192:true 6.9.12:true 6.10:false 4.14.300:false 3.10.0-1062.el7.x86_64:false; do
+  out=$($T explain --kernel "${v%%:*}" --json)
+  python3 - "$out" "${v##*:}" <<'PY' || exit 1
+import json, sys
+d = json.loads(sys.argv[1]); want = sys.argv[2] == "true"
+r = {x["id"]: x for x in d["rules"]}
+if r["tw_isn_lost"]["applies"] != want or not all(x["source"] and x["since"] for x in d["rules"]):
+    sys.exit(f"FAIL: explain --kernel: {d['kernel']}: {r['tw_isn_lost']}")
+PY
+done
+$T explain kernel --kernel rhel7.7 | grep -q '^\s*\[x\] tw_oow_ratelimit' || { echo "FAIL: rhel7.7 oow rule" >&2; exit 1; }
 out=$($T explain synsent --kernel 6.18 --snd-una 1000 --ack 2851797348 --json)
 [ "$(json 'd["verdict"]' <<<"$out")" = reset ] || fail "synsent: $out"
 [ "$(json 'd["reply"]["seq"]' <<<"$out")" = 2851797348 ] || fail "synsent rst seq: $out"

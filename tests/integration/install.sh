@@ -123,7 +123,7 @@ zcomp() {
 }
 if command -v zsh >/dev/null; then
   zsh -n "$R/share/zsh/site-functions/_twlab" || fail "zsh completion syntax"
-  w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft --help --version " ] || fail "zsh: commands: $w"
+  w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft sim --help --version " ] || fail "zsh: commands: $w"
   w=$(zcomp twlab lab ""); [ "$w" = "down load probe repro status up " ] || fail "zsh: lab actions: $w"
   w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "3.10 4.19 5.10 6.1 6.18 host " ] || fail "zsh: kernels: $w"
   w=$(zcomp twlab trace --); [[ $w == *" --prom "* && $w == "--help "* ]] || fail "zsh: trace options: $w"

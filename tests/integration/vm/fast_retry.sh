@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Run on some kernel (host or a scripts/kvm guest): the client's first SYN is
+# answered with a bare ACK whose ack number is wrong (what a TIME_WAIT
+# collision sends), every later SYN is dropped. The client resets it and, on
+# 5.6+, resends its SYN at TCP_TIMEOUT_MIN; the SYN after that waits 2 s on
+# 5.6-6.4 (the RTO doubled), 1 s on 6.5+ (linear timeouts). Checks both
+# against the model (explain synsent: next_syn_ms, and the RTO after one
+# retransmission from explain --kernel's schedule).
+set -euo pipefail
+T=${TWLAB:-build/twlab}
+P="fr$$-"
+cleanup() { for p in ${DP:-} ${AP:-}; do kill "$p" 2>/dev/null || true; done; ip netns del ${P}c 2>/dev/null || true; ip netns del ${P}s 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns add ${P}c; ip netns add ${P}s
+ip link add eth0 netns ${P}c type veth peer name eth0 netns ${P}s
+ip -n ${P}c addr add 198.18.64.2/24 dev eth0; ip -n ${P}s addr add 198.18.64.1/24 dev eth0
+for n in c s; do ip -n $P$n link set eth0 up; ip -n $P$n link set lo up; done
+ip netns exec ${P}s nft -f - <<'NFT'
+table ip twlab_fr {
+  chain in {
+    type filter hook input priority filter; policy accept;
+    tcp dport 80 drop
+  }
+}
+NFT
+# the answering "TIME_WAIT": an AF_PACKET socket in the server namespace
+ip netns exec ${P}s python3 - <<'PY' & AP=$!
+import socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("eth0", 0))
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
+    return ~t & 0xffff
+while True:
+    f = s.recv(2048)
+    ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
+    if ip[9] != 6 or tcp[13] != 0x02: continue
+    src, dst = ip[12:16], ip[16:20]; sp, dp = tcp[0:2], tcp[2:4]
+    th = dp + sp + struct.pack("!II", 7777, 12345) + bytes([0x50, 0x10]) + struct.pack("!HHH", 65535, 0, 0)
+    th = th[:16] + struct.pack("!H", csum(dst + src + struct.pack("!BBH", 0, 6, 20) + th)) + th[18:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0, dst, src)
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    s.send(f[6:12] + f[0:6] + f[12:14] + iph + th)
+    break
+PY
+ip netns exec ${P}c tcpdump -i eth0 -n -tt -l 'tcp[tcpflags] & (tcp-syn|tcp-rst) != 0 and src 198.18.64.2' > /tmp/fr.txt 2>/dev/null & DP=$!
+sleep 1
+ip netns exec ${P}c python3 -c '
+import socket
+s = socket.socket(); s.settimeout(3.6)
+try: s.connect(("198.18.64.1", 80))
+except OSError: pass'
+sleep 0.3
+kill $DP; wait $DP 2>/dev/null || true; DP=
+fast=$("$T" explain synsent --kernel host --snd-una 1000 --ack 12345 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["next_syn_ms"] if d["fast_retry"] else 0)')
+after=$("$T" explain --kernel host --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["values"]["syn_retransmit_at_ms"]; print(a[1]-a[0])')
+python3 - "$fast" "$after" /tmp/fr.txt <<'PY'
+import sys
+fast, after = int(sys.argv[1]), int(sys.argv[2])
+ev = [(float(l.split()[0]), "R" if "[R]" in l else "S") for l in open(sys.argv[3]) if "Flags" in l]
+syn = [t for t, f in ev if f == "S"]; rst = [t for t, f in ev if f == "R"]
+d = [round((b - a) * 1000) for a, b in zip(syn, syn[1:])]
+print(f"model: fast retry {fast} ms, then {after} ms; measured: RSTs {len(rst)}, SYN gaps {d}")
+if fast:   # the fast retry, then one RTO after it
+    ok = len(rst) == 1 and len(d) >= 2 and d[0] < 100 and abs(d[1] - after) <= 200
+else:
+    ok = len(rst) == 1 and len(d) >= 1 and d[0] > 900
+print("ok" if ok else "FAIL: fast retry / backoff differ from the model"); sys.exit(0 if ok else 1)
+PY
