@@ -127,7 +127,7 @@ check_installed() {
     COMP_WORDS=(twlab explain tw --kernel ""); COMP_CWORD=4
     COMP_LINE="twlab explain tw --kernel "; COMP_POINT=${#COMP_LINE}
     _twlab; echo "${COMPREPLY[*]}"') || fail "completion did not load (rc $?)"
-  [ "$out" = "3.10 4.19 5.10 6.1 6.18 host" ] || fail "completion --kernel: '$out'"
+  [ "$out" = "rhel7.7 3.10 4.19 5.10 6.1 6.12 6.18 host" ] || fail "completion --kernel: '$out'"
   echo "  completion: --kernel offers $out"
 
 }
