@@ -153,13 +153,15 @@ int an_vantage_detect(struct an_vantage *v, size_t n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	bool any = false;
 	for (size_t i = 0; i < n; i++)
-		if (v[i].role == AN_ROLE_UNKNOWN)
-			look_at(v[i].name, &l[i]);
+		any |= v[i].role == AN_ROLE_UNKNOWN;
+	for (size_t i = 0; any && i < n; i++)
+		look_at(v[i].name, &l[i]);     /* named ones too: the others are placed against them */
 	/* the server-most file: nearer the server than every file it shares SYNs with */
 	int far = -1;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].role != AN_ROLE_UNKNOWN || !l[i].ok)
+		if (!l[i].ok)
 			continue;
 		bool best = true, shares = false;
 		for (size_t j = 0; j < n && best; j++) {

@@ -17,6 +17,9 @@
 
 #include "analyze/analyze.h"
 
+#include <pcap/pcap.h>
+#include <unistd.h>
+
 static const uint8_t CLI[4] = { 198, 18, 1, 1 }, SRV[4] = { 198, 19, 0, 2 };
 static uint8_t cur_file;               /* the input file seg() says a segment came from */
 
@@ -453,6 +456,89 @@ static void test_bare_ack_that_never_left_the_server_side_is_lost_before_the_fir
 	an_free(a);
 }
 
+/* Role detection on four small captures written here (raw IP): one SYN
+ * and its SYN-ACK seen at the client, the firewall's inside, its outside
+ * (after SNAT and DNAT) and the server; one router hop between each. */
+static void put_seg(pcap_dumper_t *d, double t, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
+		    uint8_t flags, uint32_t seq, uint32_t ack, uint8_t ttl)
+{
+	uint8_t p[52] = { 0x45, 0, 0, 52, 0x12, 0x34, 0x40, 0, ttl, 6 };
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
+	uint8_t *t_ = p + 20;
+	t_[0] = (uint8_t)(sp >> 8); t_[1] = (uint8_t)sp; t_[2] = (uint8_t)(dp >> 8); t_[3] = (uint8_t)dp;
+	for (int i = 0; i < 4; i++) {
+		t_[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		t_[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	t_[12] = 8 << 4;                       /* 32 bytes: 12 of options */
+	t_[13] = flags;
+	t_[14] = 0xfa; t_[15] = 0xf0;
+	uint8_t opt[12] = { 1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0, 0 };   /* tsval 4096 */
+	memcpy(t_ + 20, opt, 12);
+	struct pcap_pkthdr h = { .ts = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) },
+				 .caplen = 52, .len = 52 };
+	pcap_dump((u_char *)d, &h, p);
+}
+
+static void test_vantage_roles_are_detected_from_nat_and_ttls(void **st)
+{
+	(void)st;
+	static const uint8_t pod[4] = { 10, 0, 0, 5 }, vip[4] = { 203, 0, 113, 80 },
+			     snat[4] = { 198, 51, 100, 1 }, srv[4] = { 192, 0, 2, 10 };
+	static const char *names[4] = { "client", "inside", "outside", "server" };
+	char dir[] = "/tmp/twlab-test-vantage-XXXXXX", path[4][96];
+	assert_non_null(mkdtemp(dir));
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	for (int f = 0; f < 4; f++) {
+		snprintf(path[f], sizeof path[f], "%s/%s.pcap", dir, names[f]);
+		pcap_dumper_t *d = pcap_dump_open(dead, path[f]);
+		assert_non_null(d);
+		bool nat = f >= 2;             /* outside and server see it NATed */
+		for (unsigned k = 0; k < 3; k++) {
+			uint32_t isn = 1000000u * (k + 1);
+			double t = 100.0 + k + f * 0.0001;
+			put_seg(d, t, nat ? snat : pod, nat ? srv : vip, nat ? (uint16_t)(50000 + k) : (uint16_t)(40000 + k),
+				80, S, isn, 0, (uint8_t)(64 - f));
+			put_seg(d, t + 0.01 - f * 0.0001, nat ? srv : vip, nat ? snat : pod, 80,
+				nat ? (uint16_t)(50000 + k) : (uint16_t)(40000 + k), SA, 7u * k, isn + 1,
+				(uint8_t)(61 + f));
+		}
+		pcap_dump_close(d);
+	}
+	pcap_close(dead);
+	/* given in another order than the path */
+	struct an_vantage v[4] = {
+		{ path[2], 0, false, NULL }, { path[0], 0, false, NULL },
+		{ path[3], 0, false, NULL }, { path[1], 0, false, NULL },
+	};
+	char err[512];
+	assert_int_equal(an_vantage_detect(v, 4, err, sizeof err), 0);
+	assert_int_equal(v[0].role, AN_ROLE_FW_OUTSIDE);
+	assert_int_equal(v[1].role, AN_ROLE_CLIENT);
+	assert_int_equal(v[2].role, AN_ROLE_SERVER);
+	assert_int_equal(v[3].role, AN_ROLE_FW_INSIDE);
+	/* a named file keeps its role, and the others are placed against it */
+	struct an_vantage w[2] = { { path[0], AN_ROLE_CLIENT, true, NULL }, { path[2], 0, false, NULL } };
+	assert_int_equal(an_vantage_detect(w, 2, err, sizeof err), 0);
+	assert_int_equal(w[0].role, AN_ROLE_CLIENT);
+	assert_int_equal(w[1].role, AN_ROLE_FW_OUTSIDE);
+	/* a capture without a SYN cannot be told, and the error says which */
+	char empty[128];
+	snprintf(empty, sizeof empty, "%s/empty.pcap", dir);
+	pcap_t *dead2 = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dump_close(pcap_dump_open(dead2, empty));
+	pcap_close(dead2);
+	struct an_vantage e[2] = { { path[3], 0, false, NULL }, { empty, 0, false, NULL } };
+	assert_int_equal(an_vantage_detect(e, 2, err, sizeof err), -1);
+	assert_int_equal(e[1].role, AN_ROLE_UNKNOWN);
+	assert_non_null(strstr(err, "empty.pcap: no SYN"));
+	unlink(empty);
+	for (int f = 0; f < 4; f++)
+		unlink(path[f]);
+	rmdir(dir);
+}
+
 static void test_vantage_roles_parse_by_name(void **st)
 {
 	(void)st;
@@ -654,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_bare_ack_seen_at_the_client_was_delivered),
 		cmocka_unit_test(test_bare_ack_that_never_left_the_server_side_is_lost_before_the_firewall),
 		cmocka_unit_test(test_vantage_roles_parse_by_name),
+		cmocka_unit_test(test_vantage_roles_are_detected_from_nat_and_ttls),
 		cmocka_unit_test(test_two_hosts_with_per_host_clocks_are_two_on_timestamps),
 		cmocka_unit_test(test_one_host_with_per_tuple_clocks_is_one_not_one_per_port),
 		cmocka_unit_test(test_per_tuple_clocks_on_one_port_pair_still_tell_hosts_apart),
