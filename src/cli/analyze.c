@@ -304,7 +304,12 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 				printf("%s\"%s\"", first ? "" : ",", an_evidence_str(b));
 				first = 0;
 			}
-		printf("],\"syns\":%u,\"clocks\":%u,\"clock_scope\":\"%s\",\"clocks_one_port\":%u,\"ttls\":%u,"
+		printf("],\"hosts_at_most\":");
+		if (n->clock_per_tuple)
+			printf("%u", n->clocks > n->hosts ? n->clocks : n->hosts);
+		else
+			fputs("null", stdout);
+		printf(",\"syns\":%u,\"clocks\":%u,\"clock_scope\":\"%s\",\"clocks_one_port\":%u,\"ttls\":%u,"
 		       "\"syn_fingerprints\":%u,\"ip_id_counters\":%u}", n->conns, n->clocks,
 		       n->clock_per_tuple ? "4-tuple" : "host", n->clocks_one_port, n->ttls, n->fingerprints,
 		       n->ipid_counters);
@@ -399,8 +404,11 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 		printf("hosts behind NAT per source address:\n");
 		for (unsigned j = 0; j < ntop; j++) {
 			const struct an_nat *n = &r->nat[top[j]];
-			printf("  %s  %s%u hosts, on", addr_str(n->family, n->addr, c, sizeof c),
+			printf("  %s  %s%u hosts", addr_str(n->family, n->addr, c, sizeof c),
 			       n->lower_bound ? "at least " : "", n->hosts);
+			if (n->clock_per_tuple && n->clocks > n->hosts)
+				printf(" (at most %u, one per clock)", n->clocks);
+			printf(", on");
 			for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
 				if (n->evidence & b) {
 					printf("%s%s", first ? " " : ", ", an_evidence_str(b));
