@@ -268,6 +268,7 @@ static json_t *summary_json(const struct an_result *r, const struct capture *cap
 	json_object_set_new(s, "bare_acks_lost", J(r->acks_lost));
 	json_object_set_new(s, "bare_acks_lost_at_firewall", J(r->acks_lost_fw));
 	json_object_set_new(s, "bare_acks_untraced", J(r->acks_untraced));
+	json_object_set_new(s, "vantage_segments_unindexed", J(r->sightings_capped));
 	json_object_set_new(s, "kernel", json_string(k->name));
 	return s;
 }
@@ -380,6 +381,10 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 			printf("%s %s = %s%s", i ? "," : "", v[i].name, an_role_str(v[i].role), v[i].named ? " (named)" : "");
 		printf("\nbare ACKs of the collisions: delivered %llu, lost %llu (at the firewall %llu), not traced %llu\n",
 		       (ull)r->acks_delivered, (ull)r->acks_lost, (ull)r->acks_lost_fw, (ull)r->acks_untraced);
+		if (r->sightings_capped)
+			printf("%llu SYNs and bare ACKs not indexed across the captures (their share of --max-memory, "
+			       "a quarter, is used up): paths may say lost where they were not\n",
+			       (ull)r->sightings_capped);
 	}
 	if (r->evicted)
 		printf("memory cap %llu MiB reached: %llu tuples idle for %.1f s or more were forgotten early;\n"
