@@ -32,6 +32,13 @@ struct tcp_seg {
 	bool     opts_cut;           /* the snaplen cut the TCP options off: has_ts
 				      * and the others are unknown, not absent */
 	bool     ts_bad;             /* a timestamp option of the wrong length */
+	uint8_t  ttl;                /* IPv4 TTL / IPv6 hop limit (the innermost header) */
+	bool     has_ipid;           /* IPv4: ipid is the header's ID */
+	uint16_t ipid;
+	uint32_t opt_order;          /* TCP option kinds in order, 4 bits each, first in the
+				      * low bits (NOP 1, MSS 2, WS 3, SACK_OK 4, SACK 5,
+				      * TS 8, EOL 0xe, other 0xf), at most 8 */
+	uint8_t  file;               /* index of the input file in a merged capture */
 	uint8_t  tunnel;             /* enum seg_tunnel: the outermost it came in */
 	uint8_t  outer_family;       /* ... and that tunnel's outer addresses */
 	uint8_t  outer_saddr[16], outer_daddr[16];
