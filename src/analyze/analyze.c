@@ -1039,13 +1039,7 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 				/* rebuilt from the ACK: tcp_v4_timewait_ack() sends
 				 * ack = tw_rcv_nxt, tsecr = tw_ts_recent */
 				k->since_close = -1;
-				k->tw.substate = TW_TIME_WAIT;
-				k->tw.rcv_nxt = s->ack;
-				k->tw.snd_nxt = s->seq;
-				k->tw.rcv_wnd = 65535;
-				k->tw.ts_recent_stamp_set = s->has_ts;
-				k->tw.ts_recent = s->tsecr;
-				k->tw.last_oow_ack_ms = -1;
+				k->tw = tw_sock_init(s->ack, s->seq, s->has_ts, s->tsecr, 0);
 				ts_unknown |= s->opts_cut;
 			}
 			decide(a, k, ts_unknown);
