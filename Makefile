@@ -53,7 +53,7 @@ SRC_SKEL := $(shell grep -l '^\#include "[^"]*\.skel\.h"' $(SRC_ALL))
 OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/obj/%.o)
 
 # Areas, in link order: an area comes before every area it uses.
-AREAS    := bpf trace lab sim craft analyze capture scenario run util model
+AREAS    := bpf trace lab sim craft analyze capture scenario run util print model
 # What each area uses, transitively (a missing entry fails the link).
 AREA_DEPS_bpf      := trace capture model
 AREA_DEPS_trace    := capture model
@@ -63,6 +63,7 @@ AREA_DEPS_craft    := capture util model
 AREA_DEPS_analyze  := capture model
 AREA_DEPS_capture  := model
 AREA_DEPS_scenario := util model
+AREA_DEPS_print    := model
 lib      = $(BUILD)/lib/libtwlab-$(1).a
 area_src = $(if $(filter bpf,$(1)),$(SRC_SKEL),$(filter-out $(SRC_SKEL),$(filter src/$(1)/%,$(SRC_ALL))))
 area_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(call area_src,$(1)))

@@ -4,7 +4,7 @@
  * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
-#include "cli/pr.h"
+#include "print/pr.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
 

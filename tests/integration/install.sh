@@ -89,13 +89,10 @@ comp() {
 words() { comp "$@" | tr '\n' ' '; }   # all offered words on one line
 [ "$(words twlab ex)" = "explain " ] || fail "completion: command"
 [ "$(words twlab lab st)" = "status " ] || fail "completion: lab action"
-<<<<<<< HEAD
 # every profile `twlab --version` lists (the set grows; host last)
 kernels="$("$R/bin/twlab" --version | awk '/^kernel rules/ { f = 1; next } f && /^  / { printf "%s ", $1; next } f { exit }')"
 case "$kernels" in *"3.10 "*"6.18 "*"host ") ;; *) fail "--version: kernel profiles: $kernels";; esac
 w=$(words twlab explain tw --kernel ""); [ "$w" = "$kernels" ] || fail "completion: kernels: $w"
-=======
->>>>>>> main
 w=$(words twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "completion: scenario names: $w"
 w=$(words twlab trace --p); [ "$w" = "--prom " ] || fail "completion: trace --p: $w"
 w=$(words twlab explain synsent --ts-); [ "$w" = "--ts-now --ts-sent " ] || fail "completion: explain synsent --ts-: $w"
@@ -131,10 +128,7 @@ if command -v zsh >/dev/null; then
   zsh -n "$R/share/zsh/site-functions/_twlab" || fail "zsh completion syntax"
   w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft sim --help --version " ] || fail "zsh: commands: $w"
   w=$(zcomp twlab lab ""); [ "$w" = "down load probe repro status up " ] || fail "zsh: lab actions: $w"
-<<<<<<< HEAD
   w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "$kernels" ] || fail "zsh: kernels: $w"
-=======
->>>>>>> main
   w=$(zcomp twlab trace --); [[ $w == *" --prom "* && $w == "--help "* ]] || fail "zsh: trace options: $w"
   w=$(zcomp twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "zsh: scenario names: $w"
   w=$(zcomp twlab analyze ""); [ "$w" = "(files) " ] || fail "zsh: analyze files: $w"

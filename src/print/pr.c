@@ -1,7 +1,7 @@
 /*
  * pr.c - the text/JSON emitter (see pr.h).
  */
-#include "cli/pr.h"
+#include "print/pr.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -11,6 +11,12 @@
 
 void pr_begin(struct pr *p, bool json)
 {
+	pr_begin_file(p, json, stdout);
+}
+
+void pr_begin_file(struct pr *p, bool json, FILE *f)
+{
+	p->f = f;
 	p->json = json;
 	p->depth = 0;
 	p->stack[0] = json ? json_object() : NULL;
@@ -20,8 +26,8 @@ void pr_end(struct pr *p)
 {
 	if (!p->json || !p->stack[0])
 		return;
-	json_dumpf(p->stack[0], stdout, JSON_COMPACT);
-	fputc('\n', stdout);
+	json_dumpf(p->stack[0], p->f, JSON_COMPACT);
+	fputc('\n', p->f);
 	json_decref(p->stack[0]);
 	p->stack[0] = NULL;
 }
@@ -54,7 +60,7 @@ void pr_int(struct pr *p, const char *key, const char *fmt, long long v)
 	if (want_json(p, key))
 		put(p, key, json_integer(v));
 	else if (!p->json && fmt)
-		printf(fmt, v);
+		fprintf(p->f, fmt, v);
 }
 
 void pr_real(struct pr *p, const char *key, const char *fmt, double v)
@@ -62,7 +68,7 @@ void pr_real(struct pr *p, const char *key, const char *fmt, double v)
 	if (want_json(p, key))
 		put(p, key, json_real(v));
 	else if (!p->json && fmt)
-		printf(fmt, v);
+		fprintf(p->f, fmt, v);
 }
 
 void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
@@ -70,7 +76,7 @@ void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
 	if (want_json(p, key))
 		put(p, key, v ? json_string(v) : json_null());
 	else if (!p->json && fmt)
-		printf(fmt, v ? v : "-");
+		fprintf(p->f, fmt, v ? v : "-");
 }
 
 void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
@@ -78,7 +84,7 @@ void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
 	if (want_json(p, key))
 		put(p, key, json_boolean(v));
 	else if (!p->json && fmt)
-		printf(fmt, v ? "yes" : "no");
+		fprintf(p->f, fmt, v ? "yes" : "no");
 }
 
 void pr_null(struct pr *p, const char *key, const char *text)
@@ -86,7 +92,7 @@ void pr_null(struct pr *p, const char *key, const char *text)
 	if (want_json(p, key))
 		put(p, key, json_null());
 	else if (!p->json && text)
-		fputs(text, stdout);
+		fputs(text, p->f);
 }
 
 void pr_text(struct pr *p, const char *fmt, ...)
@@ -96,7 +102,7 @@ void pr_text(struct pr *p, const char *fmt, ...)
 	if (p->json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(p->f, fmt, ap);
 	va_end(ap);
 }
 

@@ -11,17 +11,20 @@
 #ifndef TWLAB_PR_H
 #define TWLAB_PR_H
 #include <stdbool.h>
+#include <stdio.h>
 
 struct json_t;
 struct tw_decision;
 
 struct pr {
+	FILE *f;                   /* where text and JSON go (stdout) */
 	bool json;
 	unsigned depth;
 	struct json_t *stack[8];   /* [0] the root object, then open containers */
 };
 
-void pr_begin(struct pr *p, bool json);
+void pr_begin(struct pr *p, bool json);   /* to stdout */
+void pr_begin_file(struct pr *p, bool json, FILE *f);
 /* JSON: print the root object on one line and free it. */
 void pr_end(struct pr *p);
 
