@@ -23,9 +23,20 @@
 # Sources are found by wildcard: a new .c under src/ is part of the binary, a
 # new tests/unit/test_*.c is a test program, a new tests/fuzz/fuzz_*.c a fuzz
 # target, a new tests/integration/*.sh an integration test.
+#
+# Libraries: each directory src/<area>/ (but cli) is a static library
+# build/lib/libtwlab-<area>.a; a source that includes a BPF skeleton
+# (*.skel.h) goes to libtwlab-bpf.a instead, so only that one needs BTF,
+# clang and bpftool. The binary is src/cli/ linked with every library. A unit
+# test or fuzz target links the libraries of the areas it #includes
+# ("<area>/...") and what those areas need (AREA_DEPS below), nothing else.
 
 BUILD    ?= build
-CC       ?= gcc
+# make's built-in CC=cc would win over `CC ?=`: replace only that default,
+# keep a CC from the command line or the environment.
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
 SAN      ?=
 OPT      ?= -O2
 PKGS     := libpcap libbpf jansson inih libnetfilter_queue
@@ -37,10 +48,30 @@ CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 
 SRC_ALL  := $(shell find src -name '*.c' ! -name '*.bpf.c' | sort)
-SRC_MAIN := src/cli/main.c
-SRC_LIB  := $(filter-out $(SRC_MAIN),$(SRC_ALL))
-OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/obj/%.o)
-OBJ_MAIN := $(SRC_MAIN:%.c=$(BUILD)/obj/%.o)
+SRC_CLI  := $(filter src/cli/%,$(SRC_ALL))
+SRC_SKEL := $(shell grep -l '^\#include "[^"]*\.skel\.h"' $(SRC_ALL))
+OBJ_CLI  := $(SRC_CLI:%.c=$(BUILD)/obj/%.o)
+
+# Areas, in link order: an area comes before every area it uses.
+AREAS    := bpf trace lab sim craft analyze capture scenario run util print model
+# What each area uses, transitively (a missing entry fails the link).
+AREA_DEPS_bpf      := trace capture model
+AREA_DEPS_trace    := capture model
+AREA_DEPS_lab      := analyze capture craft run scenario util model
+AREA_DEPS_sim      := analyze capture scenario util model
+AREA_DEPS_craft    := capture util model
+AREA_DEPS_analyze  := capture model
+AREA_DEPS_capture  := model
+AREA_DEPS_scenario := util model
+AREA_DEPS_print    := model
+lib      = $(BUILD)/lib/libtwlab-$(1).a
+area_src = $(if $(filter bpf,$(1)),$(SRC_SKEL),$(filter-out $(SRC_SKEL),$(filter src/$(1)/%,$(SRC_ALL))))
+area_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(call area_src,$(1)))
+LIBS_ALL := $(foreach a,$(AREAS),$(call lib,$(a)))
+# The libraries a test source needs, in link order: the areas it includes
+# and theirs.
+test_areas = $(sort $(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' $(1)))
+test_libs  = $(foreach a,$(filter $(sort $(foreach t,$(call test_areas,$(1)),$(t) $(AREA_DEPS_$(t)))),$(AREAS)),$(call lib,$(a)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -92,12 +123,27 @@ $(BUILD)/obj/src/cli/main.o $(BUILD)/obj/src/scenario/lookup.o: $(BUILD)/gen/bui
 
 all: $(BUILD)/twlab
 
-$(BUILD)/twlab: $(OBJ_MAIN) $(OBJ_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/twlab: $(OBJ_CLI) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ_CLI) $(LIBS_ALL) $(PKG_LIBS)
 
-$(BUILD)/obj/%.o: %.c $(BPF_SKEL) $(BUILD)/gen/report_ini.h
+# A library is rebuilt from scratch when an object changes or its list of
+# objects does (a source moved or removed leaves no stale member behind).
+$(foreach a,$(AREAS),$(eval $(call lib,$(a)): $(call area_obj,$(a)) $(BUILD)/lib/$(a).objs))
+$(BUILD)/lib/%.objs: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(call area_obj,$*)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/lib/libtwlab-%.a:
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Generated headers, before the first compile writes the .d files: the
+# skeleton only for the sources that embed it.
+$(SRC_SKEL:%.c=$(BUILD)/obj/%.o): $(BPF_SKEL)
+$(BUILD)/obj/src/scenario/scenario.o: $(BUILD)/gen/report_ini.h
 
 # The default scenario, built into the binary from the shipped file.
 $(BUILD)/gen/report_ini.h: scenarios/report.ini
@@ -114,9 +160,11 @@ $(BUILD)/gen/%.bpf.o: src/trace/%.bpf.c $(BUILD)/gen/vmlinux.h $(wildcard src/tr
 $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(OBJ_LIB)
+# A test links only the libraries of what it tests.
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(call test_libs,tests/unit/$$*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(OBJ_LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(call test_libs,$<) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -132,8 +180,8 @@ fuzz:
 
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
 fuzz-bins: $(FUZZ_BIN)
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(OBJ_LIB)
-	clang $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJ_LIB) $(PKG_LIBS)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $$(call test_libs,tests/fuzz/fuzz_$$*.c)
+	clang $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(call test_libs,$<) $(PKG_LIBS)
 
 # Every target for FUZZ_SECONDS from its seed corpus; a crash fails check.
 FUZZ_SECONDS ?= 15

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/inet.h"
 
 static pcap_dumper_t *dump;
 static int with_payload;
@@ -43,17 +44,6 @@ static uint64_t npackets;
 static const uint32_t SNAT = 0xc6120101u, SERVER = 0xc612000au;   /* 198.18.1.1, 198.18.0.10 */
 
 static void put32(uint8_t *p, uint32_t v) { v = htonl(v); memcpy(p, &v, 4); }
-
-static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* One Ethernet/IPv4/TCP packet; from_client decides the direction. */
 static void pkt_from(uint32_t client, double t, int from_client, uint16_t cport, uint8_t flags,
@@ -73,7 +63,7 @@ static void pkt_from(uint32_t client, double t, int from_client, uint16_t cport,
 	ip[8] = 64; ip[9] = 6;
 	put32(ip + 12, s);
 	put32(ip + 16, d);
-	uint16_t ic = csum(ip, 20, 0);
+	uint16_t ic = inet_csum_fold(inet_csum_add(0, ip, 20));
 	ip[10] = (uint8_t)(ic >> 8); ip[11] = (uint8_t)ic;
 	tcp[0] = (uint8_t)(sp >> 8); tcp[1] = (uint8_t)sp;
 	tcp[2] = (uint8_t)(dp >> 8); tcp[3] = (uint8_t)dp;

@@ -77,12 +77,31 @@ struct conn {
 };
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 
-struct nat_clock { double t; uint32_t ts; };
-struct nat_addr {                      /* per client address: its clocks */
-	struct nat_clock first;
-	struct nat_clock *more;        /* hosts 2..n */
-	uint16_t n, cap;
+struct nat_clock { double t; uint32_t ts; uint16_t port; bool multi_port; };
+#define NAT_FP_MAX 16                  /* fingerprints, TTLs and IP ID counters told apart */
+struct nat_more {                      /* the second and later of each trait */
+	uint32_t fp[NAT_FP_MAX - 1];
+	uint16_t ipid[NAT_FP_MAX - 1];
+	uint8_t  ttl[NAT_FP_MAX - 1];
 };
+struct nat_addr {                      /* per client address: its clocks and SYN traits */
+	struct nat_clock first;
+	struct nat_clock *more;        /* clocks 2..n */
+	uint16_t n, cap;
+	uint8_t  nfp, nttl, nipid;
+	uint8_t  ttl0;
+	uint32_t fp0;
+	uint16_t ipid0;                /* each counter's last value: the first here */
+	uint16_t ipid_syns, ipid_cont; /* SYNs with an IP ID; of which continued a counter
+					* (both halved together past 65535) */
+	struct nat_more *x;            /* allocated when a trait takes a second value */
+};
+
+/* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) seen in one
+ * file, and when last: NAT rewrites addresses and ports, not these. The
+ * time matters: a TIME_WAIT's bare ACK repeats the numbers of the earlier
+ * connection's last ACK, which the earlier client's capture holds too. */
+struct sighting { uint64_t key; double t; };
 
 struct analyzer {
 	struct an_opts o;
@@ -105,6 +124,10 @@ struct analyzer {
 	unsigned nat_cap;
 	uint32_t *nat_idx;             /* 1 + index, open addressing */
 	size_t nat_idx_cap;
+	/* several vantage points: the segments seen where (see vantage.c) */
+	bool multi;
+	struct sighting *sight;
+	size_t sight_cap, sight_n;
 	uint64_t mem;                  /* bytes held */
 	uint64_t nat_mem;              /* of which the NAT clocks */
 };
@@ -327,15 +350,8 @@ static void conn_syn(const struct conn *c, struct segment *syn)
  * incarnation: what tcp_time_wait() copies from the closing socket. */
 static void conn_prev_tw(const struct conn *c, struct tw_sock *tw)
 {
-	memset(tw, 0, sizeof *tw);
-	tw->substate = TW_TIME_WAIT;
-	tw->rcv_nxt = c->cli_end;
-	tw->snd_nxt = c->srv_end;
-	tw->rcv_wnd = 65535;
-	tw->ts_recent_stamp_set = c->st & ST_CLI_TS;
-	tw->ts_recent = c->cli_tsval;
-	tw->ts_recent_age_s = (uint32_t)fmax(0, c->syn_t - c->close_t);
-	tw->last_oow_ack_ms = -1;
+	*tw = tw_sock_init(c->cli_end, c->srv_end, c->st & ST_CLI_TS, c->cli_tsval,
+			   (uint32_t)fmax(0, c->syn_t - c->close_t));
 }
 
 /* The model's verdict on the collision's SYN, and the cause it gives. */
@@ -644,8 +660,146 @@ static bool clock_matches(const struct nat_clock *h, double ts, uint32_t tsval)
 	return dt >= -1 && diff <= 1000.0 + fabs(dt) * 20.0;
 }
 
-static void nat_count(struct analyzer *a, const struct conn *c, double ts, uint32_t tsval)
+const char *an_evidence_str(unsigned bit)
 {
+	switch (bit) {
+	case AN_EV_TIMESTAMPS: return "timestamps";
+	case AN_EV_TTL: return "ttl";
+	case AN_EV_SYN_OPTIONS: return "syn_options";
+	case AN_EV_IP_ID: return "ip_id";
+	default: return "?";
+	}
+}
+
+static uint32_t syn_fingerprint(const struct tcp_seg *s)
+{
+	uint64_t h = (uint64_t)s->ttl << 56 ^ (uint64_t)s->win << 40 ^ (uint64_t)s->mss << 24 ^
+		     (uint64_t)(uint8_t)s->wscale << 16 ^ (uint64_t)s->sack_ok << 8 ^ s->has_ts;
+	h = (h ^ s->opt_order) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* The SYN's traits other than its clock. An IP ID continues a counter
+ * when it is a little above that counter's last value (a host's other
+ * traffic moves it on between SYNs). The first value of each trait is
+ * kept inline: a scan's million addresses send one SYN each. */
+static bool nat_more(struct analyzer *a, struct nat_addr *na)
+{
+	if (na->x)
+		return true;
+	if (a->nat_mem + sizeof *na->x > a->r.max_memory / 4)
+		return false;
+	na->x = calloc(1, sizeof *na->x);
+	if (!na->x)
+		return oom(a, "NAT clocks"), false;
+	mem_add(a, sizeof *na->x);
+	a->nat_mem += sizeof *na->x;
+	return true;
+}
+
+static void nat_traits(struct analyzer *a, struct nat_addr *na, const struct tcp_seg *s)
+{
+	uint32_t fp = syn_fingerprint(s);
+	bool have = !na->nfp ? false : na->fp0 == fp;
+	for (unsigned i = 1; !have && i < na->nfp; i++)
+		have = na->x->fp[i - 1] == fp;
+	if (!have && !na->nfp) {
+		na->fp0 = fp;
+		na->nfp = 1;
+	} else if (!have && na->nfp < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->fp[na->nfp++ - 1] = fp;
+	}
+	have = na->nttl && na->ttl0 == s->ttl;
+	for (unsigned i = 1; !have && i < na->nttl; i++)
+		have = na->x->ttl[i - 1] == s->ttl;
+	if (!have && !na->nttl) {
+		na->ttl0 = s->ttl;
+		na->nttl = 1;
+	} else if (!have && na->nttl < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->ttl[na->nttl++ - 1] = s->ttl;
+	}
+	if (!s->has_ipid || !s->ipid)
+		return;                /* IPv6, or a stack that sends 0 */
+	if (na->ipid_syns == UINT16_MAX) {
+		na->ipid_syns /= 2;
+		na->ipid_cont /= 2;
+	}
+	na->ipid_syns++;
+	for (unsigned i = 0; i < na->nipid; i++) {
+		uint16_t *last = i ? &na->x->ipid[i - 1] : &na->ipid0;
+		uint16_t d = (uint16_t)(s->ipid - *last);
+		if (d >= 1 && d <= 2048) {
+			*last = s->ipid;
+			na->ipid_cont++;
+			return;
+		}
+	}
+	if (!na->nipid) {
+		na->ipid0 = s->ipid;
+		na->nipid = 1;
+	} else if (na->nipid < NAT_FP_MAX && nat_more(a, na)) {
+		na->x->ipid[na->nipid++ - 1] = s->ipid;
+	}
+}
+
+/* How many hosts, and on what evidence (at the end of the pass). */
+static void nat_decide(struct an_nat *r, const struct nat_addr *na)
+{
+	unsigned multi = 0, single = 0, most = 0;
+	bool two_ports = false;
+	for (unsigned k = 0; k < na->n; k++) {
+		const struct nat_clock *x = k ? &na->more[k - 1] : &na->first;
+		if (x->multi_port) {
+			multi++;
+			continue;
+		}
+		single++;
+		unsigned same = 0;
+		for (unsigned j = 0; j < na->n; j++) {
+			const struct nat_clock *y = j ? &na->more[j - 1] : &na->first;
+			same += !y->multi_port && y->port == x->port;
+			two_ports |= !y->multi_port && y->port != x->port;
+		}
+		if (same > most)
+			most = same;
+	}
+	r->clocks = na->n;
+	r->clocks_one_port = (uint16_t)most;
+	/* several clocks, none seen on two ports: per-4-tuple offsets. They
+	 * then count only the hosts that shared a port pair. */
+	r->clock_per_tuple = single >= 3 && two_ports && !r->hosts_capped;
+	unsigned by_clock = r->clock_per_tuple ? multi + most : na->n;
+	r->ttls = na->nttl;
+	r->fingerprints = na->nfp;
+	/* counters: most SYNs continue one (random IP IDs rarely land within
+	 * 2048 above another: about 1 in 32 per counter) */
+	unsigned starts = na->ipid_syns - na->ipid_cont;
+	r->ipid_counters = (uint8_t)(na->ipid_syns >= 4 && (unsigned)na->ipid_cont * 2 >= na->ipid_syns &&
+				     starts <= NAT_FP_MAX ? starts : 0);
+	unsigned h = by_clock;
+	if (r->fingerprints > h)
+		h = r->fingerprints;
+	if (r->ipid_counters > h)
+		h = r->ipid_counters;
+	if (!h)
+		h = 1;
+	r->hosts = h;
+	r->evidence = 0;
+	if (by_clock == h && na->n)
+		r->evidence |= AN_EV_TIMESTAMPS;
+	if (r->ttls == h)
+		r->evidence |= AN_EV_TTL;
+	if (r->fingerprints == h)
+		r->evidence |= AN_EV_SYN_OPTIONS;
+	if (r->ipid_counters == h)
+		r->evidence |= AN_EV_IP_ID;
+	r->lower_bound = r->clock_per_tuple || r->hosts_capped;
+}
+
+static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp_seg *s)
+{
+	double ts = s->ts;
+	uint32_t tsval = s->tsval;
 	struct an_result *r = &a->r;
 	uint64_t h = addr_hash(c->family, c->caddr);
 	size_t j = 0;
@@ -672,18 +826,30 @@ static void nat_count(struct analyzer *a, const struct conn *c, double ts, uint3
 	r->nat[i].conns = 1;
 	r->nat[i].hosts = 1;
 	memset(&a->clocks[i], 0, sizeof a->clocks[i]);
-	a->clocks[i].first = (struct nat_clock){ ts, tsval };
-	a->clocks[i].n = 1;
+	nat_traits(a, &a->clocks[i], s);
+	if (s->has_ts) {
+		a->clocks[i].first = (struct nat_clock){ ts, tsval, s->sport, false };
+		a->clocks[i].n = 1;
+	}
 	return;
 found:
 	r->nat[i].conns++;
 	struct nat_addr *na = &a->clocks[i];
+	nat_traits(a, na, s);
+	if (!s->has_ts)
+		return;
 	for (unsigned k = 0; k < na->n; k++) {
 		struct nat_clock *hc = k ? &na->more[k - 1] : &na->first;
 		if (clock_matches(hc, ts, tsval)) {
-			*hc = (struct nat_clock){ ts, tsval };
+			bool mp = hc->multi_port || hc->port != s->sport;
+			*hc = (struct nat_clock){ ts, tsval, s->sport, mp };
 			return;
 		}
+	}
+	if (!na->n) {
+		na->first = (struct nat_clock){ ts, tsval, s->sport, false };
+		na->n = 1;
+		return;
 	}
 	if (na->n == AN_NAT_HOSTS_MAX) {
 		r->nat[i].hosts_capped = true;
@@ -705,7 +871,7 @@ found:
 		na->more = m;
 		na->cap = ncap;
 	}
-	na->more[na->n - 1] = (struct nat_clock){ ts, tsval };
+	na->more[na->n - 1] = (struct nat_clock){ ts, tsval, s->sport, false };
 	na->n++;
 	r->nat[i].hosts = na->n;
 }
@@ -720,7 +886,7 @@ static void new_incarnation(struct conn *c)
 
 static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
+	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
 
 	if ((s->flags & TCPF_SYN) && !(s->flags & (TCPF_ACK | TCPF_RST))) {
 		if ((c->st & ST_PENDING) && s->seq == c->syn_seq) {          /* retransmission */
@@ -762,8 +928,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		c->last_syn_dt = 0;
 		c->syns = 1;
 		c->bare_acks = 0;
-		if (s->has_ts)
-			nat_count(a, c, s->ts, s->tsval);
+		nat_count(a, c, s);
 		return;
 	}
 	if (s->flags & TCPF_RST) {
@@ -815,7 +980,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 
 static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = s->seq + s->len + !!(s->flags & TCPF_SYN) + !!(s->flags & TCPF_FIN);
+	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
 
 	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
 		bool ours = (c->st & ST_PENDING) && s->ack == c->syn_seq + 1;
@@ -859,6 +1024,10 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 			conn_tuple(c, &k->t);
 			k->server_evidence = true;
 			k->ack_ack = s->ack;
+			k->ack_seq = s->seq;
+			k->ack_has_ts = s->has_ts;
+			k->ack_tsval = s->tsval;
+			k->ack_tsecr = s->tsecr;
 			conn_syn(c, &k->syn);
 			bool ts_unknown = (c->st & ST_SYN_TS_UNK) != 0;
 			if (c->st & ST_PREV_TW) {
@@ -870,13 +1039,7 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 				/* rebuilt from the ACK: tcp_v4_timewait_ack() sends
 				 * ack = tw_rcv_nxt, tsecr = tw_ts_recent */
 				k->since_close = -1;
-				k->tw.substate = TW_TIME_WAIT;
-				k->tw.rcv_nxt = s->ack;
-				k->tw.snd_nxt = s->seq;
-				k->tw.rcv_wnd = 65535;
-				k->tw.ts_recent_stamp_set = s->has_ts;
-				k->tw.ts_recent = s->tsecr;
-				k->tw.last_oow_ack_ms = -1;
+				k->tw = tw_sock_init(s->ack, s->seq, s->has_ts, s->tsecr, 0);
 				ts_unknown |= s->opts_cut;
 			}
 			decide(a, k, ts_unknown);
@@ -907,6 +1070,151 @@ static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *
 	}
 }
 
+/* ---- vantage points: where each SYN and bare ACK was seen */
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (h ^ (h >> 33)) | 1;    /* never 0: 0 marks a free slot */
+}
+
+static uint64_t syn_key(uint32_t seq, bool has_ts, uint32_t tsval)
+{
+	return mix(((uint64_t)seq << 32 | (has_ts ? tsval : 0)) ^ (has_ts ? 0x5a5a000000000000ull : 0x1111));
+}
+
+/* The bare ACKs a TIME_WAIT sends for one collision share seq, ack and
+ * tsecr (= ts_recent); their tsval moves on. */
+static uint64_t ack_key(uint32_t seq, uint32_t ack, bool has_ts, uint32_t tsecr)
+{
+	return mix(mix((uint64_t)seq << 32 | ack) ^ ((uint64_t)(has_ts ? tsecr : 0) << 1) ^ (has_ts ? 7 : 3));
+}
+
+static struct sighting *sight_find(const struct analyzer *a, uint64_t key)
+{
+	if (!a->sight_cap)
+		return NULL;
+	for (size_t i = key & (a->sight_cap - 1);; i = (i + 1) & (a->sight_cap - 1)) {
+		if (a->sight[i].key == key)
+			return &a->sight[i];
+		if (!a->sight[i].key)
+			return NULL;
+	}
+}
+
+static uint64_t in_file(uint64_t key, unsigned file)
+{
+	return mix(key + 0x9e3779b97f4a7c15ull * (file + 1));
+}
+
+static void sight_add(struct analyzer *a, uint64_t key, double t)
+{
+	if ((a->sight_n + 1) * 2 > a->sight_cap) {
+		size_t ncap = a->sight_cap ? a->sight_cap * 2 : 4096;
+		if (a->mem + ncap * sizeof(struct sighting) > a->r.max_memory / 4) {
+			struct sighting *x = sight_find(a, key);
+			if (x)
+				x->t = t;
+			else
+				a->r.sightings_capped++;
+			return;
+		}
+		struct sighting *t = calloc(ncap, sizeof *t);
+		if (!t) {
+			oom(a, "vantage sightings");
+			return;
+		}
+		for (size_t i = 0; i < a->sight_cap; i++)
+			if (a->sight[i].key) {
+				size_t j = a->sight[i].key & (ncap - 1);
+				while (t[j].key)
+					j = (j + 1) & (ncap - 1);
+				t[j] = a->sight[i];
+			}
+		free(a->sight);
+		mem_add(a, (int64_t)((ncap - a->sight_cap) * sizeof *t));
+		a->sight = t;
+		a->sight_cap = ncap;
+	}
+	size_t i = key & (a->sight_cap - 1);
+	while (a->sight[i].key && a->sight[i].key != key)
+		i = (i + 1) & (a->sight_cap - 1);
+	if (!a->sight[i].key) {
+		a->sight[i].key = key;
+		a->sight_n++;
+	}
+	a->sight[i].t = t;
+}
+
+static void sight(struct analyzer *a, const struct tcp_seg *s)
+{
+	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) == TCPF_SYN)
+		sight_add(a, in_file(syn_key(s->seq, s->has_ts, s->tsval), s->file), s->ts);
+	else if (s->flags == TCPF_ACK && s->len == 0)
+		sight_add(a, in_file(ack_key(s->seq, s->ack, s->has_ts, s->tsecr), s->file), s->ts);
+}
+
+/* The files that saw key at or after `after`. */
+static uint64_t seen_in(const struct analyzer *a, uint64_t key, double after)
+{
+	uint64_t bits = 0;
+	for (size_t i = 0; i < a->o.nvantage; i++) {
+		const struct sighting *x = sight_find(a, in_file(key, (unsigned)i));
+		if (x && x->t >= after)
+			bits |= 1ull << i;
+	}
+	return bits;
+}
+
+/* Walk the way back from the server to the client that sent the SYN:
+ * where the collision's bare ACK was seen last, and the first capture
+ * after that which never saw it. */
+static void trace_path(const struct analyzer *a, struct an_collision *k)
+{
+	const struct an_vantage *v = a->o.vantage;
+	struct an_path *p = &k->path;
+	/* captures on other hosts may run a little apart: a second, or half
+	 * the time since the earlier connection closed when that is less */
+	double slack = k->since_close >= 0 && k->since_close < 2.0 ? k->since_close / 2 : 1.0;
+
+	memset(p, 0, sizeof *p);
+	p->client_file = p->last_seen = p->lost_before = -1;
+	p->syn_seen = seen_in(a, syn_key(k->syn.seq, k->syn.has_ts, k->syn.tsval), k->ts - slack);
+	if (!k->server_evidence)
+		return;                /* no bare ACK captured to follow */
+	p->ack_seen = seen_in(a, ack_key(k->ack_seq, k->ack_ack, k->ack_has_ts, k->ack_tsecr), k->ts - slack);
+	for (size_t i = 0; i < a->o.nvantage; i++)
+		if (v[i].role == AN_ROLE_CLIENT && (p->syn_seen >> i & 1)) {
+			p->client_file = (int)i;
+			break;
+		}
+	p->known = true;
+	for (int r = AN_ROLE_SERVER; r >= AN_ROLE_CLIENT; r--) {
+		int seen = -1, any = -1;
+		for (size_t i = 0; i < a->o.nvantage; i++) {
+			if (v[i].role != (enum an_role)r)
+				continue;
+			if (r == AN_ROLE_CLIENT && (int)i != p->client_file)
+				continue;
+			if (any < 0)
+				any = (int)i;
+			if (seen < 0 && (p->ack_seen >> i & 1))
+				seen = (int)i;
+		}
+		if (any < 0)
+			continue;      /* no capture at this point */
+		if (seen >= 0 && p->lost_before < 0) {
+			p->last_seen = seen;
+			continue;
+		}
+		if (seen < 0 && p->lost_before < 0 && p->last_seen >= 0)
+			p->lost_before = any;
+	}
+}
+
 /* ---- the pass */
 
 struct analyzer *an_new(const struct an_opts *o)
@@ -917,6 +1225,21 @@ struct analyzer *an_new(const struct an_opts *o)
 	a->o = *o;
 	a->r.max_memory = o->max_memory ? o->max_memory : AN_DEFAULT_MAX_MEMORY;
 	mem_add(a, sizeof *a);
+	/* several vantage points told apart: count where the capture is
+	 * nearest the server, follow segments in all */
+	if (o->nvantage >= 2 && o->nvantage <= AN_MAX_VANTAGE) {
+		enum an_role top = AN_ROLE_UNKNOWN;
+		bool all = true;
+		for (size_t i = 0; i < o->nvantage; i++) {
+			all &= o->vantage[i].role != AN_ROLE_UNKNOWN;
+			if (o->vantage[i].role > top)
+				top = o->vantage[i].role;
+		}
+		if (all) {
+			a->multi = true;
+			a->r.counted_role = top;
+		}
+	}
 	if (!grow(a, 1024)) {
 		free(a);
 		return NULL;
@@ -928,8 +1251,10 @@ void an_free(struct analyzer *a)
 {
 	if (!a)
 		return;
-	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++)
+	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++) {
 		free(a->clocks[i].more);
+		free(a->clocks[i].x);
+	}
 	tab_free(a->tab, a->cap);
 	free(a->pool);
 	free(a->pool_free);
@@ -937,6 +1262,7 @@ void an_free(struct analyzer *a)
 	free(a->r.nat);
 	free(a->clocks);
 	free(a->nat_idx);
+	free(a->sight);
 	free(a);
 }
 
@@ -961,6 +1287,11 @@ int an_segment(struct analyzer *a, const struct tcp_seg *s)
 	if (s->ts > a->now)
 		a->now = s->ts;
 	a->r.ts_unknown_segs += s->opts_cut;
+	if (a->multi) {
+		sight(a, s);
+		if (s->file >= a->o.nvantage || a->o.vantage[s->file].role != a->r.counted_role)
+			return a->err ? -1 : 0;
+	}
 	c = lookup(a, s, &from_client);
 	if (!c)
 		return a->err ? -1 : 0;
@@ -1001,5 +1332,20 @@ const struct an_result *an_finish(struct analyzer *a)
 		}
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
+	for (unsigned i = 0; i < a->r.nnat; i++)
+		nat_decide(&a->r.nat[i], &a->clocks[i]);
+	for (unsigned i = 0; a->multi && i < a->r.listed; i++) {
+		struct an_collision *k = &a->r.list[i];
+		trace_path(a, k);
+		if (!k->path.known || (k->path.lost_before < 0 && k->path.client_file < 0))
+			a->r.acks_untraced++;      /* not followed to the client that sent the SYN */
+		else if (k->path.lost_before < 0)
+			a->r.acks_delivered++;
+		else {
+			a->r.acks_lost++;
+			const char *d = an_path_drop_str(&k->path, a->o.vantage);
+			a->r.acks_lost_fw += d && !strcmp(d, "firewall");
+		}
+	}
 	return &a->r;
 }

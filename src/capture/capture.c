@@ -410,6 +410,7 @@ int capture_next(struct capture *c, struct tcp_seg *out, char *err, size_t errle
 	if (!best)
 		return 0;
 	*out = best->seg;
+	out->file = (uint8_t)(best - c->src);
 	best->have = false;
 	c->st.segments++;
 	return 1;

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/model.h"
+
 struct tcp_seg {
 	double   ts;                 /* seconds since the epoch */
 	uint8_t  family;             /* 4 or 6 */
@@ -30,10 +32,25 @@ struct tcp_seg {
 	bool     opts_cut;           /* the snaplen cut the TCP options off: has_ts
 				      * and the others are unknown, not absent */
 	bool     ts_bad;             /* a timestamp option of the wrong length */
+	uint8_t  ttl;                /* IPv4 TTL / IPv6 hop limit (the innermost header) */
+	bool     has_ipid;           /* IPv4: ipid is the header's ID */
+	uint16_t ipid;
+	uint32_t opt_order;          /* TCP option kinds in order, 4 bits each, first in the
+				      * low bits (NOP 1, MSS 2, WS 3, SACK_OK 4, SACK 5,
+				      * TS 8, EOL 0xe, other 0xf), at most 8 */
+	uint8_t  file;               /* index of the input file in a merged capture */
 	uint8_t  tunnel;             /* enum seg_tunnel: the outermost it came in */
 	uint8_t  outer_family;       /* ... and that tunnel's outer addresses */
 	uint8_t  outer_saddr[16], outer_daddr[16];
 };
+
+/* The part of a decoded segment the model reads (src/model: struct segment). */
+static inline struct segment tcp_seg_model(const struct tcp_seg *t)
+{
+	struct segment s = { .flags = t->flags, .seq = t->seq, .ack = t->ack, .len = t->len,
+			     .has_ts = t->has_ts, .tsval = t->tsval, .tsecr = t->tsecr };
+	return s;
+}
 
 enum seg_tunnel {
 	TUN_NONE = 0, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_PPPOE, TUN_ERSPAN, TUN_IPIP, TUN__N,

@@ -53,8 +53,14 @@ static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t
 static void tcp_options(const uint8_t *o, size_t n, struct tcp_seg *s)
 {
 	size_t i = 0;
+	unsigned nk = 0;
+	s->opt_order = 0;
 	while (i < n) {
 		uint8_t kind = o[i], len;
+		if (nk < 8) {
+			uint32_t code = kind == 0 ? 0xe : kind <= 5 || kind == 8 ? kind : 0xf;
+			s->opt_order |= code << (4 * nk++);
+		}
 		if (kind == 0)
 			break;
 		if (kind == 1) {
@@ -278,6 +284,9 @@ static enum seg_skip ip(const uint8_t *p, size_t n, size_t off, struct tcp_seg *
 			return SKIP_FRAGMENT;
 		nh = p[off + 9];
 		s->family = 4;
+		s->ttl = p[off + 8];
+		s->ipid = be16(p + off + 4);
+		s->has_ipid = true;
 		memset(s->saddr, 0, 16);
 		memset(s->daddr, 0, 16);
 		memcpy(s->saddr, p + off + 12, 4);
@@ -291,6 +300,9 @@ static enum seg_skip ip(const uint8_t *p, size_t n, size_t off, struct tcp_seg *
 		plen = be16(p + off + 4);
 		nh = p[off + 6];
 		s->family = 6;
+		s->ttl = p[off + 7];
+		s->has_ipid = false;
+		s->ipid = 0;
 		memcpy(s->saddr, p + off + 8, 16);
 		memcpy(s->daddr, p + off + 24, 16);
 		l4 = off + 40;

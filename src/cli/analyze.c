@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: twlab analyze FILE... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
+"usage: twlab analyze FILE[@ROLE]... [--server IP[:PORT]] [--kernel K] [--max-memory SIZE]\n"
 "                     [--plot FILE.svg] [--json]\n"
 "\n"
 "Find TIME_WAIT collisions in packet captures (pcap or pcapng; Ethernet,\n"
@@ -26,6 +26,14 @@ static const char usage[] =
 "NFLOG, PPP, PPPoE, Cisco HDLC, Frame Relay, Juniper Ethernet, 802.11 and\n"
 "radiotap; IPv4 and IPv6; TCP inside GRE, ERSPAN, VXLAN, Geneve, GTP-U and\n"
 "IP-in-IP). Several files are merged by time; '-' reads stdin.\n"
+"\n"
+"Several captures of one incident (vantage points): each is the client, the\n"
+"firewall's inside or outside interface, or the server, detected from the same\n"
+"SYNs seen in several files (ISN and timestamp survive NAT), their addresses\n"
+"(rewritten by NAT) and TTLs, or named as FILE@ROLE (ROLE: client,\n"
+"firewall-inside, firewall-outside or firewall, server). Attempts are counted\n"
+"once, in the captures nearest the server; each collision says where its bare\n"
+"ACK was last seen and where it was lost.\n"
 "\n"
 "A collision is a SYN on a 4-tuple the server still holds in TIME_WAIT that\n"
 "does not draw a SYN-ACK: answered by a bare ACK (server-side capture) or\n"
@@ -80,7 +88,68 @@ static void put_jstr(FILE *f, const char *v)
 
 /* One collision as a JSON object, written straight out (10 000 of them
  * through jansson took longer than reading a million packets). */
-static void collision_emit(FILE *f, const struct an_collision *k, const struct kprofile *kp)
+static void file_list(FILE *f, uint64_t bits, const struct an_vantage *v, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0, first = 1; i < n && i < AN_MAX_VANTAGE; i++)
+		if (bits >> i & 1) {
+			if (!first)
+				fputc(',', f);
+			put_jstr(f, v[i].name);
+			first = 0;
+		}
+	fputc(']', f);
+}
+
+static void file_or_null(FILE *f, int i, const struct an_vantage *v)
+{
+	if (i < 0)
+		fputs("null", f);
+	else
+		put_jstr(f, v[i].name);
+}
+
+/* Where the collision's SYN and bare ACK were seen: null with one vantage point. */
+static void path_emit(FILE *f, const struct an_collision *k, const struct an_vantage *v, size_t n)
+{
+	const struct an_path *p = &k->path;
+	char text[512];
+	if (!v) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"syn_seen\":", f);
+	file_list(f, p->syn_seen, v, n);
+	fputs(",\"client\":", f);
+	file_or_null(f, p->client_file, v);
+	fputs(",\"ack_seen\":", f);
+	if (p->known)
+		file_list(f, p->ack_seen, v, n);
+	else
+		fputs("null", f);
+	fputs(",\"ack_last_seen\":", f);
+	file_or_null(f, p->last_seen, v);
+	fprintf(f, ",\"ack_last_seen_at\":");
+	if (p->last_seen >= 0)
+		fprintf(f, "\"%s\"", an_role_str(v[p->last_seen].role));
+	else
+		fputs("null", f);
+	fputs(",\"ack_lost_before\":", f);
+	file_or_null(f, p->lost_before, v);
+	const char *d = an_path_drop_str(p, v);
+	fputs(",\"ack_dropped\":", f);
+	if (d)
+		fprintf(f, "\"%s\"", d);
+	else
+		fputs("null", f);
+	an_path_text(p, v, n, text, sizeof text);
+	fputs(",\"text\":", f);
+	put_jstr(f, text);
+	fputc('}', f);
+}
+
+static void collision_emit(FILE *f, const struct an_collision *k, const struct kprofile *kp,
+			   const struct an_vantage *v, size_t nv)
 {
 	struct tw_decision d;
 	char c[64], sv[64];
@@ -119,14 +188,17 @@ static void collision_emit(FILE *f, const struct an_collision *k, const struct k
 			fputc(',', f);
 		put_jstr(f, d.why.line[i]);
 	}
-	fputs("]}", f);
+	fputs("],\"path\":", f);
+	path_emit(f, k, v, nv);
+	fputc('}', f);
 }
 
 #define J(v) json_integer((json_int_t)(v))
 
 /* Everything but nat_hosts and the collision list: those are streamed (a
  * scan can bring millions of addresses). */
-static json_t *summary_json(const struct an_result *r, const struct capture *cap, const struct kprofile *k)
+static json_t *summary_json(const struct an_result *r, const struct capture *cap, const struct kprofile *k,
+			    const struct an_vantage *v, size_t nv)
 {
 	json_t *s = json_object(), *hist = json_object(), *skip = json_object();
 	json_t *files = json_array(), *mem = json_object(), *capped = json_array();
@@ -185,15 +257,27 @@ static json_t *summary_json(const struct an_result *r, const struct capture *cap
 						       "error", f->failed ? json_string(f->error) : json_null()));
 	}
 	json_object_set_new(s, "files", files);
+	json_t *vp = json_array();
+	for (size_t i = 0; v && i < nv; i++)
+		json_array_append_new(vp, json_pack("{s:s,s:s,s:b,s:s?}", "file", v[i].name, "role",
+						    an_role_str(v[i].role), "named", v[i].named, "why",
+						    v[i].named ? NULL : v[i].why));
+	json_object_set_new(s, "vantage_points", vp);
+	json_object_set_new(s, "counted_at", v ? json_string(an_role_str(r->counted_role)) : json_null());
+	json_object_set_new(s, "bare_acks_delivered", J(r->acks_delivered));
+	json_object_set_new(s, "bare_acks_lost", J(r->acks_lost));
+	json_object_set_new(s, "bare_acks_lost_at_firewall", J(r->acks_lost_fw));
+	json_object_set_new(s, "bare_acks_untraced", J(r->acks_untraced));
+	json_object_set_new(s, "vantage_segments_unindexed", J(r->sightings_capped));
 	json_object_set_new(s, "kernel", json_string(k->name));
 	return s;
 }
 
 /* One object, its collision list written element by element. */
 static void json_report(const struct an_result *r, const struct capture *cap, const struct kprofile *k,
-			unsigned max_list)
+			unsigned max_list, const struct an_vantage *v, size_t nv)
 {
-	json_t *s = summary_json(r, cap, k);
+	json_t *s = summary_json(r, cap, k, v, nv);
 	char *txt = json_dumps(s, JSON_COMPACT);
 	json_decref(s);
 	if (!txt)
@@ -206,12 +290,38 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 		printf("%s\"%s\":%u", i ? "," : "", addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
 		       r->nat[i].hosts);
 	}
+	/* what each count of two hosts or more rests on (a scan brings
+	 * millions of addresses of one host each) */
+	fputs("},\"nat_evidence\":{", stdout);
+	for (unsigned i = 0, first_a = 1; i < r->nnat; i++) {
+		const struct an_nat *n = &r->nat[i];
+		char a[64];
+		if (n->hosts < 2)
+			continue;
+		printf("%s\"%s\":{\"hosts\":%u,\"lower_bound\":%s,\"evidence\":[", first_a ? "" : ",",
+		       addr_str(n->family, n->addr, a, sizeof a), n->hosts, n->lower_bound ? "true" : "false");
+		for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
+			if (n->evidence & b) {
+				printf("%s\"%s\"", first ? "" : ",", an_evidence_str(b));
+				first = 0;
+			}
+		printf("],\"hosts_at_most\":");
+		if (n->clock_per_tuple)
+			printf("%u", n->clocks > n->hosts ? n->clocks : n->hosts);
+		else
+			fputs("null", stdout);
+		printf(",\"syns\":%u,\"clocks\":%u,\"clock_scope\":\"%s\",\"clocks_one_port\":%u,\"ttls\":%u,"
+		       "\"syn_fingerprints\":%u,\"ip_id_counters\":%u}", n->conns, n->clocks,
+		       n->clock_per_tuple ? "4-tuple" : "host", n->clocks_one_port, n->ttls, n->fingerprints,
+		       n->ipid_counters);
+		first_a = 0;
+	}
 	fputs("}}", stdout);
 	fputs(",\"collisions\":[", stdout);
 	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
 		if (i)
 			fputc(',', stdout);
-		collision_emit(stdout, &r->list[i], k);
+		collision_emit(stdout, &r->list[i], k, v, nv);
 	}
 	fputs("]}\n", stdout);
 }
@@ -228,7 +338,7 @@ static const struct an_collision *example(const struct an_result *r)
 }
 
 static void text_report(const struct an_result *r, const struct capture *cap, const struct kprofile *k,
-			unsigned max_list)
+			unsigned max_list, const struct an_vantage *v, size_t nv)
 {
 	char c[64], s[64];
 	unsigned multi = 0;
@@ -265,11 +375,22 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 		printf("SYNs retransmitted with no answer at all, no earlier connection on the 4-tuple in this\n"
 		       "capture to judge them by: %llu (behind a strict firewall a client sees only this;\n"
 		       "add the server's or the firewall's capture to name the cause)\n", (ull)r->unanswered);
+	if (v) {
+		printf("vantage points (counted at the %s):", an_role_str(r->counted_role));
+		for (size_t i = 0; i < nv; i++)
+			printf("%s %s = %s%s", i ? "," : "", v[i].name, an_role_str(v[i].role), v[i].named ? " (named)" : "");
+		printf("\nbare ACKs of the collisions: delivered %llu, lost %llu (at the firewall %llu), not traced %llu\n",
+		       (ull)r->acks_delivered, (ull)r->acks_lost, (ull)r->acks_lost_fw, (ull)r->acks_untraced);
+		if (r->sightings_capped)
+			printf("%llu SYNs and bare ACKs not indexed across the captures (their share of --max-memory, "
+			       "a quarter, is used up): paths may say lost where they were not\n",
+			       (ull)r->sightings_capped);
+	}
 	if (r->evicted)
 		printf("memory cap %llu MiB reached: %llu tuples idle for %.1f s or more were forgotten early;\n"
 		       "reuses and collisions on them may be missed (raise --max-memory)\n",
 		       (ull)(r->max_memory >> 20), (ull)r->evicted, r->evicted_idle_s);
-	/* the ten addresses with the most clocks */
+	/* the ten addresses with the most hosts, and what each count rests on */
 	unsigned top[10], ntop = 0;
 	for (unsigned i = 0; i < r->nnat; i++) {
 		if (r->nat[i].hosts < 2)
@@ -285,15 +406,28 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 			top[j] = i;
 	}
 	if (multi) {
-		printf("timestamp clocks per source address (hosts behind NAT):");
-		for (unsigned j = 0; j < ntop; j++)
-			printf(" %s=%u%s", addr_str(r->nat[top[j]].family, r->nat[top[j]].addr, c, sizeof c),
-			       r->nat[top[j]].hosts, r->nat[top[j]].hosts_capped ? "+" : "");
+		printf("hosts behind NAT per source address:\n");
+		for (unsigned j = 0; j < ntop; j++) {
+			const struct an_nat *n = &r->nat[top[j]];
+			printf("  %s  %s%u hosts", addr_str(n->family, n->addr, c, sizeof c),
+			       n->lower_bound ? "at least " : "", n->hosts);
+			if (n->clock_per_tuple && n->clocks > n->hosts)
+				printf(" (at most %u, one per clock)", n->clocks);
+			printf(", on");
+			for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
+				if (n->evidence & b) {
+					printf("%s%s", first ? " " : ", ", an_evidence_str(b));
+					first = 0;
+				}
+			printf("  (%u SYNs; %u timestamp clocks%s; %u TTLs; %u SYN fingerprints; IP ID %s)\n",
+			       n->conns, n->clocks,
+			       n->clock_per_tuple ? " per 4-tuple (6.18.17+/7.0 clients): they count only hosts "
+						    "sharing a port pair" : "",
+			       n->ttls, n->fingerprints, n->ipid_counters ? "counters" : "random or absent");
+		}
 		if (multi > ntop)
-			printf(" (and %u more addresses: --json lists them)", multi - ntop);
+			printf("  (and %u more addresses: --json lists them)\n", multi - ntop);
 	}
-	if (multi)
-		printf("\n  (on 6.18 clients every 4-tuple has its own offset: an upper bound there)\n");
 	if (r->nat_uncounted)
 		printf("clocks not counted for %llu SYNs (their share of --max-memory, a quarter, is used up)\n",
 		       (ull)r->nat_uncounted);
@@ -316,6 +450,11 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
 		printf("  %s.%06d  %-40s %-12s %-11s %-9s %-5u %s\n", when, (int)((x->ts - (double)sec) * 1e6),
 		       tup, an_cause_str(x->cause), an_outcome_str(x->outcome), dl, x->syns, sc);
+		if (v && x->path.known) {
+			char text[512];
+			an_path_text(&x->path, v, nv, text, sizeof text);
+			printf("      bare ACK: %s\n", text);
+		}
 	}
 	if (r->listed > max_list || r->unlisted)
 		printf("  ... %llu more (--json lists up to %u)\n",
@@ -500,6 +639,14 @@ static bool parse_server(const char *v, struct an_opts *o)
 	return true;
 }
 
+static void free_names(char **names, size_t n, struct an_vantage *v)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(v);
+}
+
 int cmd_analyze(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_KERNEL, O_JSON, O_MAX, O_MEM, O_PLOT };
@@ -565,9 +712,58 @@ int cmd_analyze(int argc, char **argv)
 		return EXIT_USAGE;
 	if (!have_max)
 		max_list = json ? AN_MAX_LISTED : 20;
-	cap = capture_open_all((const char *const *)argv + optind, (size_t)(argc - optind), err, sizeof err);
+	size_t nfiles = (size_t)(argc - optind);
+	struct an_vantage *vant = calloc(nfiles, sizeof *vant);
+	char **names = calloc(nfiles, sizeof *names);
+	if (!vant || !names) {
+		free(vant);
+		free(names);
+		cli_err("analyze", "out of memory");
+		return EXIT_RUNTIME;
+	}
+	bool any_named = false, vant_ok = true;
+	for (size_t i = 0; i < nfiles; i++) {
+		/* FILE@ROLE, unless FILE@ROLE is itself a file */
+		const char *arg = argv[optind + (int)i], *at = strrchr(arg, '@');
+		enum an_role role = AN_ROLE_UNKNOWN;
+		names[i] = strdup(arg);
+		if (!names[i]) {
+			free_names(names, nfiles, vant);
+			cli_err("analyze", "out of memory");
+			return EXIT_RUNTIME;
+		}
+		if (at && access(arg, F_OK) != 0) {
+			if (!an_role_parse(at + 1, &role)) {
+				cli_err("analyze", "%s: unknown vantage point '%s' (client, firewall-inside, "
+					"firewall-outside, firewall, server)", arg, at + 1);
+				free_names(names, nfiles, vant);
+				return EXIT_USAGE;
+			}
+			names[i][at - arg] = 0;
+			any_named = true;
+		}
+		vant[i].name = names[i];
+		vant[i].role = role;
+		vant[i].named = role != AN_ROLE_UNKNOWN;
+	}
+	char verr[1024] = "";
+	if (nfiles >= 2 && nfiles <= AN_MAX_VANTAGE) {
+		if (an_vantage_detect(vant, nfiles, verr, sizeof verr) < 0) {
+			vant_ok = false;
+			if (any_named)
+				cli_err("analyze", "vantage points: could not tell %s; name each FILE@ROLE", verr);
+		}
+		if (vant_ok) {
+			o.vantage = vant;
+			o.nvantage = nfiles;
+		}
+	} else if (any_named && nfiles > AN_MAX_VANTAGE) {
+		cli_err("analyze", "vantage points: at most %d files", AN_MAX_VANTAGE);
+	}
+	cap = capture_open_all((const char *const *)names, nfiles, err, sizeof err);
 	if (!cap) {
 		cli_err("analyze", "%s", err);
+		free_names(names, nfiles, vant);
 		return EXIT_RUNTIME;
 	}
 	size_t nok = 0;
@@ -580,6 +776,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (!nok) {
 		capture_close(cap);
+		free_names(names, nfiles, vant);
 		return EXIT_RUNTIME;
 	}
 	/* every 2^20 segments, so only a large input shows it */
@@ -591,6 +788,7 @@ int cmd_analyze(int argc, char **argv)
 	a = an_new(&o);
 	if (!a) {
 		capture_close(cap);
+		free_names(names, nfiles, vant);
 		cli_err("analyze", "out of memory");
 		return EXIT_RUNTIME;
 	}
@@ -663,9 +861,9 @@ int cmd_analyze(int argc, char **argv)
 		cli_err("analyze", "memory cap %llu MiB reached: %llu tuples forgotten early (see the report)",
 			(unsigned long long)(r->max_memory >> 20), (unsigned long long)r->evicted);
 	if (json)
-		json_report(r, cap, o.kernel, max_list);
+		json_report(r, cap, o.kernel, max_list, o.vantage, o.nvantage);
 	else
-		text_report(r, cap, o.kernel, max_list);
+		text_report(r, cap, o.kernel, max_list, o.vantage, o.nvantage);
 	if (plot_path && plot(plot_path, r, o.kernel) < 0) {
 		cli_err("analyze", "%s: gnuplot could not draw it (is gnuplot installed?)", plot_path);
 		status = EXIT_RUNTIME;
@@ -676,6 +874,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	an_free(a);
 	capture_close(cap);
+	free_names(names, nfiles, vant);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_err("analyze", "stdout: %s", strerror(errno));
 		return EXIT_RUNTIME;

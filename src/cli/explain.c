@@ -242,7 +242,7 @@ static int explain_tw(int argc, char **argv)
 		O_LEN, O_TS_RECENT, O_TS_AGE, O_TSVAL, O_TSECR, O_SUBSTATE, O_RCV_WND, O_RFC1337,
 		O_OOW, O_RATELIMIT, O_JSON, 0 };
 	struct args a = { .flags = TCPF_SYN };
-	struct tw_sock tw = { .rcv_wnd = 65535, .last_oow_ack_ms = -1 };
+	struct tw_sock tw = tw_sock_init(0, 0, false, 0, 0);
 	struct tcp_env env = { .invalid_ratelimit_ms = -1 };
 	struct segment seg = { 0 };
 	struct tw_decision d;

@@ -4,6 +4,7 @@
  * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
+#include "print/pr.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
 
@@ -207,141 +208,145 @@ static int setup(const char *cmd, const struct opts *o, struct lab *L)
 	return 0;
 }
 
-static json_t *attempt_json(const struct attempt *a)
+/* One attempt: a row of the text table, an object of the JSON array. */
+static void attempt_emit(struct pr *p, unsigned i, const struct attempt *a)
 {
-	json_t *o = json_pack("{s:i,s:i,s:f,s:s,s:f,s:i,s:s,s:b,s:b,s:i}",
-			      "client", a->client, "port", a->port, "t", a->t,
-			      "outcome", outcome_str(a->outcome), "connect_ms", a->connect_ms,
-			      "http", a->http, "server_answer", a->answer[0] ? a->answer : "none",
-			      "reuse", a->reuse, "collision", a->collision, "syns", a->syn_sent);
-	if (a->collision)
-		json_object_set_new(o, "ack", json_integer(a->answer_ack));
+	char ans[40];
+
+	pr_text(p, "  %-2u ", i + 1);
+	pr_int(p, "client", "c%-6lld ", a->client);
+	pr_int(p, "port", "%-6lld ", a->port);
+	pr_real(p, "t", "%5.2f  ", a->t);
+	pr_str(p, "outcome", "%-10s ", outcome_str(a->outcome));
+	pr_real(p, "connect_ms", "%11.1f  ", a->connect_ms);
+	pr_int(p, "http", NULL, a->http);
+	pr_str(p, "server_answer", NULL, a->answer[0] ? a->answer : "none");
+	if (a->collision) {
+		pr_int(p, "ack", NULL, a->answer_ack);
+		snprintf(ans, sizeof ans, "bare ACK ack %u", a->answer_ack);
+	} else {
+		snprintf(ans, sizeof ans, "%s", a->answer[0] ? a->answer : "none");
+	}
+	pr_text(p, "%-26s ", ans);
+	pr_bool(p, "reuse", "%-5s  ", a->reuse);
+	pr_bool(p, "collision", NULL, a->collision);
+	pr_int(p, "syns", NULL, a->syn_sent);
+	pr_int(p, "syns_bare_acked", NULL, a->syns_bare_acked);
 	if (a->rst_to_syn_ms > 0)
-		json_object_set_new(o, "rst_to_syn_ms", json_real(a->rst_to_syn_ms));
-	if (a->answer[0])
-		json_object_set_new(o, "firewall_model", json_pack("{s:b,s:b}",
-			"passes", a->fw_passes, "agrees", a->fw_agree));
-	if (a->modelled) {
-		json_t *why = json_array();
-		for (unsigned i = 0; i < a->model.why.n; i++)
-			json_array_append_new(why, json_string(a->model.why.line[i]));
-		json_object_set_new(o, "model", json_pack("{s:s,s:s,s:b,s:b,s:o}",
-			"verdict", tw_verdict_str(a->model.verdict), "cause", tw_cause_str(a->model.cause),
-			"paws_reject", a->model.paws_reject, "agrees", a->agree, "why", why));
-		json_object_set_new(o, "tw", json_pack("{s:I,s:I,s:b,s:I,s:i}",
-			"rcv_nxt", (json_int_t)a->tw.rcv_nxt, "snd_nxt", (json_int_t)a->tw.snd_nxt,
-			"timestamps", a->tw.ts_recent_stamp_set, "ts_recent", (json_int_t)a->tw.ts_recent,
-			"ts_recent_age_s", a->tw.ts_recent_age_s));
-		json_object_set_new(o, "syn", json_pack("{s:I,s:o}", "seq", (json_int_t)a->syn.seq,
-			"tsval", a->syn.has_ts ? json_integer(a->syn.tsval) : json_null()));
+		pr_real(p, "rst_to_syn_ms", NULL, a->rst_to_syn_ms);
+	if (a->answer[0]) {
+		pr_open(p, "firewall_model", false);
+		pr_bool(p, "passes", NULL, a->fw_passes);
+		pr_bool(p, "agrees", NULL, a->fw_agree);
+		pr_close(p);
 	}
-	return o;
+	if (!a->modelled) {
+		pr_text(p, "-\n");
+		return;
+	}
+	pr_open(p, "model", false);
+	pr_tw_decision(p, &a->model);
+	pr_bool(p, "agrees", NULL, a->agree);
+	pr_text(p, "%s\n", a->agree ? "" : "  DISAGREES");
+	pr_close(p);
+	pr_open(p, "tw", false);
+	pr_int(p, "rcv_nxt", NULL, a->tw.rcv_nxt);
+	pr_int(p, "snd_nxt", NULL, a->tw.snd_nxt);
+	pr_bool(p, "timestamps", NULL, a->tw.ts_recent_stamp_set);
+	pr_int(p, "ts_recent", NULL, a->tw.ts_recent);
+	pr_int(p, "ts_recent_age_s", NULL, a->tw.ts_recent_age_s);
+	pr_close(p);
+	pr_open(p, "syn", false);
+	pr_int(p, "seq", NULL, a->syn.seq);
+	if (a->syn.has_ts)
+		pr_int(p, "tsval", NULL, a->syn.tsval);
+	else
+		pr_null(p, "tsval", NULL);
+	pr_close(p);
 }
 
-static json_t *repro_json(const struct lab *L, const struct repro_result *r)
+/* The text diagnosis of the first modelled collision (text only: the JSON
+ * has its parts in the attempt). */
+static void diagnosis_text(struct pr *p, const struct repro_result *r)
 {
-	json_t *o = json_object(), *at = json_array(), *cap = json_object();
-
-	json_object_set_new(o, "requests", json_integer(r->n));
-	json_object_set_new(o, "ok", json_integer(r->ok));
-	json_object_set_new(o, "delayed", json_integer(r->delayed));
-	json_object_set_new(o, "timed_out", json_integer(r->timed_out));
-	json_object_set_new(o, "collisions", json_integer(r->collisions));
-	json_object_set_new(o, "collisions_paws", json_integer(r->coll_paws));
-	json_object_set_new(o, "collisions_seq", json_integer(r->coll_seq));
-	json_object_set_new(o, "firewall", json_string(fw_kind_str(L->sc.fw)));
-	json_object_set_new(o, "kernel", json_string(r->kernel->name));
-	json_object_set_new(o, "model_agrees", json_integer(r->agree));
-	json_object_set_new(o, "firewall_model_agrees", json_integer(r->fw_agree));
-	json_object_set_new(o, "firewall_model_judged", json_integer(r->fw_judged));
-	json_object_set_new(o, "rst_to_syn_ms", r->rst_to_syn_max_ms > 0 ? json_real(r->rst_to_syn_max_ms) : json_null());
-	json_object_set_new(o, "clock_gap_ms", json_integer(r->clock_gap_ms));
-	json_object_set_new(o, "connect_timeout_s", json_integer(L->sc.connect_timeout));
-	for (unsigned i = 0; i < r->n; i++)
-		json_array_append_new(at, attempt_json(&r->a[i]));
-	json_object_set_new(o, "attempts", at);
-	for (unsigned i = 0; i < r->ncaptures; i++)
-		json_object_set_new(cap, r->cap[i].name, json_string(r->cap[i].path));
-	json_object_set_new(o, "captures", cap);
-	json_object_set_new(o, "out", json_string(L->outdir));
-	return o;
-}
-
-/* Text rendering of the same object. */
-static void repro_text(json_t *o)
-{
-	size_t i;
-	json_t *a, *cap = json_object_get(o, "captures");
-	const char *k;
-	json_t *v;
-	long long modelled = 0;
-
-	printf("twlab lab repro: firewall %s, server kernel profile %s, client connect timeout %lld s\n",
-	       json_string_value(json_object_get(o, "firewall")),
-	       json_string_value(json_object_get(o, "kernel")),
-	       json_integer_value(json_object_get(o, "connect_timeout_s")));
-	printf("client timestamp clocks toward the service differ by %lld ms\n\n",
-	       json_integer_value(json_object_get(o, "clock_gap_ms")));
-	printf("  #  client  port    t(s)  outcome    connect(ms)  server answered            reuse  model (cause)\n");
-	json_array_foreach(json_object_get(o, "attempts"), i, a) {
-		json_t *m = json_object_get(a, "model");
-		char ans[40];
-		snprintf(ans, sizeof ans, "%s", json_string_value(json_object_get(a, "server_answer")));
-		if (json_object_get(a, "ack"))
-			snprintf(ans, sizeof ans, "bare ACK ack %lld",
-				 json_integer_value(json_object_get(a, "ack")));
-		printf("  %-2zu c%-6lld %-6lld %5.2f  %-10s %11.1f  %-26s %-5s  ", i + 1,
-		       json_integer_value(json_object_get(a, "client")),
-		       json_integer_value(json_object_get(a, "port")),
-		       json_real_value(json_object_get(a, "t")),
-		       json_string_value(json_object_get(a, "outcome")),
-		       json_real_value(json_object_get(a, "connect_ms")), ans,
-		       json_is_true(json_object_get(a, "reuse")) ? "yes" : "no");
-		if (m) {
-			modelled++;
-			printf("%s (%s)%s\n", json_string_value(json_object_get(m, "verdict")),
-			       json_string_value(json_object_get(m, "cause")),
-			       json_is_true(json_object_get(m, "agrees")) ? "" : "  DISAGREES");
-		} else {
-			printf("-\n");
-		}
-	}
-	printf("\nrequests %lld  ok %lld  delayed %lld  timed_out %lld  collisions %lld (paws %lld, seq %lld)"
-	       "  model agreed %lld/%lld\n",
-	       json_integer_value(json_object_get(o, "requests")), json_integer_value(json_object_get(o, "ok")),
-	       json_integer_value(json_object_get(o, "delayed")), json_integer_value(json_object_get(o, "timed_out")),
-	       json_integer_value(json_object_get(o, "collisions")),
-	       json_integer_value(json_object_get(o, "collisions_paws")),
-	       json_integer_value(json_object_get(o, "collisions_seq")),
-	       json_integer_value(json_object_get(o, "model_agrees")), modelled);
-	if (json_is_real(json_object_get(o, "rst_to_syn_ms")))
-		printf("client RST -> retransmitted SYN (client capture): %.1f ms\n",
-		       json_real_value(json_object_get(o, "rst_to_syn_ms")));
-	printf("firewall (%s): fw_reply_passes() agreed with what the clients heard %lld/%lld\n",
-	       json_string_value(json_object_get(o, "firewall")),
-	       json_integer_value(json_object_get(o, "firewall_model_agrees")),
-	       json_integer_value(json_object_get(o, "firewall_model_judged")));
-	json_array_foreach(json_object_get(o, "attempts"), i, a) {
-		json_t *m = json_object_get(a, "model"), *w;
-		size_t j;
-		if (!json_is_true(json_object_get(a, "collision")) || !m)
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct attempt *a = &r->a[i];
+		if (!a->collision || !a->modelled)
 			continue;
-		printf("\ndiagnosis (attempt %zu): client-%lld reused port %lld while the server held the "
-		       "4-tuple in TIME_WAIT;\n", i + 1, json_integer_value(json_object_get(a, "client")),
-		       json_integer_value(json_object_get(a, "port")));
-		json_array_foreach(json_object_get(m, "why"), j, w)
-			printf("  %s\n", json_string_value(w));
-		printf("  -> %s\n", !strcmp(json_string_value(json_object_get(a, "outcome")), "timed_out")
-		       ? "the firewall dropped that bare ACK: the client never heard back and timed out"
-		       : "the bare ACK reached the client, which reset and retried: a delay, not a failure");
+		pr_text(p, "\ndiagnosis (attempt %u): client-%u reused port %u while the server held the "
+			"4-tuple in TIME_WAIT;\n", i + 1, a->client, a->port);
+		for (unsigned j = 0; j < a->model.why.n; j++)
+			pr_text(p, "  %s\n", a->model.why.line[j]);
+		pr_text(p, "  -> %s\n", a->outcome == OUT_TIMED_OUT
+			? "the firewall dropped that bare ACK: the client never heard back and timed out"
+			: "the bare ACK reached the client, which reset and retried: a delay, not a failure");
 		break;
 	}
-	printf("\nconfirm live: nstat -az TcpExtPAWSTimewait (PAWSEstab on old kernels), "
-	       "drop reason TCP_RFC7323_TW_PAWS, conntrack -S\n");
-	printf("captures:");
-	json_object_foreach(cap, k, v)
-		printf(" %s=%s", k, json_string_value(v));
-	printf("\n");
+}
+
+/* The whole result, text or JSON, in one pass. */
+static void repro_emit(bool json, const struct lab *L, const struct repro_result *r)
+{
+	const struct kprofile *k = r->kernel;
+	unsigned modelled = 0;
+	struct pr p;
+
+	for (unsigned i = 0; i < r->n; i++)
+		modelled += r->a[i].modelled;
+	pr_begin(&p, json);
+	pr_str(&p, "firewall", "twlab lab repro: firewall %s, ", fw_kind_str(L->sc.fw));
+	pr_str(&p, "kernel", "server kernel profile %s, ", k->name);
+	pr_int(&p, "connect_timeout_s", "client connect timeout %lld s\n", L->sc.connect_timeout);
+	pr_int(&p, "clock_gap_ms", "client timestamp clocks toward the service differ by %lld ms\n\n",
+	       r->clock_gap_ms);
+	pr_text(&p, "  #  client  port    t(s)  outcome    connect(ms)  server answered            reuse  model (cause)\n");
+	pr_open(&p, "attempts", true);
+	for (unsigned i = 0; i < r->n; i++) {
+		pr_open(&p, NULL, false);
+		attempt_emit(&p, i, &r->a[i]);
+		pr_close(&p);
+	}
+	pr_close(&p);
+	pr_int(&p, "requests", "\nrequests %lld", r->n);
+	pr_int(&p, "ok", "  ok %lld", r->ok);
+	pr_int(&p, "delayed", "  delayed %lld", r->delayed);
+	pr_int(&p, "timed_out", "  timed_out %lld", r->timed_out);
+	pr_int(&p, "collisions", "  collisions %lld", r->collisions);
+	pr_int(&p, "collisions_paws", " (paws %lld", r->coll_paws);
+	pr_int(&p, "collisions_seq", ", seq %lld)", r->coll_seq);
+	pr_int(&p, "model_agrees", "  model agreed %lld", r->agree);
+	pr_text(&p, "/%u\n", modelled);
+	if (r->rst_to_syn_max_ms > 0)
+		pr_real(&p, "rst_to_syn_ms", "client RST -> retransmitted SYN (client capture): %.1f ms\n",
+			r->rst_to_syn_max_ms);
+	else
+		pr_null(&p, "rst_to_syn_ms", NULL);
+	pr_text(&p, "server kernel: %s ", k->paws_tw_counter);
+	if (r->kernel_paws >= 0)
+		pr_int(&p, "kernel_paws", "+%lld", r->kernel_paws);
+	else
+		pr_null(&p, "kernel_paws", "unreadable");
+	pr_int(&p, "model_paws_syns", ", SYNs the model PAWS-rejects %lld\n", r->model_paws_syns);
+	pr_text(&p, "firewall (%s): ", fw_kind_str(L->sc.fw));
+	pr_int(&p, "firewall_model_agrees", "fw_reply_passes() agreed with what the clients heard %lld",
+	       r->fw_agree);
+	pr_int(&p, "firewall_model_judged", "/%lld\n", r->fw_judged);
+	diagnosis_text(&p, r);
+	/* the server kernel's own names for a TIME_WAIT PAWS drop (profile) */
+	pr_text(&p, "\nconfirm live: nstat -az %s", k->paws_tw_counter);
+	if (k->paws_tw_drop_reason)
+		pr_text(&p, ", drop reason %s", k->paws_tw_drop_reason);
+	pr_text(&p, ", conntrack -S\n");
+	pr_text(&p, "captures:");
+	pr_open(&p, "captures", false);
+	for (unsigned i = 0; i < r->ncaptures; i++) {
+		pr_text(&p, " %s=", r->cap[i].name);
+		pr_str(&p, r->cap[i].name, "%s", r->cap[i].path);
+	}
+	pr_close(&p);
+	pr_text(&p, "\n");
+	pr_str(&p, "out", NULL, L->outdir);
+	pr_end(&p);
 }
 
 int cmd_lab(int argc, char **argv)
@@ -441,7 +446,6 @@ int cmd_lab(int argc, char **argv)
 	{
 		struct repro_opts ro = { .reuses = o.reuses, .keep = o.keep };
 		struct repro_result *res = calloc(1, sizeof *res);
-		json_t *j;
 		if (!res) {
 			cli_err("lab", "out of memory");
 			return EXIT_RUNTIME;
@@ -458,13 +462,7 @@ int cmd_lab(int argc, char **argv)
 			free(res);
 			return EXIT_OK;
 		}
-		j = repro_json(&L, res);
-		if (o.json) {
-			cli_print(j, true);
-		} else {
-			repro_text(j);
-			json_decref(j);
-		}
+		repro_emit(o.json, &L, res);
 		free(res);
 		return EXIT_OK;
 	}

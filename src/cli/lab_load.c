@@ -5,6 +5,7 @@
  * figure printed was measured by the run.
  */
 #include "cli/cli.h"
+#include "util/inet.h"
 #include "lab/load.h"
 
 #include <arpa/inet.h>
@@ -153,13 +154,6 @@ static int parse(int argc, char **argv, struct lopts *o)
 	return 0;
 }
 
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
-}
-
 /* The lab's own limits, checked for every mode before anything is built. */
 static bool lab_limits(const struct lab *L, const struct snat_spec *m, double keepalive,
 		       bool python, char *err, size_t errlen)
@@ -198,7 +192,7 @@ static bool lab_limits(const struct lab *L, const struct snat_spec *m, double ke
 		caddr[i] = x;
 		if ((x & 0xffffff00u) != (0xc6120000u | (i + 1) << 8) || (x & 0xff) < 2 || (x & 0xff) > 254) {
 			snprintf(err, errlen, "[client] addresses: client %u's address %s must be in its "
-				 "link's 198.18.%u.2-198.18.%u.254", i + 1, ip4(x, a), i + 1, i + 1);
+				 "link's 198.18.%u.2-198.18.%u.254", i + 1, ip4_str(x, a), i + 1, i + 1);
 			return false;
 		}
 	}
@@ -319,9 +313,9 @@ static json_t *row_json(const struct lab *L, const struct load_result *r)
 		const struct load_client *c = &r->client[i];
 		json_t *snat = json_object();
 		for (unsigned k = 0; k < c->naddr; k++)
-			json_object_set_new(snat, ip4(c->snat[k], a), json_integer((json_int_t)c->snat_conns[k]));
+			json_object_set_new(snat, ip4_str(c->snat[k], a), json_integer((json_int_t)c->snat_conns[k]));
 		json_array_append_new(cl, json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
-			"client", i + 1, "address", ip4(c->addr, a),
+			"client", i + 1, "address", ip4_str(c->addr, a),
 			"requests", (json_int_t)c->requests, "ok", (json_int_t)c->ok,
 			"delayed", (json_int_t)c->delayed, "timed_out", (json_int_t)c->timed_out,
 			"refused", (json_int_t)c->refused, "errors", (json_int_t)c->errors, "snat", snat));

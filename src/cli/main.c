@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -80,8 +81,15 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+		if (!strcmp(argv[1], cmds[i].name)) {
+			int rc = cmds[i].fn(argc - 1, argv + 1);
+			/* a result nobody could read is not a success (> /dev/full) */
+			if (fflush(stdout) != 0 || ferror(stdout)) {
+				cli_err(cmds[i].name, "standard output: %s", strerror(errno));
+				return rc ? rc : EXIT_RUNTIME;
+			}
+			return rc;
+		}
 	fprintf(stderr, "twlab: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -3,6 +3,7 @@
  * print. One JSON object per result serves --json and the text rendering.
  */
 #include "cli/cli.h"
+#include "util/inet.h"
 #include "sim/config.h"
 #include "sim/fromcap.h"
 #include "sim/pcapout.h"
@@ -82,13 +83,6 @@ static double rate(uint64_t k, uint64_t n)
 	return n ? (double)k / (double)n : 0;
 }
 
-static char *ip(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
-}
-
 static json_t *scenario_json(const struct sim_params *p)
 {
 	const struct fleet *f = &p->fleet;
@@ -136,7 +130,7 @@ static json_t *result_json(const struct sim_params *p, const struct sim_result *
 		"overflow", (json_int_t)r->tw_overflow));
 	for (unsigned i = 0; i < r->ntop; i++)
 		json_array_append_new(top, json_pack("{s:i,s:s,s:I,s:I,s:I}", "client", r->top[i].client,
-			"addr", ip(r->top[i].addr, a), "requests", (json_int_t)r->top[i].requests,
+			"addr", ip4_str(r->top[i].addr, a), "requests", (json_int_t)r->top[i].requests,
 			"collisions", (json_int_t)r->top[i].collisions,
 			"timed_out", (json_int_t)r->top[i].timed_out));
 	json_object_set_new(o, "clients", json_pack("{s:i,s:i,s:f,s:f,s:o}", "count", r->clients,
@@ -359,7 +353,7 @@ static int from_capture(struct sim_config *c)
 	bool same = olo <= shi && slo <= ohi;
 	json_t *o = json_object(), *nat = json_array();
 	for (unsigned i = 0; i < fc->nnat; i++)
-		json_array_append_new(nat, json_pack("{s:s,s:i,s:i}", "addr", ip(fc->nat_addr[i], a),
+		json_array_append_new(nat, json_pack("{s:s,s:i,s:i}", "addr", ip4_str(fc->nat_addr[i], a),
 			"hosts", fc->nat_hosts[i], "connections", fc->nat_conns[i]));
 	json_object_set_new(o, "capture", json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s}",
 		"span_s", fc->span_s, "connections", (json_int_t)fc->connections,
@@ -396,7 +390,7 @@ static int from_capture(struct sim_config *c)
 		       (unsigned long long)fc->coll_paws, (unsigned long long)fc->coll_seq,
 		       (unsigned long long)fc->recovered, (unsigned long long)fc->timed_out);
 		for (unsigned i = 0; i < fc->nnat; i++)
-			printf("nat address    %s: %u hosts, %u connections\n", ip(fc->nat_addr[i], a),
+			printf("nat address    %s: %u hosts, %u connections\n", ip4_str(fc->nat_addr[i], a),
 			       fc->nat_hosts[i], fc->nat_conns[i]);
 		printf("fleet          %u clients x %.3f req/s, overload:%u, keep-alive %.2f, "
 		       "firewall %s, server kernel %s (assumed: --server-kernel), client kernel %s\n",

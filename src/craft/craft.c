@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/inet.h"
 
 int craft_open(uint32_t src)
 {
@@ -32,22 +33,6 @@ int craft_open(uint32_t src)
 		return -1;
 	}
 	return fd;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
 }
 
 static void put32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = (uint8_t)v; }
@@ -90,8 +75,8 @@ int craft_send_data(int fd, struct craft_ep src, struct craft_ep dst, const stru
 	put32(ph + 4, dst.addr);
 	ph[8] = 0; ph[9] = IPPROTO_TCP;
 	ph[10] = (uint8_t)((hl + len) >> 8); ph[11] = (uint8_t)(hl + len);
-	sum = add(add(0, ph, 12), b, hl + len);
-	c = fold(sum);
+	sum = inet_csum_add(inet_csum_add(0, ph, 12), b, hl + len);
+	c = inet_csum_fold(sum);
 	b[16] = (uint8_t)(c >> 8); b[17] = (uint8_t)c;
 	return sendto(fd, b, hl + len, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)(hl + len) ? 0 : -1;
 }

@@ -15,6 +15,7 @@
  *   5. lab_down().
  */
 #include "lab/load.h"
+#include "util/inet.h"
 #include "util/stats.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
@@ -170,20 +171,6 @@ static double mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
-		;
-}
-
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
 }
 
 #define RUN(...) do { \
@@ -513,10 +500,10 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		char range[80];
 		lab_client_ns(L, i, ns, sizeof ns);
 		if (caddr[i] != def) {
-			snprintf(cidr, sizeof cidr, "%s/24", ip4(caddr[i], a));
+			snprintf(cidr, sizeof cidr, "%s/24", ip4_str(caddr[i], a));
 			RUN("ip", "-n", ns, "addr", "add", cidr, "dev", "eth0");
-			RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4(gwa, b),
-			    "src", ip4(caddr[i], a));
+			RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4_str(gwa, b),
+			    "src", ip4_str(caddr[i], a));
 		}
 		snprintf(range, sizeof range, "net.ipv4.ip_local_port_range=%u %u", f->port_lo, f->port_hi);
 		RUN("ip", "netns", "exec", ns, "sysctl", "-qw", range);
@@ -525,7 +512,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 	for (unsigned i = 0; i < nat.npool; i++) {
 		if (nat.pool[i] == L->sc.snat_addr)
 			continue;
-		snprintf(cidr, sizeof cidr, "%s/32", ip4(nat.pool[i], a));
+		snprintf(cidr, sizeof cidr, "%s/32", ip4_str(nat.pool[i], a));
 		RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw");
 	}
 	if (lab_nft(L, fw, "snat", nat.rules, log, err, errlen))
@@ -571,7 +558,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		struct ready_req q = { L->sc.server_addr, L->sc.server_port };
 		int k;
 		for (k = 0; k < 50 && !lab_interrupted && lab_in_ns(srv, server_answers, &q); k++)
-			sleep_s(0.1);
+			run_sleep(0.1);
 		if (k == 50) {
 			snprintf(err, errlen, "the server does not answer (see %s/server.log)", L->outdir);
 			goto out;
@@ -587,12 +574,12 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		if (start_bg(L, td, dumplog, err, errlen) || start_bg(L, ct, ctlog, err, errlen))
 			goto out;
 		for (k = 0; k < 50 && !file_has(dumplog, "listening on"); k++)
-			sleep_s(0.1);
+			run_sleep(0.1);
 		if (k == 50) {
 			snprintf(err, errlen, "tcpdump did not start (see %s)", dumplog);
 			goto out;
 		}
-		sleep_s(0.3);                     /* conntrack -E has subscribed */
+		run_sleep(0.3);                     /* conntrack -E has subscribed */
 	}
 	/* one-to-one: the pool's allocator, then the rule that queues to it */
 	if (nat.queue) {
@@ -680,7 +667,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 				(unsigned long long)n, (unsigned long long)to);
 			next_progress += 1;
 		}
-		sleep_s(0.1);
+		run_sleep(0.1);
 	}
 	r->interrupted = lab_interrupted != 0;
 	r->elapsed_s = mono() - t0;
@@ -699,7 +686,7 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		r->nstat_paws = paws0 >= 0 && p1 >= 0 ? p1 - paws0 : -1;
 		r->nstat_tw = tw0 >= 0 && t1 >= 0 ? t1 - tw0 : -1;
 	}
-	sleep_s(1.0);      /* the capture has read what the kernel holds for it */
+	run_sleep(1.0);      /* the capture has read what the kernel holds for it */
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;

@@ -18,17 +18,11 @@
  * the gateway's .254.
  */
 #include "lab/load.h"
+#include "util/inet.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
-}
 
 unsigned load_nat_free(const struct scenario *s)
 {
@@ -65,7 +59,7 @@ bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
 	}
 	if (n < 1 || n > fr || n > sizeof out->pool / sizeof out->pool[0]) {
 		snprintf(err, errlen, "%s needs %u address%s from %s up, the firewall's outside "
-			 "link has %u free", spec, n, n == 1 ? "" : "es", ip4(s->snat_addr, a), fr);
+			 "link has %u free", spec, n, n == 1 ? "" : "es", ip4_str(s->snat_addr, a), fr);
 		return false;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -76,16 +70,16 @@ bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
 	switch (m->mode) {
 	case SNAT_OVERLOAD:
 		if (n == 1)
-			w += snprintf(out->rules + w, len - (size_t)w, "snat to %s\n", ip4(out->pool[0], a));
+			w += snprintf(out->rules + w, len - (size_t)w, "snat to %s\n", ip4_str(out->pool[0], a));
 		else
 			w += snprintf(out->rules + w, len - (size_t)w, "snat to %s-%s\n",
-				      ip4(out->pool[0], a), ip4(out->pool[n - 1], b));
+				      ip4_str(out->pool[0], a), ip4_str(out->pool[n - 1], b));
 		break;
 	case SNAT_STATIC:
 		w += snprintf(out->rules + w, len - (size_t)w, "snat to ip saddr map {");
 		for (unsigned i = 0; i < nclients && (size_t)w < len; i++)
 			w += snprintf(out->rules + w, len - (size_t)w, "%s %s : %s", i ? "," : "",
-				      ip4(client_addr[i], a), ip4(out->pool[i], b));
+				      ip4_str(client_addr[i], a), ip4_str(out->pool[i], b));
 		if ((size_t)w < len)
 			w += snprintf(out->rules + w, len - (size_t)w, " }\n");
 		break;
@@ -101,7 +95,7 @@ bool load_nat_build(const struct scenario *s, const struct snat_spec *m,
 		w += snprintf(out->rules + w, len - (size_t)w, "snat to meta mark map {");
 		for (unsigned i = 0; i < n && (size_t)w < len; i++)
 			w += snprintf(out->rules + w, len - (size_t)w, "%s 0x%x : %s", i ? "," : "",
-				      LOAD_POOL_MARK + i, ip4(out->pool[i], a));
+				      LOAD_POOL_MARK + i, ip4_str(out->pool[i], a));
 		if ((size_t)w < len)
 			w += snprintf(out->rules + w, len - (size_t)w,
 				      " }\nadd rule ip twlab post oifname \"gw\" counter drop\n");

@@ -120,14 +120,7 @@ static int run(void *arg)
 			fprintf(c->out, "failed %u %s\n", i, s.error);
 			continue;
 		}
-		memset(&tw, 0, sizeof tw);
-		tw.substate = TW_TIME_WAIT;
-		tw.rcv_nxt = s.tw_rcv_nxt;
-		tw.snd_nxt = s.tw_snd_nxt;
-		tw.rcv_wnd = 65535;
-		tw.ts_recent_stamp_set = tw_ts;
-		tw.ts_recent = s.tw_ts_recent;
-		tw.last_oow_ack_ms = -1;
+		tw = tw_sock_init(s.tw_rcv_nxt, s.tw_snd_nxt, tw_ts, s.tw_ts_recent, 0);
 		memset(&syn, 0, sizeof syn);
 		syn.flags = TCPF_SYN;
 		syn.seq = s.tw_rcv_nxt + seq_deltas[rnd() % (sizeof seq_deltas / sizeof seq_deltas[0])];

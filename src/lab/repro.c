@@ -43,13 +43,6 @@ static double now_wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) && errno == EINTR && !lab_interrupted)
-		;
-}
-
 struct clock_req {
 	uint32_t addr;
 	uint16_t port, lport;
@@ -137,7 +130,7 @@ static int start_dump(struct lab *L, const char *ns, const char *ifname, int rol
 		}
 		if (ready)
 			return 0;
-		sleep_s(0.1);
+		run_sleep(0.1);
 	}
 	if (L->dry_run)
 		return 0;
@@ -248,6 +241,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 	size_t nps = 0;
 	struct tcp_seg s;
 	struct attempt *pending = NULL;
+	struct attempt *last_syn = NULL;    /* the attempt of the last SYN, until answered */
 	uint32_t server = htonl(L->sc.server_addr);
 	static const struct tcp_env env = { .invalid_ratelimit_ms = -1 };
 	int rc;
@@ -259,11 +253,15 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 		bool from_srv = s.family == 4 && !memcmp(s.saddr, &server, 4) && s.sport == L->sc.server_port;
 		uint16_t cport = to_srv ? s.sport : s.dport;
 		struct port_state *p;
-		uint32_t end = s.seq + s.len + !!(s.flags & TCPF_SYN) + !!(s.flags & TCPF_FIN);
+		uint32_t end = tcp_end_seq(s.seq, s.flags, s.len);
 
 		if ((!to_srv && !from_srv) || !(p = port_state(ps, &nps, sizeof ps / sizeof ps[0], cport)))
 			continue;
 		if (from_srv) {
+			if (last_syn && last_syn->port == cport) {
+				last_syn->syns_bare_acked += s.flags == TCPF_ACK;
+				last_syn = NULL;
+			}
 			if (pending && pending->port == cport && !pending->answer[0]) {
 				char fb[8];
 				snprintf(pending->answer, sizeof pending->answer, "%s",
@@ -296,24 +294,14 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 					a = &r->a[i];
 			if (!a)
 				continue;
+			last_syn = a;
 			if (a->syn_sent++ == 0) {
 				a->reuse = p->seen;
-				a->syn.flags = s.flags;
-				a->syn.seq = s.seq;
-				a->syn.has_ts = s.has_ts;
-				a->syn.tsval = s.tsval;
-				a->syn.tsecr = s.tsecr;
+				a->syn = tcp_seg_model(&s);
 				if (p->seen && p->srv_tw) {
 					struct tw_sock *tw = &a->tw;
-					memset(tw, 0, sizeof *tw);
-					tw->substate = TW_TIME_WAIT;
-					tw->rcv_nxt = p->cli_end;
-					tw->snd_nxt = p->srv_end;
-					tw->rcv_wnd = 65535;
-					tw->ts_recent_stamp_set = p->ts;
-					tw->ts_recent = p->cli_tsval;
-					tw->ts_recent_age_s = (uint32_t)(s.ts - p->cli_last);
-					tw->last_oow_ack_ms = -1;
+					*tw = tw_sock_init(p->cli_end, p->srv_end, p->ts, p->cli_tsval,
+							   (uint32_t)(s.ts - p->cli_last));
 					tw_process(r->kernel, &env, tw, &a->syn, &a->model);
 					a->modelled = true;
 				}
@@ -392,6 +380,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	unsigned hi = 0, lo = 1, nports;
 	uint16_t base = 41000;
 	double t0;
+	long long paws0 = -1, paws1;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
@@ -459,12 +448,14 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			snprintf(err, errlen, "could not find ports whose client clocks differ enough");
 			goto out;
 		}
+		lab_ns(L, "srv", ns, sizeof ns);
+		paws0 = lab_counter(ns, r->kernel->paws_tw_counter);
 		t0 = now_wall();
 		for (unsigned p = 0; p < np; p++)
 			if (fetch(L, first[p], port[p], r, t0, err, errlen))
 				goto out;
 		/* let the firewall's conntrack entries expire: a reuse opens a new one */
-		sleep_s(L->sc.fw_time_wait + 1.5);
+		run_sleep(L->sc.fw_time_wait + 1.5);
 		for (unsigned p = 0; p < np; p++)
 			if (fetch(L, second[p], port[p], r, t0, err, errlen))
 				goto out;
@@ -473,7 +464,10 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		snprintf(err, errlen, "interrupted");
 		goto out;
 	}
-	sleep_s(1.2);             /* the captures show the clients falling silent */
+	run_sleep(1.2);             /* the captures show the clients falling silent */
+	lab_ns(L, "srv", ns, sizeof ns);
+	paws1 = lab_counter(ns, r->kernel->paws_tw_counter);
+	r->kernel_paws = paws0 >= 0 && paws1 >= paws0 ? paws1 - paws0 : -1;
 	for (unsigned i = 0; i < L->ndump; i++)
 		lab_stop(L->dump_pid[i]);
 	L->ndump = 0;
@@ -495,6 +489,8 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 			r->coll_seq += a->model.cause == TW_CAUSE_SEQ;
 		}
 		r->agree += a->modelled && a->agree;
+		if (a->modelled && a->model.paws_reject)
+			r->model_paws_syns += a->syns_bare_acked;
 		/* the firewall's decision is the model's (fw_reply_passes); the
 		 * nft rules implement it for real: a client hears the server's
 		 * first answer (and so does not time out) exactly when it passes */

@@ -19,6 +19,7 @@ struct attempt {
 	double   connect_ms;         /* what curl measured (timeout: the limit) */
 	unsigned http;               /* status, 0 if none */
 	unsigned syn_sent;           /* SYNs for this attempt seen at the server */
+	unsigned syns_bare_acked;    /* ...that the server answered with a bare ACK */
 	char     answer[24];         /* the server's answer to the first SYN */
 	uint32_t answer_ack;
 	bool     reuse;              /* the 4-tuple was used before in this run */
@@ -48,6 +49,14 @@ struct repro_result {
 	unsigned fw_judged, fw_agree;   /* firewall model vs the real nft rules */
 	double   rst_to_syn_max_ms;     /* the longest of the attempts' rst_to_syn_ms */
 	int32_t clock_gap_ms;        /* (s32)(first client's clock - second's) */
+	/* The kernel as the oracle: the server namespace's TIME_WAIT PAWS
+	 * counter (the profile's paws_tw_counter) over the run, and the SYNs
+	 * the model says it PAWS-rejected: those the server answered with a
+	 * bare ACK in an attempt whose first SYN the model PAWS-rejects (a
+	 * rejection leaves ts_recent as it was; a client RST ends the
+	 * TIME_WAIT, and its next SYN gets a SYN-ACK). */
+	long long kernel_paws;       /* counter delta; -1: could not be read */
+	unsigned model_paws_syns;
 	struct repro_capture {
 		enum { CAP_CLIENT, CAP_FIREWALL, CAP_SERVER } role;
 		unsigned client;         /* CAP_CLIENT: 1-based */

@@ -14,6 +14,7 @@
  * No namespace gets a default route: only routes to 198.18.0.0/15.
  */
 #include "lab/lab.h"
+#include "util/inet.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -34,13 +35,6 @@ void lab_ns(const struct lab *L, const char *role, char *buf, size_t len)
 void lab_client_ns(const struct lab *L, unsigned i, char *buf, size_t len)
 {
 	snprintf(buf, len, "%sc%u", L->sc.prefix, i + 1);
-}
-
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
 }
 
 bool lab_preflight(char *err, size_t errlen)
@@ -280,7 +274,7 @@ int lab_server_start(struct lab *L, const char *ns, uint32_t addr, uint16_t port
 		fclose(f);
 	}
 	snprintf(port, sizeof port, "%u", port_no);
-	const char *py[] = { "ip", "netns", "exec", ns, "python3", py_path, ip4(addr, a), port, NULL };
+	const char *py[] = { "ip", "netns", "exec", ns, "python3", py_path, ip4_str(addr, a), port, NULL };
 	L->server_pid = lab_spawn(L, py, slog, slog);
 	if (L->server_pid < 0) {
 		snprintf(err, errlen, "cannot start python3 http.server: %s", strerror(errno));
@@ -347,17 +341,17 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 			return -1;
 		if (LAB_RUN("ip", "-n", c, "link", "set", "tmp-twl-c", "name", cif))
 			return -1;
-		snprintf(cidr, sizeof cidr, "%s/24", ip4(0xc6120002u | (i + 1) << 8, a));
+		snprintf(cidr, sizeof cidr, "%s/24", ip4_str(0xc6120002u | (i + 1) << 8, a));
 		if (LAB_RUN("ip", "-n", c, "addr", "add", cidr, "dev", cif))
 			return -1;
-		snprintf(cidr, sizeof cidr, "%s/24", ip4(0xc6120001u | (i + 1) << 8, a));
+		snprintf(cidr, sizeof cidr, "%s/24", ip4_str(0xc6120001u | (i + 1) << 8, a));
 		if (LAB_RUN("ip", "-n", fw, "addr", "add", cidr, "dev", fif))
 			return -1;
 		if (LAB_RUN("ip", "-n", c, "link", "set", cif, "up"))
 			return -1;
 		if (LAB_RUN("ip", "-n", fw, "link", "set", fif, "up"))
 			return -1;
-		if (LAB_RUN("ip", "-n", c, "route", "add", "198.18.0.0/15", "via", ip4(0xc6120001u | (i + 1) << 8, a)))
+		if (LAB_RUN("ip", "-n", c, "route", "add", "198.18.0.0/15", "via", ip4_str(0xc6120001u | (i + 1) << 8, a)))
 			return -1;
 		/* repro reads a client's timestamp clock for a 4-tuple from a
 		 * socket marked LAB_PROBE_MARK whose SYN must never leave */
@@ -378,16 +372,16 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		return -1;
 	if (LAB_RUN("ip", "-n", gw, "link", "set", "tmp-twl-s", "name", "srv"))
 		return -1;
-	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->snat_addr, a));
+	snprintf(cidr, sizeof cidr, "%s/24", ip4_str(s->snat_addr, a));
 	if (LAB_RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw"))
 		return -1;
-	snprintf(cidr, sizeof cidr, "%s/24", ip4((s->snat_addr & 0xffffff00u) | 254, a));
+	snprintf(cidr, sizeof cidr, "%s/24", ip4_str((s->snat_addr & 0xffffff00u) | 254, a));
 	if (LAB_RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "fw"))
 		return -1;
-	snprintf(cidr, sizeof cidr, "%s/24", ip4((s->server_addr & 0xffffff00u) | 254, a));
+	snprintf(cidr, sizeof cidr, "%s/24", ip4_str((s->server_addr & 0xffffff00u) | 254, a));
 	if (LAB_RUN("ip", "-n", gw, "addr", "add", cidr, "dev", "srv"))
 		return -1;
-	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->server_addr, a));
+	snprintf(cidr, sizeof cidr, "%s/24", ip4_str(s->server_addr, a));
 	if (LAB_RUN("ip", "-n", srv, "addr", "add", cidr, "dev", "eth0"))
 		return -1;
 	if (LAB_RUN("ip", "-n", fw, "link", "set", "gw", "up"))
@@ -398,12 +392,12 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		return -1;
 	if (LAB_RUN("ip", "-n", srv, "link", "set", "eth0", "up"))
 		return -1;
-	snprintf(cidr, sizeof cidr, "%s/24", ip4(s->server_addr & 0xffffff00u, a));
-	if (LAB_RUN("ip", "-n", fw, "route", "add", cidr, "via", ip4((s->snat_addr & 0xffffff00u) | 254, b)))
+	snprintf(cidr, sizeof cidr, "%s/24", ip4_str(s->server_addr & 0xffffff00u, a));
+	if (LAB_RUN("ip", "-n", fw, "route", "add", cidr, "via", ip4_str((s->snat_addr & 0xffffff00u) | 254, b)))
 		return -1;
-	if (LAB_RUN("ip", "-n", gw, "route", "add", "198.18.0.0/15", "via", ip4(s->snat_addr, a)))
+	if (LAB_RUN("ip", "-n", gw, "route", "add", "198.18.0.0/15", "via", ip4_str(s->snat_addr, a)))
 		return -1;
-	if (LAB_RUN("ip", "-n", srv, "route", "add", "198.18.0.0/15", "via", ip4((s->server_addr & 0xffffff00u) | 254, a)))
+	if (LAB_RUN("ip", "-n", srv, "route", "add", "198.18.0.0/15", "via", ip4_str((s->server_addr & 0xffffff00u) | 254, a)))
 		return -1;
 	if (LAB_RUN("ip", "netns", "exec", fw, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
 		return -1;
@@ -420,8 +414,8 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		 "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
 		 "%s"
 		 "  }\n}\n",
-		 ip4(s->service_addr, a), s->service_port, ip4(s->server_addr, b), s->server_port,
-		 ip4(s->snat_addr, c),
+		 ip4_str(s->service_addr, a), s->service_port, ip4_str(s->server_addr, b), s->server_port,
+		 ip4_str(s->snat_addr, c),
 		 s->fw == FW_STRICT
 		 ? "    # strict: only a SYN-ACK or a RST may answer a session that has seen no SYN-ACK\n"
 		   "    iifname \"gw\" tcp flags & (syn | ack) == syn | ack ct mark set 1\n"
@@ -447,7 +441,7 @@ int lab_up(struct lab *L, char *err, size_t errlen)
 		return -1;
 	/* up means serving: through the firewall, from the first client */
 	lab_client_ns(L, 0, c, sizeof c);
-	snprintf(cidr, sizeof cidr, "http://%s:%u/", ip4(s->service_addr, a), s->service_port);
+	snprintf(cidr, sizeof cidr, "http://%s:%u/", ip4_str(s->service_addr, a), s->service_port);
 	if (lab_wait_http(L, c, cidr)) {
 		snprintf(err, errlen, lab_interrupted ? "interrupted"
 			 : "the server does not answer through the firewall (see %s/server.log)", L->outdir);

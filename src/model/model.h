@@ -157,6 +157,23 @@ struct tw_sock {                 /* what struct tcp_timewait_sock holds */
 	int64_t  last_oow_ack_ms;    /* ms since tw_last_oow_ack_time; <0: never */
 };
 
+/* The mini-socket tcp_time_wait() leaves when a connection whose peer's
+ * next sequence is rcv_nxt (ours snd_nxt) closes: TIME_WAIT, ts_recent the
+ * peer's last timestamp if it used them (ts_recent_age_s seconds ago), no
+ * out-of-window ACK sent yet. The window is 65535 because a rebuilt socket
+ * does not know it (only FIN_WAIT2 reads it). The one place a tw_sock is
+ * built from parts; callers that know more set the field after. */
+static inline struct tw_sock tw_sock_init(uint32_t rcv_nxt, uint32_t snd_nxt, bool ts,
+					  uint32_t ts_recent, uint32_t ts_recent_age_s)
+{
+	struct tw_sock tw = {
+		.substate = TW_TIME_WAIT, .rcv_nxt = rcv_nxt, .snd_nxt = snd_nxt,
+		.rcv_wnd = 65535, .ts_recent_stamp_set = ts, .ts_recent = ts_recent,
+		.ts_recent_age_s = ts_recent_age_s, .last_oow_ack_ms = -1,
+	};
+	return tw;
+}
+
 struct segment {                 /* an incoming segment, as parsed */
 	uint8_t  flags;              /* TCPF_* */
 	uint32_t seq, ack;
@@ -164,6 +181,17 @@ struct segment {                 /* an incoming segment, as parsed */
 	bool     has_ts;             /* timestamp option present */
 	uint32_t tsval, tsecr;
 };
+
+/* TCP_SKB_CB(skb)->end_seq: SYN and FIN each take one sequence number
+ * (net/ipv4/tcp_ipv4.c: tcp_v4_fill_cb(), 6.18). The one place it is summed. */
+static inline uint32_t tcp_end_seq(uint32_t seq, uint8_t flags, uint32_t len)
+{
+	return seq + !!(flags & TCPF_SYN) + !!(flags & TCPF_FIN) + len;
+}
+static inline uint32_t segment_end_seq(const struct segment *s)
+{
+	return tcp_end_seq(s->seq, s->flags, s->len);
+}
 
 struct tcp_env {                 /* sysctls that the decision reads */
 	bool     rfc1337;            /* net.ipv4.tcp_rfc1337 */

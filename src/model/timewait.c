@@ -108,7 +108,7 @@ static void rst_reply(const struct segment *seg, struct reply *r)
 		r->seq = seg->ack;
 	} else {
 		r->flags = TCPF_RST | TCPF_ACK;
-		r->ack = seg->seq + !!(seg->flags & TCPF_SYN) + !!(seg->flags & TCPF_FIN) + seg->len;
+		r->ack = segment_end_seq(seg);
 	}
 }
 
@@ -119,7 +119,7 @@ static void oow_ack(const struct kprofile *k, const struct tcp_env *env,
 		    const struct tw_sock *tw, const struct segment *seg,
 		    const char *skip_counter, struct tw_decision *d)
 {
-	uint32_t end_seq = seg->seq + !!(seg->flags & TCPF_SYN) + !!(seg->flags & TCPF_FIN) + seg->len;
+	uint32_t end_seq = segment_end_seq(seg);
 	int limit = env->invalid_ratelimit_ms >= 0 ? env->invalid_ratelimit_ms
 						   : (int)k->invalid_ratelimit_ms;
 
@@ -149,7 +149,7 @@ static void fin_wait2(const struct kprofile *k, const struct tcp_env *env,
 		      bool saw_ts, bool rej, struct tw_decision *d)
 {
 	uint8_t f = seg->flags;
-	uint32_t end_seq = seg->seq + !!(f & TCPF_SYN) + !!(f & TCPF_FIN) + seg->len;
+	uint32_t end_seq = segment_end_seq(seg);
 
 	if (rej || !in_window(seg->seq, end_seq, tw->rcv_nxt, tw->rcv_nxt + tw->rcv_wnd)) {
 		if (!rej)
@@ -202,7 +202,7 @@ static void decide(const struct kprofile *k, const struct tcp_env *env,
 {
 	static const struct tcp_env defaults = { .invalid_ratelimit_ms = -1 };
 	uint8_t f = seg->flags;
-	uint32_t end_seq = seg->seq + !!(f & TCPF_SYN) + !!(f & TCPF_FIN) + seg->len;
+	uint32_t end_seq = segment_end_seq(seg);
 	bool saw_ts, rej = false;
 
 	if (!env)

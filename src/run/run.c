@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -288,4 +289,11 @@ int run_in_ns(const char *ns, int (*fn)(void *), void *arg)
 int run_in_ns_owned(const struct runner *R, const char *ns, int (*fn)(void *), void *arg)
 {
 	return in_ns(R, ns, fn, arg);
+}
+
+void run_sleep(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) && errno == EINTR && !run_interrupted)
+		;
 }

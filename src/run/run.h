@@ -29,6 +29,8 @@ extern volatile sig_atomic_t run_interrupted;
  * instead (no SA_RESTART: blocking calls return EINTR), so what we created
  * is removed before we exit. A command running when it is set is stopped. */
 void run_guard(void);
+/* Sleep s seconds; a signal that sets run_interrupted ends it early. */
+void run_sleep(double s);
 /* Those signals, as a set (to block them while tearing down). */
 void run_guarded_set(sigset_t *set);
 

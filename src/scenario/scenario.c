@@ -4,6 +4,7 @@
  * benchmarking range 198.18.0.0/15 only, names short enough for netns).
  */
 #include "scenario/scenario.h"
+#include "util/inet.h"
 #include "util/num.h"
 
 #include <arpa/inet.h>
@@ -40,13 +41,6 @@ bool scenario_prefix_ok(const char *v, const char **why)
 	return ok;
 }
 
-static const char *ip4(uint32_t a, char *buf)
-{
-	struct in_addr in = { htonl(a) };
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
-	return buf;
-}
-
 /*
  * The links the lab builds (src/lab/topo.c), each a /24:
  *   client i (1..clients): 198.18.i.0/24, client .2, firewall .1
@@ -67,7 +61,7 @@ bool scenario_check(const struct scenario *s, char *err, size_t errlen)
 	}
 	if (snet == vnet) {
 		snprintf(err, errlen, "[firewall] snat %s and [server] address %s share a /24: they are "
-			 "two links of the lab", ip4(s->snat_addr, a), ip4(s->server_addr, b));
+			 "two links of the lab", ip4_str(s->snat_addr, a), ip4_str(s->server_addr, b));
 		return false;
 	}
 	struct { const char *what; uint32_t addr; } host[] = {
@@ -76,7 +70,7 @@ bool scenario_check(const struct scenario *s, char *err, size_t errlen)
 		uint8_t h = (uint8_t)host[i].addr;
 		if (h == 0 || h == 255 || h == 254) {
 			snprintf(err, errlen, "%s %s: .0, .255 and .254 are taken (network, broadcast, the "
-				 "gateway's address on that link)", host[i].what, ip4(host[i].addr, a));
+				 "gateway's address on that link)", host[i].what, ip4_str(host[i].addr, a));
 			return false;
 		}
 	}
@@ -86,13 +80,13 @@ bool scenario_check(const struct scenario *s, char *err, size_t errlen)
 				    : (s->service_addr & 0xffffff00u) == cnet ? "[service] address" : NULL;
 		if (clash) {
 			snprintf(err, errlen, "%s is on client-%u's link %s/24 (clients use 198.18.1.0/24 to "
-				 "198.18.%u.0/24)", clash, i, ip4(cnet, a), s->clients);
+				 "198.18.%u.0/24)", clash, i, ip4_str(cnet, a), s->clients);
 			return false;
 		}
 	}
 	if (s->service_addr == (snet | 254) || s->service_addr == (vnet | 254)) {
 		snprintf(err, errlen, "[service] address %s is the gateway's own address",
-			 ip4(s->service_addr, a));
+			 ip4_str(s->service_addr, a));
 		return false;
 	}
 	return true;

@@ -610,14 +610,8 @@ static uint64_t twr_push(struct sim *s, const struct twe *x)
 
 static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw)
 {
-	memset(tw, 0, sizeof *tw);
-	tw->substate = TW_TIME_WAIT;
-	tw->rcv_nxt = e->rcv_nxt;
-	tw->snd_nxt = e->snd_nxt;
-	tw->rcv_wnd = 65535;
-	tw->ts_recent_stamp_set = e->ts_set;
-	tw->ts_recent = e->ts_recent;
-	tw->ts_recent_age_s = (uint32_t)((s->now - e->ts_stamp) / US);
+	*tw = tw_sock_init(e->rcv_nxt, e->snd_nxt, e->ts_set, e->ts_recent,
+			   (uint32_t)((s->now - e->ts_stamp) / US));
 	tw->last_oow_ack_ms = e->last_oow == INT64_MIN ? -1 : (s->now - e->last_oow) / 1000;
 }
 

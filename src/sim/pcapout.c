@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/inet.h"
 
 struct sim_pcap {
 	pcap_t *p;
@@ -55,7 +56,6 @@ void sim_pcap_packet(void *arg, int64_t t_us, const struct segment *seg, uint32_
 	uint8_t b[20 + 32];
 	unsigned thl = seg->has_ts ? 32 : 20;
 	unsigned hl = 20 + thl;
-	uint32_t sum = 0;
 	struct pcap_pkthdr h;
 
 	memset(b, 0, sizeof b);
@@ -67,11 +67,7 @@ void sim_pcap_packet(void *arg, int64_t t_us, const struct segment *seg, uint32_
 	b[9] = 6;
 	put32(b + 12, saddr);
 	put32(b + 16, daddr);
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(b + 10, (uint16_t)~sum);
+	put16(b + 10, inet_csum_fold(inet_csum_add(0, b, 20)));
 	uint8_t *t = b + 20;
 	put16(t, sport);
 	put16(t + 2, dport);

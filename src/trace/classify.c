@@ -26,18 +26,6 @@ const char *trace_kind_str(enum trace_kind k)
 	return k < TK__N ? name[k] : "?";
 }
 
-static void to_segment(const struct tcp_seg *t, struct segment *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->flags = t->flags;
-	s->seq = t->seq;
-	s->ack = t->ack;
-	s->len = t->len;
-	s->has_ts = t->has_ts;
-	s->tsval = t->tsval;
-	s->tsecr = t->tsecr;
-}
-
 static bool pure_syn(const struct segment *s)
 {
 	return (s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
@@ -128,7 +116,7 @@ void trace_classify(const struct kprofile *k, const struct twlab_event *e,
 		d->kind = TK_UNDECODED;
 		return;
 	}
-	to_segment(&t, &d->seg);
+	d->seg = tcp_seg_model(&t);
 	switch (e->type) {
 	case TEV_TW_DROP:
 	case TEV_TW_SYN_ACCEPTED:

@@ -68,11 +68,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* and everything that decodes goes through the analyzer */
 			struct an_opts o = { .kernel = kprofile_find("6.18"), .max_memory = 4u << 20 };
 			struct analyzer *a = an_new(&o);
+			/* ... and as if three vantage points had captured it */
+			static const struct an_vantage v3[3] = {
+				{ "s", AN_ROLE_SERVER, true, NULL },
+				{ "f", AN_ROLE_FW_OUTSIDE, true, NULL },
+				{ "c", AN_ROLE_CLIENT, true, NULL },
+			};
+			struct an_opts o3 = o;
+			o3.vantage = v3;
+			o3.nvantage = 3;
+			struct analyzer *a3 = an_new(&o3);
 			int r, guard = 0;
 			uint64_t segs = 0;
-			while ((r = capture_next(c, &s, err, sizeof err)) == 1 && guard++ < 100000)
+			while ((r = capture_next(c, &s, err, sizeof err)) == 1 && guard++ < 100000) {
 				if (a && an_segment(a, &s) == 0)
 					segs++;
+				s.file = (uint8_t)(s.seq % 3);
+				if (a3)
+					an_segment(a3, &s);
+			}
+			if (a3) {
+				const struct an_result *res = an_finish(a3);
+				char text[512];
+				for (unsigned i = 0; i < res->listed; i++) {
+					const struct an_path *p = &res->list[i].path;
+					if (p->last_seen > 2 || p->lost_before > 2 || p->client_file > 2)
+						abort();
+					an_path_text(p, v3, 3, text, sizeof text);
+				}
+				an_free(a3);
+			}
+			/* role detection reads the file too */
+			struct an_vantage vd[2] = { { path, AN_ROLE_UNKNOWN, false, NULL },
+						    { path, AN_ROLE_UNKNOWN, false, NULL } };
+			an_vantage_detect(vd, 2, err, sizeof err);
 			if (a) {
 				const struct an_result *res = an_finish(a);
 				if (res->segments != segs || res->peak_memory > o.max_memory)

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-cc -O2 -Wall -Wextra -Werror -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
+cc -O2 -Wall -Wextra -Werror -I"$here/src" -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
 js() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # Rewrite a pcap: cut every record to SNAPLEN (and say so in the header);

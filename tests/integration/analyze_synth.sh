@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-cc -O2 -Wall -Wextra -Werror -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
+cc -O2 -Wall -Wextra -Werror -I"$here/src" -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
 for args in "500 10 5 1" "3000 40 30 7" "20000 100 100 42" "60000 5 0 3"; do
   set -- $args
   "$tmp/gen_fleet" "$tmp/f.pcap" "$@" > "$tmp/truth.json"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # explain: the CLI contract (exit codes, JSON on stdout only, strict numbers)
 # and the report's field cases through the real binary.
+tmp_err=$(mktemp); trap 'rm -f "$tmp_err"' EXIT
 set -euo pipefail
 T=${TWLAB:-build/twlab}
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -55,4 +56,9 @@ for args in "tw --rcv-nxt 1 --seq -1" "tw --rcv-nxt 1 --seq 4294967296" "tw --rc
 done
 $T explain tw --help | grep -q 'usage: twlab explain tw' || fail "--help"
 $T explain --help >/dev/null || fail "explain --help"
+# a result written to a full disk is a failure, said on stderr (every subcommand: main.c)
+rc=0; $T explain tw --kernel 6.18 --rcv-nxt 5 --seq 3 > /dev/full 2>"$tmp_err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'standard output' "$tmp_err" || fail "> /dev/full: exit $rc, $(cat "$tmp_err")"
+rc=0; $T lab status --prefix zz$$- --json > /dev/full 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "lab status > /dev/full: exit $rc"
 echo "explain: ok"

@@ -28,7 +28,7 @@ echo "installed: $(cd "$D" && find . -type f | wc -l) files under $P"
 v=$("$R/bin/twlab" --version)
 grep -qE '^twlab [0-9]' <<<"$v" || fail "--version first line: $(head -1 <<<"$v")"
 grep -q '^built with: .*libpcap [0-9].*libbpf [0-9].*jansson [0-9].*inih [0-9]' <<<"$v" || fail "--version libraries"
-for k in 3.10 4.19 5.10 6.1 6.18 host; do
+for k in rhel7.7 3.10 4.19 5.10 6.1 6.12 6.18 host; do
   grep -qE "^  $k " <<<"$v" || fail "--version does not list kernel rules $k"
 done
 grep -q "^scenario dir: $P/share/twlab/scenarios$" <<<"$v" || fail "--version scenario dir"
@@ -89,7 +89,10 @@ comp() {
 words() { comp "$@" | tr '\n' ' '; }   # all offered words on one line
 [ "$(words twlab ex)" = "explain " ] || fail "completion: command"
 [ "$(words twlab lab st)" = "status " ] || fail "completion: lab action"
-w=$(words twlab explain tw --kernel ""); [ "$w" = "3.10 4.19 5.10 6.1 6.18 host " ] || fail "completion: kernels: $w"
+# every profile `twlab --version` lists (the set grows; host last)
+kernels="$("$R/bin/twlab" --version | awk '/^kernel rules/ { f = 1; next } f && /^  / { printf "%s ", $1; next } f { exit }')"
+case "$kernels" in *"3.10 "*"6.18 "*"host ") ;; *) fail "--version: kernel profiles: $kernels";; esac
+w=$(words twlab explain tw --kernel ""); [ "$w" = "$kernels" ] || fail "completion: kernels: $w"
 w=$(words twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "completion: scenario names: $w"
 w=$(words twlab trace --p); [ "$w" = "--prom " ] || fail "completion: trace --p: $w"
 w=$(words twlab explain synsent --ts-); [ "$w" = "--ts-now --ts-sent " ] || fail "completion: explain synsent --ts-: $w"
@@ -125,7 +128,7 @@ if command -v zsh >/dev/null; then
   zsh -n "$R/share/zsh/site-functions/_twlab" || fail "zsh completion syntax"
   w=$(zcomp twlab ""); [ "$w" = "explain analyze trace lab craft sim --help --version " ] || fail "zsh: commands: $w"
   w=$(zcomp twlab lab ""); [ "$w" = "down load probe repro status up " ] || fail "zsh: lab actions: $w"
-  w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "3.10 4.19 5.10 6.1 6.18 host " ] || fail "zsh: kernels: $w"
+  w=$(zcomp twlab explain tw --kernel ""); [ "$w" = "$kernels" ] || fail "zsh: kernels: $w"
   w=$(zcomp twlab trace --); [[ $w == *" --prom "* && $w == "--help "* ]] || fail "zsh: trace options: $w"
   w=$(zcomp twlab lab up --scenario ""); [[ " $w" == *" report "* ]] || fail "zsh: scenario names: $w"
   w=$(zcomp twlab analyze ""); [ "$w" = "(files) " ] || fail "zsh: analyze files: $w"

@@ -28,6 +28,11 @@ modelled='(lambda m: len(m) >= 2 and all("model" in a for a in d["attempts"] if 
 # the nft rules do what fw_reply_passes() says: the bare ACK is dropped
 [ "$(get "$out/strict.json" 'd["firewall_model_agrees"] == d["firewall_model_judged"] >= 3')" = True ] \
   || fail "strict: firewall model vs nft: $(cat "$out/strict.json")"
+# the kernel as the oracle: the server namespace's TIME_WAIT PAWS counter
+# moved by exactly the SYNs the model PAWS-rejects (each a bare ACK)
+oracle='d["kernel_paws"] is not None and d["kernel_paws"] >= 1 and d["kernel_paws"] == d["model_paws_syns"]'
+[ "$(get "$out/strict.json" "$oracle")" = True ] \
+  || fail "strict: server PAWS counter vs model: $(get "$out/strict.json" '(d["kernel_paws"], d["model_paws_syns"])')"
 for c in client-1 client-2 firewall server; do
   f=$(get "$out/strict.json" "d['captures']['$c']")
   [ -s "$f" ] || fail "capture $c missing"
@@ -41,6 +46,8 @@ $T lab repro --firewall linux --prefix "$prefix" --out "$out/linux" --json > "$o
   || fail "linux: model missing or disagreeing with the kernel: $(cat "$out/linux.json")"
 [ "$(get "$out/linux.json" 'd["firewall_model_agrees"] == d["firewall_model_judged"] >= 3')" = True ] \
   || fail "linux: firewall model vs conntrack"
+[ "$(get "$out/linux.json" "$oracle")" = True ] \
+  || fail "linux: server PAWS counter vs model: $(get "$out/linux.json" '(d["kernel_paws"], d["model_paws_syns"])')"
 # the fast retry after the client's RST, measured in its capture (ms, not s)
 [ "$(get "$out/linux.json" '0 < d["rst_to_syn_ms"] < 500')" = True ] || fail "linux: RST -> SYN delay"
 

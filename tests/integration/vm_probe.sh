@@ -42,7 +42,7 @@ grep -q 'verdict=TCP_TW_SYN isn_lost' "$out/6.1.log" || fail "6.1: no isn_lost p
 # mode trace falls back to (host: PAWSTimewait, 6.1: PAWSEstab)
 for k in 6.1 6.12; do
   scripts/kvm --kernel "$k" --timeout 900 -- env TWLAB="$T" bash tests/integration/trace_collisions.sh \
-    > "$out/trace$k.txt" 2>&1 || fail "$k: trace_collisions: $(tail -20 "$out/trace$k.txt")"
+    > "$out/trace$k.txt" 2>&1 || fail "$k: trace_collisions: $(grep -v '^libbpf' "$out/trace$k.txt" | grep -A12 -m1 '^FAIL' || tail -20 "$out/trace$k.txt")"
 done
 TWLAB="$T" bash tests/integration/vm/trace_counters.sh > "$out/tch.txt" 2>&1 || fail "host trace --counters: $(cat "$out/tch.txt")"
 scripts/kvm --kernel 6.1 --timeout 900 -- env TWLAB="$T" bash tests/integration/vm/trace_counters.sh \

@@ -17,7 +17,11 @@
 
 #include "analyze/analyze.h"
 
+#include <pcap/pcap.h>
+#include <unistd.h>
+
 static const uint8_t CLI[4] = { 198, 18, 1, 1 }, SRV[4] = { 198, 19, 0, 2 };
+static uint8_t cur_file;               /* the input file seg() says a segment came from */
 
 /* One segment; from_client picks the direction. ts < 0: no timestamps. */
 static void seg(struct analyzer *a, double t, bool from_client, uint16_t cport, uint8_t flags,
@@ -39,6 +43,7 @@ static void seg(struct analyzer *a, double t, bool from_client, uint16_t cport, 
 	s.has_ts = tsval >= 0;
 	s.tsval = (uint32_t)(tsval < 0 ? 0 : tsval);
 	s.tsecr = tsecr;
+	s.file = cur_file;
 	an_segment(a, &s);
 }
 
@@ -360,6 +365,343 @@ static void test_nat_hosts_are_counted_for_every_address(void **st)
 	an_free(a);
 }
 
+/* ---- vantage points: one incident captured at the server (file 0), the
+ * firewall's outside (1) and the client (2); no NAT here, so the client's
+ * capture carries the same numbers */
+
+static const struct an_vantage THREE[3] = {
+	{ "server.pcap", AN_ROLE_SERVER, true, NULL },
+	{ "firewall.pcap", AN_ROLE_FW_OUTSIDE, true, NULL },
+	{ "client-2.pcap", AN_ROLE_CLIENT, true, NULL },
+};
+
+/* the earlier connection and a PAWS-refused reuse, seen at every point
+ * but the bare ACK, which the files in ack_files saw */
+static const struct an_result *incident(struct analyzer *a, unsigned ack_files)
+{
+	for (cur_file = 0; cur_file < 3; cur_file++) {
+		conn_server_closes(a, 10.0 + cur_file * 0.0001, 40000, 1000, 50000, 900000, 7000);
+		seg(a, 20.0 + cur_file * 0.0001, true, 40000, S, 5000, 0, 0, 100, 0);
+		if (ack_files >> cur_file & 1)
+			seg(a, 20.001 + (2 - cur_file) * 0.0001, false, 40000, A, 50502, 1102, 0, 7100, 900006);
+		for (int k = 1; k <= 2; k++)
+			seg(a, 20.0 + k + cur_file * 0.0001, true, 40000, S, 5000, 0, 0, 100 + k * 1000, 0);
+	}
+	cur_file = 0;
+	return an_finish(a);
+}
+
+static struct analyzer *mk3(void)
+{
+	struct an_opts o = { .kernel = kprofile_find("6.18"), .vantage = THREE, .nvantage = 3 };
+	struct analyzer *a = an_new(&o);
+	assert_non_null(a);
+	return a;
+}
+
+static void test_each_attempt_is_counted_once_across_vantage_points(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk3();
+	const struct an_result *r = incident(a, 1 | 2);
+	assert_int_equal(r->counted_role, AN_ROLE_SERVER);
+	assert_int_equal(r->connections, 1);
+	assert_int_equal(r->port_reuses, 1);
+	assert_int_equal(r->collisions, 1);
+	assert_int_equal(r->coll_paws, 1);
+	an_free(a);
+}
+
+static void test_bare_ack_seen_at_the_firewall_outside_but_not_the_client_was_dropped_by_it(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk3();
+	const struct an_result *r = incident(a, 1 | 2);
+	assert_int_equal(r->listed, 1);
+	const struct an_path *p = &r->list[0].path;
+	assert_true(p->known);
+	assert_int_equal(p->syn_seen, 7);
+	assert_int_equal(p->client_file, 2);
+	assert_int_equal(p->last_seen, 1);
+	assert_int_equal(p->lost_before, 2);
+	assert_string_equal(an_path_drop_str(p, THREE), "firewall");
+	char t[256];
+	an_path_text(p, THREE, 3, t, sizeof t);
+	assert_string_equal(t, "left the server, reached the firewall's outside interface, never reached "
+			       "client-2: dropped by the firewall");
+	assert_int_equal(r->acks_lost_fw, 1);
+	an_free(a);
+}
+
+static void test_bare_ack_seen_at_the_client_was_delivered(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk3();
+	const struct an_result *r = incident(a, 1 | 2 | 4);
+	const struct an_path *p = &r->list[0].path;
+	assert_int_equal(p->lost_before, -1);
+	assert_int_equal(p->last_seen, 2);
+	assert_null(an_path_drop_str(p, THREE));
+	assert_int_equal(r->acks_delivered, 1);
+	assert_int_equal(r->acks_lost, 0);
+	an_free(a);
+}
+
+static void test_bare_ack_that_never_left_the_server_side_is_lost_before_the_firewall(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk3();
+	const struct an_result *r = incident(a, 1);
+	assert_string_equal(an_path_drop_str(&r->list[0].path, THREE), "before_firewall");
+	an_free(a);
+}
+
+/* Role detection on four small captures written here (raw IP): one SYN
+ * and its SYN-ACK seen at the client, the firewall's inside, its outside
+ * (after SNAT and DNAT) and the server; one router hop between each. */
+static void put_seg(pcap_dumper_t *d, double t, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
+		    uint8_t flags, uint32_t seq, uint32_t ack, uint8_t ttl)
+{
+	uint8_t p[52] = { 0x45, 0, 0, 52, 0x12, 0x34, 0x40, 0, ttl, 6 };
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
+	uint8_t *t_ = p + 20;
+	t_[0] = (uint8_t)(sp >> 8); t_[1] = (uint8_t)sp; t_[2] = (uint8_t)(dp >> 8); t_[3] = (uint8_t)dp;
+	for (int i = 0; i < 4; i++) {
+		t_[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		t_[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	t_[12] = 8 << 4;                       /* 32 bytes: 12 of options */
+	t_[13] = flags;
+	t_[14] = 0xfa; t_[15] = 0xf0;
+	uint8_t opt[12] = { 1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0, 0 };   /* tsval 4096 */
+	memcpy(t_ + 20, opt, 12);
+	struct pcap_pkthdr h = { .ts = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) },
+				 .caplen = 52, .len = 52 };
+	pcap_dump((u_char *)d, &h, p);
+}
+
+static void test_vantage_roles_are_detected_from_nat_and_ttls(void **st)
+{
+	(void)st;
+	static const uint8_t pod[4] = { 10, 0, 0, 5 }, vip[4] = { 203, 0, 113, 80 },
+			     snat[4] = { 198, 51, 100, 1 }, srv[4] = { 192, 0, 2, 10 };
+	static const char *names[4] = { "client", "inside", "outside", "server" };
+	char dir[] = "/tmp/twlab-test-vantage-XXXXXX", path[4][96];
+	assert_non_null(mkdtemp(dir));
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	for (int f = 0; f < 4; f++) {
+		snprintf(path[f], sizeof path[f], "%s/%s.pcap", dir, names[f]);
+		pcap_dumper_t *d = pcap_dump_open(dead, path[f]);
+		assert_non_null(d);
+		bool nat = f >= 2;             /* outside and server see it NATed */
+		for (unsigned k = 0; k < 3; k++) {
+			uint32_t isn = 1000000u * (k + 1);
+			double t = 100.0 + k + f * 0.0001;
+			put_seg(d, t, nat ? snat : pod, nat ? srv : vip, nat ? (uint16_t)(50000 + k) : (uint16_t)(40000 + k),
+				80, S, isn, 0, (uint8_t)(64 - f));
+			put_seg(d, t + 0.01 - f * 0.0001, nat ? srv : vip, nat ? snat : pod, 80,
+				nat ? (uint16_t)(50000 + k) : (uint16_t)(40000 + k), SA, 7u * k, isn + 1,
+				(uint8_t)(61 + f));
+		}
+		pcap_dump_close(d);
+	}
+	pcap_close(dead);
+	/* given in another order than the path */
+	struct an_vantage v[4] = {
+		{ path[2], 0, false, NULL }, { path[0], 0, false, NULL },
+		{ path[3], 0, false, NULL }, { path[1], 0, false, NULL },
+	};
+	char err[512];
+	assert_int_equal(an_vantage_detect(v, 4, err, sizeof err), 0);
+	assert_int_equal(v[0].role, AN_ROLE_FW_OUTSIDE);
+	assert_int_equal(v[1].role, AN_ROLE_CLIENT);
+	assert_int_equal(v[2].role, AN_ROLE_SERVER);
+	assert_int_equal(v[3].role, AN_ROLE_FW_INSIDE);
+	/* a named file keeps its role, and the others are placed against it */
+	struct an_vantage w[2] = { { path[0], AN_ROLE_CLIENT, true, NULL }, { path[2], 0, false, NULL } };
+	assert_int_equal(an_vantage_detect(w, 2, err, sizeof err), 0);
+	assert_int_equal(w[0].role, AN_ROLE_CLIENT);
+	assert_int_equal(w[1].role, AN_ROLE_FW_OUTSIDE);
+	/* a capture without a SYN cannot be told, and the error says which */
+	char empty[128];
+	snprintf(empty, sizeof empty, "%s/empty.pcap", dir);
+	pcap_t *dead2 = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dump_close(pcap_dump_open(dead2, empty));
+	pcap_close(dead2);
+	struct an_vantage e[2] = { { path[3], 0, false, NULL }, { empty, 0, false, NULL } };
+	assert_int_equal(an_vantage_detect(e, 2, err, sizeof err), -1);
+	assert_int_equal(e[1].role, AN_ROLE_UNKNOWN);
+	assert_non_null(strstr(err, "empty.pcap: no SYN"));
+	unlink(empty);
+	for (int f = 0; f < 4; f++)
+		unlink(path[f]);
+	rmdir(dir);
+}
+
+static void test_vantage_roles_parse_by_name(void **st)
+{
+	(void)st;
+	enum an_role r;
+	assert_true(an_role_parse("firewall", &r));
+	assert_int_equal(r, AN_ROLE_FW_OUTSIDE);
+	assert_true(an_role_parse("firewall-inside", &r));
+	assert_int_equal(r, AN_ROLE_FW_INSIDE);
+	assert_false(an_role_parse("router", &r));
+	assert_string_equal(an_role_str(AN_ROLE_SERVER), "server");
+}
+
+/* ---- NAT host counting on canned SYNs from one source address */
+
+struct stack {                         /* what a host's SYNs look like */
+	uint8_t  ttl;
+	uint16_t win, mss;
+	int8_t   wscale;
+	uint32_t opt_order;
+};
+/* Linux: mss, sackOK, TS, nop, wscale; Windows: mss, nop, wscale, nop, nop, sackOK */
+static const struct stack LINUX = { 64, 64240, 1460, 7, 0x38148422u };
+static const struct stack WINDOWS = { 128, 64240, 1460, 8, 0x41131312u };
+
+static void nat_syn(struct analyzer *a, double t, uint16_t port, const struct stack *k, int64_t tsval,
+		    uint16_t ipid)
+{
+	struct tcp_seg s;
+	memset(&s, 0, sizeof s);
+	s.ts = t;
+	s.family = 4;
+	memcpy(s.saddr, CLI, 4);
+	memcpy(s.daddr, SRV, 4);
+	s.sport = port;
+	s.dport = 80;
+	s.flags = S;
+	s.seq = (uint32_t)(port * 2654435761u) + (uint32_t)(t * 1000); /* a new ISN per attempt */
+	s.win = k->win;
+	s.mss = k->mss;
+	s.wscale = k->wscale;
+	s.sack_ok = true;
+	s.opt_order = k->opt_order;
+	s.ttl = k->ttl;
+	s.has_ipid = true;
+	s.ipid = ipid;
+	s.has_ts = tsval >= 0;
+	s.tsval = (uint32_t)(tsval < 0 ? 0 : tsval);
+	an_segment(a, &s);
+}
+
+static const struct an_nat *nat_of(const struct an_result *r)
+{
+	assert_int_equal(r->nnat, 1);
+	return &r->nat[0];
+}
+
+/* A per-connection pseudo-random value (what 6.18.17+ adds to a 4-tuple's
+ * clock, or what Linux puts in a SYN's IP ID). */
+static uint32_t scramble(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	return x ^ (x >> 16);
+}
+
+static void test_two_hosts_with_per_host_clocks_are_two_on_timestamps(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* 4.11 .. 6.18.16: one offset per (saddr, daddr): each host's tsval
+	 * runs at 1 kHz across ports; identical stacks, random IP IDs */
+	for (unsigned i = 0; i < 20; i++) {
+		double t = i * 0.5;
+		nat_syn(a, t, (uint16_t)(40000 + i), &LINUX, 1000000 + (int64_t)(t * 1000), (uint16_t)scramble(i));
+		nat_syn(a, t + 0.1, (uint16_t)(41000 + i), &LINUX, 3000000000 + (int64_t)(t * 1000),
+			(uint16_t)scramble(100 + i));
+	}
+	const struct an_nat *n = nat_of(an_finish(a));
+	assert_int_equal(n->hosts, 2);
+	assert_false(n->clock_per_tuple);
+	assert_false(n->lower_bound);
+	assert_int_equal(n->evidence, AN_EV_TIMESTAMPS);
+	assert_int_equal(n->ipid_counters, 0);
+	an_free(a);
+}
+
+static void test_one_host_with_per_tuple_clocks_is_one_not_one_per_port(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* 6.18.17+ / 7.0: every 4-tuple has its own offset, so 30 ports give
+	 * 30 unrelated clocks; everything else says one stack */
+	for (unsigned i = 0; i < 30; i++)
+		nat_syn(a, i * 0.2, (uint16_t)(40000 + i), &LINUX, scramble(7 * i + 1), (uint16_t)scramble(i + 9));
+	const struct an_nat *n = nat_of(an_finish(a));
+	assert_int_equal(n->clocks, 30);
+	assert_true(n->clock_per_tuple);
+	assert_int_equal(n->hosts, 1);
+	assert_true(n->lower_bound);
+	assert_true(n->evidence & AN_EV_SYN_OPTIONS);
+	assert_true(n->evidence & AN_EV_TTL);
+	an_free(a);
+}
+
+static void test_per_tuple_clocks_on_one_port_pair_still_tell_hosts_apart(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* two identical hosts with per-4-tuple clocks; on port 40000 both
+	 * connect twice (the same 4-tuple keeps its offset): two clocks there */
+	for (unsigned i = 0; i < 10; i++)
+		nat_syn(a, i, (uint16_t)(40001 + i), &LINUX, scramble(i + 50), (uint16_t)scramble(i));
+	nat_syn(a, 20, 40000, &LINUX, 5000000, 1);
+	nat_syn(a, 21, 40000, &LINUX, 2000000000, 2);
+	nat_syn(a, 80, 40000, &LINUX, 5000000 + 60000, 3);
+	nat_syn(a, 81, 40000, &LINUX, 2000000000 + 60000, 4);
+	const struct an_nat *n = nat_of(an_finish(a));
+	assert_true(n->clock_per_tuple);
+	assert_int_equal(n->clocks_one_port, 2);
+	assert_int_equal(n->hosts, 2);
+	assert_int_equal(n->evidence, AN_EV_TIMESTAMPS);
+	assert_true(n->lower_bound);
+	an_free(a);
+}
+
+static void test_different_stacks_behind_one_address_are_told_apart_by_ttl_and_options(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* a Linux host with per-4-tuple clocks and a Windows host (no
+	 * timestamps, random IP IDs here): the clocks say nothing */
+	for (unsigned i = 0; i < 10; i++) {
+		nat_syn(a, i, (uint16_t)(40000 + i), &LINUX, scramble(i + 1), (uint16_t)scramble(i + 2));
+		nat_syn(a, i + 0.5, (uint16_t)(50000 + i), &WINDOWS, -1, (uint16_t)scramble(i + 3));
+	}
+	const struct an_nat *n = nat_of(an_finish(a));
+	assert_int_equal(n->hosts, 2);
+	assert_int_equal(n->ttls, 2);
+	assert_int_equal(n->fingerprints, 2);
+	assert_int_equal(n->evidence, AN_EV_TTL | AN_EV_SYN_OPTIONS);
+	an_free(a);
+}
+
+static void test_hosts_with_one_ip_id_counter_each_are_counted_on_ip_id(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* three identical stacks without timestamps, each with its own IP ID
+	 * counter moving on by a few between SYNs */
+	for (unsigned i = 0; i < 12; i++)
+		for (unsigned h = 0; h < 3; h++)
+			nat_syn(a, i + h * 0.1, (uint16_t)(40000 + i * 3 + h), &WINDOWS, -1,
+				(uint16_t)(h * 20000 + 100 + i * 7));
+	const struct an_nat *n = nat_of(an_finish(a));
+	assert_int_equal(n->ipid_counters, 3);
+	assert_int_equal(n->hosts, 3);
+	assert_int_equal(n->evidence, AN_EV_IP_ID);
+	assert_false(n->lower_bound);
+	an_free(a);
+}
+
 static void test_server_filter_counts_what_it_ignores(void **st)
 {
 	(void)st;
@@ -393,6 +735,17 @@ int main(void)
 		cmocka_unit_test(test_memory_cap_forgets_the_oldest_and_says_how_many),
 		cmocka_unit_test(test_nat_hosts_are_counted_for_every_address),
 		cmocka_unit_test(test_server_filter_counts_what_it_ignores),
+		cmocka_unit_test(test_each_attempt_is_counted_once_across_vantage_points),
+		cmocka_unit_test(test_bare_ack_seen_at_the_firewall_outside_but_not_the_client_was_dropped_by_it),
+		cmocka_unit_test(test_bare_ack_seen_at_the_client_was_delivered),
+		cmocka_unit_test(test_bare_ack_that_never_left_the_server_side_is_lost_before_the_firewall),
+		cmocka_unit_test(test_vantage_roles_parse_by_name),
+		cmocka_unit_test(test_vantage_roles_are_detected_from_nat_and_ttls),
+		cmocka_unit_test(test_two_hosts_with_per_host_clocks_are_two_on_timestamps),
+		cmocka_unit_test(test_one_host_with_per_tuple_clocks_is_one_not_one_per_port),
+		cmocka_unit_test(test_per_tuple_clocks_on_one_port_pair_still_tell_hosts_apart),
+		cmocka_unit_test(test_different_stacks_behind_one_address_are_told_apart_by_ttl_and_options),
+		cmocka_unit_test(test_hosts_with_one_ip_id_counter_each_are_counted_on_ip_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
