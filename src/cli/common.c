@@ -42,7 +42,7 @@ bool cli_seconds(const char *cmd, const char *opt, const char *val, double max, 
 #include <sys/utsname.h>
 
 #include "model/model.h"
-#include "lab/kernel.h"
+#include "run/kernel.h"
 
 static void print_scalar(FILE *f, json_t *v)
 {
@@ -109,7 +109,7 @@ const struct kprofile *cli_kernel(const char *cmd, const char *name)
 	char names[160];
 
 	if (!name || !strcmp(name, "host"))
-		return lab_host_kernel();
+		return host_kernel();
 	if (!kprofile_resolve(name, &k)) {
 		cli_err(cmd, "--kernel: '%s' is not a version >= 3.10 (X.Y[.Z], a uname -r string), "
 			"host or a preset (%s)", name, kprofile_names(names, sizeof names));

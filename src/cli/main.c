@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "run/kernel.h"
 #include "scenario/lookup.h"
 
 #include <bpf/libbpf.h>
@@ -50,8 +51,9 @@ static void version(void)
 	for (size_t i = 0; k[i]; i++)
 		printf("  %-6s %s\n", k[i]->name, k[i]->desc);
 	if (uname(&u) == 0)
-		printf("  %-6s this machine (%s): rules of %s\n", "host", u.release,
-		       kprofile_for_release(u.release)->name);
+		printf("  %-6s this machine (%s): the rules of %u.%u.%u\n", "host", u.release,
+		       host_kernel()->kver / 1000000, host_kernel()->kver / 1000 % 1000,
+		       host_kernel()->kver % 1000);
 	printf("scenario dir: %s\n", scenario_dir());
 	printf("scenarios:    %s\n", scenario_names(names, sizeof names));
 }

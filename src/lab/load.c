@@ -15,6 +15,7 @@
  *   5. lab_down().
  */
 #include "lab/load.h"
+#include "run/kernel.h"
 #include "util/inet.h"
 #include "util/stats.h"
 #include "analyze/analyze.h"
@@ -298,7 +299,6 @@ static int analyze_part(struct lab *L, struct load_result *r, unsigned part, uns
 	struct capture *c = capture_open(files, 1, err, errlen);
 	struct an_opts o = { .have_server = true, .server_family = 4,
 			     .server_port = L->sc.server_port };
-	struct utsname u;
 	struct analyzer *a;
 	const struct an_result *ar;
 	struct tcp_seg s;
@@ -307,7 +307,7 @@ static int analyze_part(struct lab *L, struct load_result *r, unsigned part, uns
 
 	if (!c)
 		return -1;
-	o.kernel = kprofile_for_release(uname(&u) == 0 ? u.release : "");
+	o.kernel = host_kernel();
 	memcpy(o.server_addr, &srv, 4);
 	if (!(a = an_new(&o))) {
 		capture_close(c);

@@ -16,7 +16,7 @@
  */
 #include "lab/probe.h"
 #include "craft/craft.h"
-#include "lab/kernel.h"
+#include "run/kernel.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -162,7 +162,7 @@ int lab_probe(struct lab *L, const struct probe_opts *o, struct probe_result *r,
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
-	c.k = r->kernel = lab_host_kernel();
+	c.k = r->kernel = host_kernel();
 	if (o->count < 1 || o->count > 30000) {
 		snprintf(err, errlen, "--count: between 1 and 30000");
 		return -1;

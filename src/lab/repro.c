@@ -16,7 +16,7 @@
  * on those numbers, and the lab checks the model against what the server did.
  */
 #include "lab/repro.h"
-#include "lab/kernel.h"
+#include "run/kernel.h"
 #include "capture/capture.h"
 
 #include <arpa/inet.h>
@@ -384,7 +384,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
-	r->kernel = lab_host_kernel();
+	r->kernel = host_kernel();
 	if (L->sc.clients < 2) {
 		snprintf(err, errlen, "repro needs at least 2 clients behind the SNAT address");
 		return -1;

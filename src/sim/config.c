@@ -3,6 +3,7 @@
  */
 #include "sim/config.h"
 #include "model/fleet.h"
+#include "run/kernel.h"
 #include "util/num.h"
 
 #include <getopt.h>
@@ -10,45 +11,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 const char *const sim_sweep_params[] = {
 	"rate", "clients", "keepalive", "duration", "fw_time_wait", "connect_timeout",
 	"pool", "rtt", NULL,
 };
 
-bool sim_kernel(const char *name, const struct kprofile **k, uint32_t *kver, char *err, size_t errlen)
+bool sim_kernel(const char *name, struct kprofile *store, const struct kprofile **k,
+		uint32_t *kver, char *err, size_t errlen)
 {
-	char names[128];
-	struct utsname u;
-	const char *rel = name;
+	char names[160];
 
-	if (!name || !strcmp(name, "host")) {
-		if (uname(&u) != 0) {
-			snprintf(err, errlen, "uname failed");
-			return false;
-		}
-		rel = u.release;
+	/* the exact version's facts (kprofile_resolve), as explain and the lab
+	 * use them; "host" reads Debian's real release from uname -v */
+	if (!name || !strcmp(name, "host"))
+		*store = *host_kernel();
+	else if (!kprofile_resolve(name, store)) {
+		snprintf(err, errlen, "unknown kernel '%s' (a version >= 3.10 like 6.18.44, "
+			 "host, or a preset: %s)", name ? name : "", kprofile_names(names, sizeof names));
+		return false;
 	}
-	*kver = 0;
-	if (!strncmp(rel, "rhel7", 5)) {
-		*kver = KVER(3, 10, 0);
-		*k = kprofile_find(rel);
-		if (!*k)
-			*k = kprofile_for_release("3.10.0-1062.el7");
-		return true;
-	}
-	*k = kprofile_find(rel);
-	if (kver_parse(rel, kver)) {
-		if (!*k)
-			*k = kprofile_for_release(rel);
-		return true;
-	}
-	if (*k)
-		return true;
-	snprintf(err, errlen, "unknown kernel '%s' (a version like 6.18.44, a profile: host, %s, "
-		 "or rhel7.7)", name, kprofile_names(names, sizeof names));
-	return false;
+	*k = store;
+	*kver = store->kver;
+	return true;
 }
 
 bool sim_sweep_set(struct sim_params *p, const char *param, double v, char *err, size_t errlen)
@@ -322,11 +307,11 @@ int sim_config_parse(int argc, char **argv, struct sim_config *c, char *err, siz
 		const struct nat_preset *np = nat_preset_find(c->p.nat_preset);
 		c->p.fw_time_wait_s = np->hold_after_fin_ms / 1000.0;
 	}
-	if (!sim_kernel(c->p.fleet.client_kernel, &c->p.client_k, &c->p.client_kver, e2, sizeof e2)) {
+	if (!sim_kernel(c->p.fleet.client_kernel, &c->client_prof, &c->p.client_k, &c->p.client_kver, e2, sizeof e2)) {
 		snprintf(err, errlen, "--client-kernel: %s", e2);
 		return 2;
 	}
-	if (!sim_kernel(c->p.fleet.server_kernel, &c->p.server_k, &c->p.server_kver, e2, sizeof e2)) {
+	if (!sim_kernel(c->p.fleet.server_kernel, &c->server_prof, &c->p.server_k, &c->p.server_kver, e2, sizeof e2)) {
 		snprintf(err, errlen, "--server-kernel: %s", e2);
 		return 2;
 	}

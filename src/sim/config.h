@@ -26,6 +26,7 @@ struct sim_config {
 	const char *captures[SIM_MAX_CAPTURES];
 	unsigned ncaptures;
 	bool fw_time_wait_given;
+	struct kprofile client_prof, server_prof; /* what p.client_k/server_k point to */
 };
 
 /* 0: ready; 1: --help asked; 2: usage error (reason in err, e.g.
@@ -37,7 +38,9 @@ extern const char *const sim_sweep_params[];
 /* Set one swept parameter to v: false with the reason. */
 bool sim_sweep_set(struct sim_params *p, const char *param, double v, char *err, size_t errlen);
 
-/* A kernel name ("host", "6.18.44", "3.10", "rhel7.7", "4.19.124") to its
- * profile and exact version; false with the valid names in err. */
-bool sim_kernel(const char *name, const struct kprofile **k, uint32_t *kver, char *err, size_t errlen);
+/* A kernel name ("host", "6.18.44", "3.10", "rhel7.7", "4.19.124") to the
+ * facts of that exact version, kept in *store (*k points there) with its
+ * KVER in *kver; false with the valid names in err. */
+bool sim_kernel(const char *name, struct kprofile *store, const struct kprofile **k,
+		uint32_t *kver, char *err, size_t errlen);
 #endif

@@ -133,7 +133,6 @@ struct sim {
 	struct sim_result *r;
 	int64_t now, end_arrivals, d, rtt, svc;
 	int64_t tw_len, fw_hold;
-	unsigned syn_linear;         /* SYN_SENT RTOs kept at the initial value */
 	unsigned syn_max_retrans;
 	uint32_t service_addr;       /* what the clients connect to (DNAT'ed) */
 	uint16_t service_port;
@@ -214,23 +213,12 @@ static int64_t exp_us(struct model_rng *r, double rate)
 	return (int64_t)(-log(model_rng_unit(r)) / rate * 1e6);
 }
 
-/* net/ipv4/tcp_timer.c tcp_retransmit_timer(): the SYN's RTO starts at
- * TCP_TIMEOUT_INIT and doubles per retransmission (capped at TCP_RTO_MAX);
- * from the kernel that added net.ipv4.tcp_syn_linear_timeouts (default 4,
- * tcp_sk_init; 6.5 and later per SIM.md) the first 4 backoffs keep the
- * initial RTO, and tcp_write_timeout() allows syn_retries + 4 of them. The
- * interval before retransmission number j+1 (j = 0: after the first SYN): */
+/* The interval before SYN retransmission number j+1 (j = 0: after the
+ * first SYN): the model's syn_rto_ms() for the clients' kernel (doubling,
+ * or linear for tcp_syn_linear_timeouts from 6.5). */
 static int64_t syn_interval_us(const struct sim *s, unsigned j)
 {
-	const struct kprofile *k = s->p->client_k;
-	int64_t ms = k->syn_rto_initial_ms;
-	unsigned shifts = j > s->syn_linear ? j - s->syn_linear : 0;
-
-	for (unsigned i = 0; i < shifts && ms < 120000; i++)
-		ms *= 2;
-	if (ms > 120000)
-		ms = 120000;
-	return ms * 1000;
+	return (int64_t)syn_rto_ms(s->p->client_k, -1, j) * 1000;
 }
 
 /* ---- packets: held in time order until the clock passes them */
@@ -1149,8 +1137,7 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	s->tw_len = (int64_t)p->server_k->tw_len_s * US;
 	s->fw_hold = (int64_t)(p->fw_time_wait_s * US);
 	s->end_arrivals = (int64_t)(f->duration_s * US);
-	s->syn_linear = ckver >= KVER(6, 5, 0) ? 4 : 0;
-	s->syn_max_retrans = p->client_k->syn_retries_default + s->syn_linear;
+	s->syn_max_retrans = syn_max_retransmits(p->client_k, -1, p->client_k->syn_retries_default);
 	s->service_addr = p->service_addr ? p->service_addr : p->server_addr;
 	s->service_port = p->service_port ? p->service_port : p->server_port;
 	s->env.invalid_ratelimit_ms = -1;

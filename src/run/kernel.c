@@ -2,12 +2,12 @@
  * kernel.c - which kernel are we running on, as a model profile. The model
  * is pure (no uname); this is the one place the host's release is read.
  */
-#include "lab/kernel.h"
+#include "run/kernel.h"
 
 #include <string.h>
 #include <sys/utsname.h>
 
-const struct kprofile *lab_host_kernel(void)
+const struct kprofile *host_kernel(void)
 {
 	static struct kprofile k;
 	static bool done;
