@@ -27,7 +27,7 @@ for f in "$d"/*.pcap; do
 done
 [ $n -ge 18 ] || fail "only $n link-type captures"
 # the tunnel is named, with the inner 4-tuple analyzed
-$T analyze "$d/vxlan.pcap" | grep -q "segments inside tunnels (4-tuples are the inner ones): vxlan 5" || fail "vxlan not named"
+$T analyze "$d/vxlan.pcap" | grep "segments inside tunnels (4-tuples are the inner ones): vxlan 5" >/dev/null || fail "vxlan not named"
 $T analyze "$d/gtpu.pcap" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["summary"]["tunneled_segments"] == {"gtp-u": 5}, d["summary"]["tunneled_segments"]; assert d["collisions"][0]["tuple"]["client"] == "198.18.1.2"' || fail "gtp-u"
 
 # pcapng that libpcap refuses: named, exit 3, and the snaplen one converts with the command given

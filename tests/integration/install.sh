@@ -50,7 +50,7 @@ grep -q "ip netns add yy$$-fw" <<<"$out" || fail "--scenario PATH"
 set +e; err=$("$R/bin/twlab" lab up --scenario nosuch --dry-run --out "$D/out" 2>&1 >/dev/null); rc=$?; set -e
 [ $rc -eq 2 ] || fail "unknown scenario name: exit $rc"
 grep -q "^twlab: lab: --scenario: 'nosuch': no such file.*names: .*report" <<<"$err" || fail "unknown scenario message: $err"
-"$R/bin/twlab" --version | grep -qE '^scenarios: .*\breport\b' || fail "--version does not list the installed scenario"
+"$R/bin/twlab" --version | grep -E '^scenarios: .*\breport\b' >/dev/null || fail "--version does not list the installed scenario"
 
 # man pages: render without warnings, lexgrog finds a NAME line, man finds
 # them through MANPATH, and they have the sections a man page needs
@@ -60,7 +60,7 @@ for m in "$R"/share/man/man*/*; do
   lexgrog "$m" >/dev/null || fail "lexgrog $(basename "$m")"
 done
 MANPATH=$R/share/man man -w twlab-analyze | grep -q "$R/share/man/man1/twlab-analyze.1" || fail "man -w twlab-analyze"
-MANPATH=$R/share/man MANWIDTH=80 man twlab-analyze 2>/dev/null | grep -q 'EXIT STATUS' || fail "man twlab-analyze"
+MANPATH=$R/share/man MANWIDTH=80 man twlab-analyze 2>/dev/null | grep 'EXIT STATUS' >/dev/null || fail "man twlab-analyze"
 echo "man pages: $(ls "$R"/share/man/man*/ | grep -c '\.[15]$') render clean"
 
 # every setting the shipped scenario files use is in twlab-scenario(5)
