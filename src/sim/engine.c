@@ -726,17 +726,12 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 	}
 	struct conn_ring *q = &s->conns;
 	if (q->n == q->cap) {
-		size_t nc = q->cap ? q->cap * 2 : 1024;
-		struct conn *v = malloc(nc * sizeof *v);
+		struct conn *v = ring_grow(q->v, q->head, q->n, q->cap, sizeof *v, &q->cap);
 		if (!v) {
 			s->oom = true;
 			return;
 		}
-		for (size_t i = 0; i < q->n; i++)
-			v[i] = q->v[(q->head + i) & (q->cap - 1)];
-		free(q->v);
 		q->v = v;
-		q->cap = nc;
 		q->head = 0;
 	}
 	struct conn *k = &q->v[(q->head + q->n) & (q->cap - 1)];

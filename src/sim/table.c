@@ -132,18 +132,30 @@ void tmap_del(struct tmap *m, uint64_t key)
 	}
 }
 
+void *ring_grow(void *v, size_t head, size_t n, size_t cap, size_t elem, size_t *new_cap)
+{
+	size_t nc = cap ? cap * 2 : 1024;
+	size_t first = n < cap - head ? n : cap - head;   /* head .. end of array */
+	char *w = malloc(nc * elem);
+
+	if (!w)
+		return NULL;
+	if (n) {
+		memcpy(w, (char *)v + head * elem, first * elem);
+		memcpy(w + first * elem, v, (n - first) * elem);
+	}
+	free(v);
+	*new_cap = nc;
+	return w;
+}
+
 bool fifo_push(struct fifo *q, int64_t t, uint64_t key, uint64_t tag)
 {
 	if (q->n == q->cap) {
-		size_t nc = q->cap ? q->cap * 2 : 1024;
-		struct fent *v = malloc(nc * sizeof *v);
+		struct fent *v = ring_grow(q->v, q->head, q->n, q->cap, sizeof *v, &q->cap);
 		if (!v)
 			return false;
-		for (size_t i = 0; i < q->n; i++)
-			v[i] = q->v[(q->head + i) & (q->cap - 1)];
-		free(q->v);
 		q->v = v;
-		q->cap = nc;
 		q->head = 0;
 	}
 	struct fent *e = &q->v[(q->head + q->n) & (q->cap - 1)];

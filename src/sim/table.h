@@ -89,6 +89,14 @@ static inline void pmap_prefetch(const struct pmap *m, uint64_t tag)
 	__builtin_prefetch(&m->v[tmap_hash(tag) & (m->cap - 1)]);
 }
 
+/* ---- growable rings (power-of-two capacity, n entries from head) */
+
+/* A full ring of elem-byte entries, doubled (1024 to start) into a new
+ * array with head at 0; the old array is freed. NULL when out of memory
+ * (the old array is kept). Both the timer FIFO and the open-connection
+ * ring grow through it. */
+void *ring_grow(void *v, size_t head, size_t n, size_t cap, size_t elem, size_t *new_cap);
+
 /* ---- timer FIFO: (time, key, tag), appended with non-decreasing time */
 
 struct fent {
