@@ -28,6 +28,7 @@
  * with an error, keeping what was found so far.
  */
 #include "analyze/analyze.h"
+#include "analyze/track.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,38 +43,34 @@
 #define SYN_RTO_FIRST_S 3.0
 #define SYN_RTO_MAX_S   120.0
 
-enum {                                 /* struct conn.st */
-	ST_EST = 1 << 0,               /* an incarnation began (SYN-ACK or completed handshake) */
-	ST_CLOSED = 1 << 1,
-	ST_CLI_FIN = 1 << 2,
-	ST_SRV_FIN = 1 << 3,
-	ST_SRV_TW = 1 << 4,            /* the server closed first: it holds TIME_WAIT */
-	ST_CLI_END = 1 << 5,           /* cli_end is set */
-	ST_SRV_END = 1 << 6,
-	ST_CLI_TS = 1 << 7,            /* the client's last segment had timestamps */
-	ST_CLI_TS_UNK = 1 << 8,        /* ... or the snaplen cut its options */
-	ST_PENDING = 1 << 9,           /* a SYN attempt in progress */
-	ST_ANSWERED = 1 << 10,         /* any server segment for this attempt */
-	ST_REFUSED = 1 << 11,          /* an attempt was answered by a RST */
-	ST_GAVE_UP = 1 << 12,          /* the client reset its own attempt */
-	ST_PREV_TW = 1 << 13,          /* the attempt follows a TIME_WAIT in the capture */
-	ST_SYN_TS = 1 << 14,           /* the attempt's SYN had timestamps */
-	ST_SYN_TS_UNK = 1 << 15,
-	ST_HISTORY = ST_EST | ST_CLOSED | ST_REFUSED | ST_CLI_END | ST_SRV_END | ST_CLI_FIN | ST_SRV_FIN,
+/* A SYN attempt's flags, kept in the tracker's user bits (struct
+ * track.st): the incarnation's own are track.h's TRK_*. */
+enum {
+	ST_PENDING = 1 << 16,          /* a SYN attempt in progress */
+	ST_ANSWERED = 1 << 17,         /* any server segment for this attempt */
+	ST_REFUSED = 1 << 18,          /* an attempt was answered by a RST */
+	ST_GAVE_UP = 1 << 19,          /* the client reset its own attempt */
+	ST_PREV_TW = 1 << 20,          /* the attempt follows a TIME_WAIT in the capture */
+	ST_SYN_TS = 1 << 21,           /* the attempt's SYN had timestamps */
+	ST_SYN_TS_UNK = 1 << 22,
+	ST_HISTORY = TRK_EST | TRK_CLOSED | ST_REFUSED | TRK_CLI_END | TRK_SRV_END | TRK_CLI_FIN | TRK_SRV_FIN,
 					/* anything a later SYN is judged by */
 };
+_Static_assert((ST_PENDING | ST_ANSWERED | ST_REFUSED | ST_GAVE_UP | ST_PREV_TW | ST_SYN_TS | ST_SYN_TS_UNK) ==
+	       ((ST_PENDING | ST_ANSWERED | ST_REFUSED | ST_GAVE_UP | ST_PREV_TW | ST_SYN_TS | ST_SYN_TS_UNK) &
+		TRK_USER_BITS), "the attempt's flags stay out of the tracker's");
 
 /* One 4-tuple, oriented (client, server). family 0 marks a free slot. */
 struct conn {
 	uint8_t  caddr[16], saddr[16];
 	uint16_t cport, sport;
 	uint32_t idle_until;           /* s after base: forgotten after this */
-	double   syn_t, close_t;
+	double   syn_t;
+	struct track trk;              /* the incarnations (track.h); trk.st also holds ST_* */
 	float    last_syn_dt;          /* last SYN of the attempt - syn_t */
-	uint32_t cli_end, srv_end, cli_tsval, sa_ack, syn_seq, syn_tsval;
+	uint32_t sa_ack, syn_seq, syn_tsval;
 	uint32_t open;                 /* 1 + pool index of the collision this attempt is */
 	uint8_t  family, syns, bare_acks, syn_flags;
-	uint32_t st;
 };
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 
@@ -342,17 +339,10 @@ static void conn_syn(const struct conn *c, struct segment *syn)
 	memset(syn, 0, sizeof *syn);
 	syn->flags = c->syn_flags;
 	syn->seq = c->syn_seq;
-	syn->has_ts = c->st & ST_SYN_TS;
+	syn->has_ts = c->trk.st & ST_SYN_TS;
 	syn->tsval = c->syn_tsval;
 }
 
-/* The TIME_WAIT the server held for the attempt's SYN, from the earlier
- * incarnation: what tcp_time_wait() copies from the closing socket. */
-static void conn_prev_tw(const struct conn *c, struct tw_sock *tw)
-{
-	*tw = tw_sock_init(c->cli_end, c->srv_end, c->st & ST_CLI_TS, c->cli_tsval,
-			   (uint32_t)fmax(0, c->syn_t - c->close_t));
-}
 
 /* The model's verdict on the collision's SYN, and the cause it gives. */
 static void decide(struct analyzer *a, struct an_collision *k, bool ts_unknown)
@@ -392,21 +382,21 @@ static void decide(struct analyzer *a, struct an_collision *k, bool ts_unknown)
  * outcome. */
 static void close_attempt(struct analyzer *a, struct conn *c, bool synack, double at)
 {
-	if (!(c->st & ST_PENDING))
+	if (!(c->trk.st & ST_PENDING))
 		return;
 	double last_syn_t = c->syn_t + c->last_syn_dt;
-	bool silent = !(c->st & ST_ANSWERED) && !synack && c->syns >= 2;
-	if (!c->open && silent && (c->st & ST_PREV_TW) && c->syn_t - c->close_t < a->o.kernel->tw_len_s) {
+	bool silent = !(c->trk.st & ST_ANSWERED) && !synack && c->syns >= 2;
+	if (!c->open && silent && (c->trk.st & ST_PREV_TW) && c->syn_t - c->trk.close_t < a->o.kernel->tw_len_s) {
 		/* client-side capture: the answer never came back */
 		struct an_collision *k = coll_new(a, c);
 		if (k) {
 			k->ts = c->syn_t;
 			conn_tuple(c, &k->t);
 			k->prev_in_capture = true;
-			k->since_close = c->syn_t - c->close_t;
-			conn_prev_tw(c, &k->tw);
+			k->since_close = c->syn_t - c->trk.close_t;
+			k->tw = track_tw(&c->trk, c->syn_t);
 			conn_syn(c, &k->syn);
-			decide(a, k, c->st & (ST_SYN_TS_UNK | ST_CLI_TS_UNK));
+			decide(a, k, c->trk.st & (ST_SYN_TS_UNK | TRK_CLI_TS_UNK));
 			if (k->d.verdict == TCP_TW_SYN && k->cause != AN_CAUSE_UNKNOWN)
 				coll_drop(a, c);    /* the model accepts it: not this */
 		}
@@ -420,7 +410,7 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 		if (synack) {
 			k->outcome = AN_RECOVERED;
 			k->delay_ms = (at - c->syn_t) * 1000.0;
-		} else if ((c->st & ST_GAVE_UP) || c->syns >= 3 || at - last_syn_t >= 1.0) {
+		} else if ((c->trk.st & ST_GAVE_UP) || c->syns >= 3 || at - last_syn_t >= 1.0) {
 			/* no SYN-ACK, and the client stopped trying or has been
 			 * waiting through two retransmissions (>= 3 s) */
 			k->outcome = AN_TIMED_OUT;
@@ -431,7 +421,7 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 		record(a, k);
 		coll_drop(a, c);
 	}
-	c->st &= ~ST_PENDING;
+	c->trk.st &= ~ST_PENDING;
 }
 
 static double attempt_deadline(const struct conn *c)
@@ -447,17 +437,17 @@ static double attempt_deadline(const struct conn *c)
  * could still matter is left (the caller deletes it). */
 static bool expire(struct analyzer *a, struct conn *c, double now)
 {
-	if (c->st & ST_PENDING) {
+	if (c->trk.st & ST_PENDING) {
 		double dl = attempt_deadline(c);
 		if (now < dl)
 			return false;
 		close_attempt(a, c, false, dl);
 	}
-	if (!(c->st & ST_HISTORY))
+	if (!(c->trk.st & ST_HISTORY))
 		return true;           /* an attempt that ended unanswered */
 	if (now - a->base > (double)c->idle_until)
 		return true;
-	if ((c->st & ST_CLOSED) && now - c->close_t > a->o.kernel->tw_len_s + 60.0)
+	if ((c->trk.st & TRK_CLOSED) && now - c->trk.close_t > a->o.kernel->tw_len_s + 60.0)
 		return true;
 	return false;
 }
@@ -878,49 +868,53 @@ found:
 
 /* ---- one incarnation after another */
 
-static void new_incarnation(struct conn *c)
+static void new_incarnation(struct analyzer *a, struct conn *c)
 {
-	c->st |= ST_EST;
-	c->st &= ~(ST_CLOSED | ST_CLI_FIN | ST_SRV_FIN | ST_SRV_TW | ST_CLI_END | ST_SRV_END);
+	a->r.connections++;
+	track_begin(&c->trk);
+}
+
+static void closed_first(struct analyzer *a, enum trk_event ev)
+{
+	a->r.client_closed_first += ev == TRK_EV_CLIENT_CLOSED_FIRST;
+	a->r.server_closed_first += ev == TRK_EV_SERVER_CLOSED_FIRST;
 }
 
 static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
-
 	if ((s->flags & TCPF_SYN) && !(s->flags & (TCPF_ACK | TCPF_RST))) {
-		if ((c->st & ST_PENDING) && s->seq == c->syn_seq) {          /* retransmission */
+		if ((c->trk.st & ST_PENDING) && s->seq == c->syn_seq) {          /* retransmission */
 			if (c->syns < 255)
 				c->syns++;
 			c->last_syn_dt = (float)(s->ts - c->syn_t);
 			return;
 		}
-		if ((c->st & ST_EST) && !(c->st & ST_CLOSED) && s->seq + 1 == c->sa_ack)
+		if (track_open(&c->trk) && s->seq + 1 == c->sa_ack)
 			return;                      /* its SYN-ACK was captured first */
 		close_attempt(a, c, false, s->ts);
 		/* refused by a RST and sent again with the same ISN: the same
 		 * attempt (a retry, as tshark sees it), not a reuse of the pair */
-		bool retry = (c->st & ST_REFUSED) && !(c->st & ST_PENDING) && s->seq == c->syn_seq &&
+		bool retry = (c->trk.st & ST_REFUSED) && !(c->trk.st & ST_PENDING) && s->seq == c->syn_seq &&
 			     c->syns;
-		if (!retry && (c->st & (ST_EST | ST_CLOSED | ST_REFUSED))) {
+		if (!retry && (track_used(&c->trk) || (c->trk.st & (TRK_CLOSED | ST_REFUSED)))) {
 			a->r.port_reuses++;
-			double gap = (c->st & ST_CLOSED) ? s->ts - c->close_t : -1;
+			double gap = (c->trk.st & TRK_CLOSED) ? s->ts - c->trk.close_t : -1;
 			int b = gap < 0 ? -1 : gap < 1 ? 0 : gap < 10 ? 1 : gap < 60 ? 2 : 3;
 			if (b >= 0) {
 				a->r.reuse_hist[b]++;
 				a->r.reuse_gap_s[gap < 120 ? (unsigned)gap : 120]++;
 			}
 		}
-		uint32_t keep = c->st & ~(ST_PENDING | ST_ANSWERED | ST_GAVE_UP | ST_PREV_TW | ST_SYN_TS |
-					  ST_SYN_TS_UNK);
-		if ((keep & ST_CLOSED) && (keep & ST_SRV_TW) && (keep & ST_CLI_END))
+		uint32_t keep = c->trk.st & ~(uint32_t)(ST_PENDING | ST_ANSWERED | ST_GAVE_UP | ST_PREV_TW |
+							ST_SYN_TS | ST_SYN_TS_UNK);
+		if (track_server_tw(&c->trk))
 			keep |= ST_PREV_TW;
 		keep |= ST_PENDING;
 		if (s->has_ts)
 			keep |= ST_SYN_TS;
 		if (s->opts_cut)
 			keep |= ST_SYN_TS_UNK;
-		c->st = keep;
+		c->trk.st = keep;
 		c->syn_flags = s->flags;
 		c->syn_seq = s->seq;
 		c->syn_tsval = s->tsval;
@@ -932,142 +926,88 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		return;
 	}
 	if (s->flags & TCPF_RST) {
-		if (c->st & ST_PENDING) {
+		if (c->trk.st & ST_PENDING) {
 			if (c->open)
 				coll(a, c)->client_rst = true;
 			else
-				c->st |= ST_GAVE_UP;
+				c->trk.st |= ST_GAVE_UP;
 		}
-		if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
-			c->st |= ST_CLOSED;
-			c->st &= ~ST_SRV_TW;            /* a reset leaves no TIME_WAIT */
-			c->close_t = s->ts;
-		}
+		track_reset(&c->trk, s->ts);
 		return;
 	}
 	/* ACK / data / FIN of an incarnation */
-	if ((c->st & ST_PENDING) && !c->open && (s->flags & TCPF_ACK) && c->syns) {
+	if ((c->trk.st & ST_PENDING) && !c->open && (s->flags & TCPF_ACK) && c->syns) {
 		/* the handshake completed although the SYN-ACK is not in the capture */
-		c->st &= ~ST_PENDING;
-		if (!(c->st & ST_EST) || (c->st & ST_CLOSED)) {
-			a->r.connections++;
-			new_incarnation(c);
-		}
+		c->trk.st &= ~(uint32_t)ST_PENDING;
+		if (!track_open(&c->trk))
+			new_incarnation(a, c);
 	}
-	if (c->st & ST_PENDING)
+	if (c->trk.st & ST_PENDING)
 		return;
-	if (!(c->st & ST_CLI_END) || seq_after(end, c->cli_end))
-		c->cli_end = end;
-	c->st |= ST_CLI_END;
-	c->st &= ~(ST_CLI_TS | ST_CLI_TS_UNK);
-	if (s->has_ts)
-		c->st |= ST_CLI_TS;
-	if (s->opts_cut)
-		c->st |= ST_CLI_TS_UNK;
-	c->cli_tsval = s->tsval;
-	if ((s->flags & TCPF_FIN) && !(c->st & ST_CLI_FIN)) {
-		c->st |= ST_CLI_FIN;
-		if (!(c->st & ST_SRV_FIN)) {
-			c->st &= ~ST_SRV_TW;
-			a->r.client_closed_first++;
-		}
-	}
-	if ((c->st & ST_CLI_FIN) && (c->st & ST_SRV_FIN) && !(c->st & ST_CLOSED)) {
-		c->st |= ST_CLOSED;
-		c->close_t = s->ts;
-	}
+	closed_first(a, track_client(&c->trk, s));
 }
 
 static void on_server(struct analyzer *a, struct conn *c, const struct tcp_seg *s)
 {
-	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
-
 	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
-		bool ours = (c->st & ST_PENDING) && s->ack == c->syn_seq + 1;
+		bool ours = (c->trk.st & ST_PENDING) && s->ack == c->syn_seq + 1;
 		close_attempt(a, c, ours, s->ts);
-		if (!(c->st & ST_EST) || (c->st & ST_CLOSED) || ours) {
-			a->r.connections++;
-			new_incarnation(c);
-		}
-		c->srv_end = end;
-		c->st |= ST_SRV_END;
+		if (track_synack_begins(&c->trk, ours))
+			new_incarnation(a, c);
+		track_server(&c->trk, s);
 		c->sa_ack = s->ack;
 		return;
 	}
-	if (c->st & ST_PENDING) {
-		c->st |= ST_ANSWERED;
-		if (s->flags & TCPF_RST) {
-			c->st |= ST_REFUSED;
+	if (c->trk.st & ST_PENDING) {
+		c->trk.st |= ST_ANSWERED;
+		enum trk_answer ans = track_answer(&c->trk, s, c->syn_seq);
+		if (ans == TRK_ANS_RST) {
+			c->trk.st |= ST_REFUSED;
 			if (!c->open)
-				c->st &= ~ST_PENDING;
+				c->trk.st &= ~(uint32_t)ST_PENDING;
 			return;
 		}
-		if (s->flags == TCPF_ACK && s->len == 0 && s->ack != c->syn_seq + 1) {
-			if (c->bare_acks < 255)
-				c->bare_acks++;
-			if (c->open)
-				return;
-			/* a live socket (the capture shows it open) answers with a
-			 * challenge ACK: not TIME_WAIT */
-			if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
-				a->r.other_bare_acks++;
-				return;
-			}
-			if ((c->st & ST_CLOSED) && !(c->st & ST_SRV_TW)) {
-				a->r.other_bare_acks++;
-				return;
-			}
-			struct an_collision *k = coll_new(a, c);
-			if (!k)
-				return;
-			k->ts = c->syn_t;
-			conn_tuple(c, &k->t);
-			k->server_evidence = true;
-			k->ack_ack = s->ack;
-			k->ack_seq = s->seq;
-			k->ack_has_ts = s->has_ts;
-			k->ack_tsval = s->tsval;
-			k->ack_tsecr = s->tsecr;
-			conn_syn(c, &k->syn);
-			bool ts_unknown = (c->st & ST_SYN_TS_UNK) != 0;
-			if (c->st & ST_PREV_TW) {
-				k->prev_in_capture = true;
-				k->since_close = c->syn_t - c->close_t;
-				conn_prev_tw(c, &k->tw);
-				ts_unknown |= (c->st & ST_CLI_TS_UNK) != 0;
-			} else {
-				/* rebuilt from the ACK: tcp_v4_timewait_ack() sends
-				 * ack = tw_rcv_nxt, tsecr = tw_ts_recent */
-				k->since_close = -1;
-				k->tw = tw_sock_init(s->ack, s->seq, s->has_ts, s->tsecr, 0);
-				ts_unknown |= s->opts_cut;
-			}
-			decide(a, k, ts_unknown);
+		if (ans != TRK_ANS_TW_ACK && ans != TRK_ANS_LIVE_ACK)
+			return;
+		if (c->bare_acks < 255)
+			c->bare_acks++;
+		if (c->open)
+			return;
+		if (ans == TRK_ANS_LIVE_ACK) {
+			a->r.other_bare_acks++;
+			return;
 		}
+		struct an_collision *k = coll_new(a, c);
+		if (!k)
+			return;
+		k->ts = c->syn_t;
+		conn_tuple(c, &k->t);
+		k->server_evidence = true;
+		k->ack_ack = s->ack;
+		k->ack_seq = s->seq;
+		k->ack_has_ts = s->has_ts;
+		k->ack_tsval = s->tsval;
+		k->ack_tsecr = s->tsecr;
+		conn_syn(c, &k->syn);
+		bool ts_unknown = (c->trk.st & ST_SYN_TS_UNK) != 0;
+		if (c->trk.st & ST_PREV_TW) {
+			k->prev_in_capture = true;
+			k->since_close = c->syn_t - c->trk.close_t;
+			k->tw = track_tw(&c->trk, c->syn_t);
+			ts_unknown |= track_ts_unknown(&c->trk);
+		} else {
+			k->since_close = -1;
+			k->tw = track_tw_from_ack(s);
+			ts_unknown |= s->opts_cut;
+		}
+		decide(a, k, ts_unknown);
 		return;
 	}
 	if (s->flags & TCPF_RST) {
-		if ((c->st & ST_EST) && !(c->st & ST_CLOSED)) {
-			c->st |= ST_CLOSED;
-			c->st &= ~ST_SRV_TW;
-			c->close_t = s->ts;
-		}
+		track_reset(&c->trk, s->ts);
 		return;
 	}
-	if (!(c->st & ST_SRV_END) || seq_after(end, c->srv_end))
-		c->srv_end = end;
-	c->st |= ST_SRV_END;
-	if ((s->flags & TCPF_FIN) && !(c->st & ST_SRV_FIN)) {
-		c->st |= ST_SRV_FIN;
-		if (!(c->st & ST_CLI_FIN)) {
-			c->st |= ST_SRV_TW;
-			a->r.server_closed_first++;
-		}
-	}
-	if ((c->st & ST_CLI_FIN) && (c->st & ST_SRV_FIN) && !(c->st & ST_CLOSED)) {
-		c->st |= ST_CLOSED;
-		c->close_t = s->ts;
-	}
+	closed_first(a, track_server(&c->trk, s));
 }
 
 /* ---- vantage points: where each SYN and bare ACK was seen */
@@ -1324,7 +1264,7 @@ const struct an_result *an_finish(struct analyzer *a)
 	for (size_t i = 0; i < a->cap; i++)
 		if (a->tab[i].family) {
 			struct conn *c = &a->tab[i];
-			if ((c->st & ST_PENDING) && a->now >= attempt_deadline(c))
+			if ((c->trk.st & ST_PENDING) && a->now >= attempt_deadline(c))
 				close_attempt(a, c, false, attempt_deadline(c));
 			else
 				close_attempt(a, c, false, a->now);
