@@ -12,12 +12,16 @@
  *
  * Outcomes come from the real client (curl) and the client namespace's own
  * counters; what the server answered, and the TIME_WAIT state it held, come
- * from the server-side capture; the cause (paws/seq) comes from tw_process()
- * on those numbers, and the lab checks the model against what the server did.
+ * from the server-side capture, read by the tuple tracker analyze uses
+ * (analyze/track.h: one rule for a reuse of the server's TIME_WAIT, one
+ * rebuilt socket); the cause (paws/seq) comes from tw_process() on those
+ * numbers, and the lab checks the model against what the server did and
+ * against the server's own PAWS counter (the kernel as the oracle).
  */
 #include "lab/repro.h"
 #include "run/kernel.h"
 #include "capture/capture.h"
+#include "analyze/track.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -211,13 +215,14 @@ static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_res
 	return 0;
 }
 
-/* What the server saw: per port, the last incarnation's numbers. */
+/* What the server saw, per port: its incarnations (the shared tracker,
+ * analyze/track.h) and the SYN in progress, whose answer is not part of
+ * them. */
 struct port_state {
 	uint16_t port;
-	bool seen, ts;
-	bool cli_fin, srv_fin, srv_tw;   /* who closed first: TIME_WAIT is the active closer's */
-	uint32_t cli_end, cli_tsval, srv_end;
-	double cli_last;
+	bool syn_pending;
+	uint32_t syn_seq;
+	struct track trk;
 };
 
 static struct port_state *port_state(struct port_state *ps, size_t *n, size_t max, uint16_t port)
@@ -230,6 +235,21 @@ static struct port_state *port_state(struct port_state *ps, size_t *n, size_t ma
 	memset(&ps[*n], 0, sizeof ps[0]);
 	ps[*n].port = port;
 	return &ps[(*n)++];
+}
+
+/* The server's first answer to an attempt's first SYN, and whether the
+ * model, on the TIME_WAIT rebuilt for that SYN, said the same. */
+static void first_answer(struct attempt *a, const struct tcp_seg *s, enum trk_answer ans)
+{
+	char fb[8];
+	snprintf(a->answer, sizeof a->answer, "%s",
+		 ans == TRK_ANS_SYNACK ? "SYN-ACK" : s->flags == TCPF_ACK ? "bare ACK" : tcp_flags_str(s->flags, fb));
+	a->answer_ack = s->ack;
+	a->answer_flags = s->flags;
+	a->collision = ans == TRK_ANS_TW_ACK;
+	if (a->modelled)
+		a->agree = (a->model.verdict == TCP_TW_SYN) == (ans == TRK_ANS_SYNACK) &&
+			   (a->model.verdict != TCP_TW_ACK || a->model.reply.ack == s->ack);
 }
 
 static int server_view(struct lab *L, struct repro_result *r, const char *pcap, double t0,
@@ -253,40 +273,31 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 		bool from_srv = s.family == 4 && !memcmp(s.saddr, &server, 4) && s.sport == L->sc.server_port;
 		uint16_t cport = to_srv ? s.sport : s.dport;
 		struct port_state *p;
-		uint32_t end = tcp_end_seq(s.seq, s.flags, s.len);
 
 		if ((!to_srv && !from_srv) || !(p = port_state(ps, &nps, sizeof ps / sizeof ps[0], cport)))
 			continue;
 		if (from_srv) {
+			enum trk_answer ans = track_answer(&p->trk, &s, p->syn_seq);
 			if (last_syn && last_syn->port == cport) {
-				last_syn->syns_bare_acked += s.flags == TCPF_ACK;
+				last_syn->syns_bare_acked += ans == TRK_ANS_TW_ACK;
 				last_syn = NULL;
 			}
-			if (pending && pending->port == cport && !pending->answer[0]) {
-				char fb[8];
-				snprintf(pending->answer, sizeof pending->answer, "%s",
-					 (s.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK) ? "SYN-ACK"
-					 : s.flags == TCPF_ACK ? "bare ACK" : tcp_flags_str(s.flags, fb));
-				pending->answer_ack = s.ack;
-				pending->answer_flags = s.flags;
-				pending->collision = s.flags == TCPF_ACK;
-				if (pending->modelled)
-					pending->agree = (pending->model.verdict == TCP_TW_SYN) ==
-							 !strcmp(pending->answer, "SYN-ACK") &&
-							 (pending->model.verdict != TCP_TW_ACK ||
-							  pending->model.reply.ack == s.ack);
+			if (pending && pending->port == cport && !pending->answer[0])
+				first_answer(pending, &s, ans);
+			if (p->syn_pending && ans != TRK_ANS_SYNACK)
+				continue;          /* an answer to the SYN, not the incarnation's */
+			if (ans == TRK_ANS_SYNACK) {
+				if (track_synack_begins(&p->trk, p->syn_pending && s.ack == p->syn_seq + 1))
+					track_begin(&p->trk);
+				p->syn_pending = false;
 			}
-			if ((s.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
-				p->cli_fin = p->srv_fin = p->srv_tw = false;   /* a new incarnation */
-			if ((s.flags & TCPF_FIN) && !p->srv_fin) {
-				p->srv_fin = true;
-				p->srv_tw = !p->cli_fin;
-			}
-			if (!(s.flags & TCPF_RST))
-				p->srv_end = end;
+			if (s.flags & TCPF_RST)
+				track_reset(&p->trk, s.ts);
+			else
+				track_server(&p->trk, &s);
 			continue;
 		}
-		if ((s.flags & TCPF_SYN) && !(s.flags & TCPF_ACK)) {
+		if ((s.flags & TCPF_SYN) && !(s.flags & (TCPF_ACK | TCPF_RST))) {
 			/* which attempt: the last one on this port started before it */
 			struct attempt *a = NULL;
 			for (unsigned i = 0; i < r->n; i++)
@@ -295,14 +306,14 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 			if (!a)
 				continue;
 			last_syn = a;
+			p->syn_pending = true;
+			p->syn_seq = s.seq;
 			if (a->syn_sent++ == 0) {
-				a->reuse = p->seen;
+				a->reuse = track_used(&p->trk);
 				a->syn = tcp_seg_model(&s);
-				if (p->seen && p->srv_tw) {
-					struct tw_sock *tw = &a->tw;
-					*tw = tw_sock_init(p->cli_end, p->srv_end, p->ts, p->cli_tsval,
-							   (uint32_t)(s.ts - p->cli_last));
-					tw_process(r->kernel, &env, tw, &a->syn, &a->model);
+				if (track_server_tw(&p->trk)) {
+					a->tw = track_tw(&p->trk, s.ts);
+					tw_process(r->kernel, &env, &a->tw, &a->syn, &a->model);
 					a->modelled = true;
 				}
 				pending = a;
@@ -310,19 +321,9 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 			continue;
 		}
 		if (s.flags & TCPF_RST)
-			continue;
-		/* an ACK/data/FIN of an incarnation: what TIME_WAIT will hold */
-		if ((s.flags & TCPF_FIN) && !p->cli_fin) {
-			p->cli_fin = true;
-			if (!p->srv_fin)
-				p->srv_tw = false;
-		}
-		if (!p->seen || seq_after(end, p->cli_end) || s.flags & TCPF_SYN)
-			p->cli_end = end;
-		p->seen = true;
-		p->ts = s.has_ts;
-		p->cli_tsval = s.tsval;
-		p->cli_last = s.ts;
+			track_reset(&p->trk, s.ts);
+		else if (!p->syn_pending)
+			track_client(&p->trk, &s);
 	}
 	capture_close(c);
 	return rc < 0 ? -1 : 0;
