@@ -63,29 +63,38 @@ static void close_if_both_fins(struct track *t, double ts)
 	}
 }
 
-enum trk_event track_client(struct track *t, const struct tcp_seg *s)
+/* One end's segment: its next sequence number moves on, and its FIN, when
+ * the other end has sent none, makes it the active closer (true). */
+static bool end_and_fin(struct track *t, const struct tcp_seg *s, uint32_t *end_seq, uint32_t end_bit,
+			uint32_t fin_bit, uint32_t peer_fin_bit)
 {
 	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
+	bool first = (s->flags & TCPF_FIN) && !(t->st & (fin_bit | peer_fin_bit));
+
+	if (!(t->st & end_bit) || seq_after(end, *end_seq))
+		*end_seq = end;
+	t->st |= end_bit;
+	if (s->flags & TCPF_FIN)
+		t->st |= fin_bit;
+	return first;
+}
+
+enum trk_event track_client(struct track *t, const struct tcp_seg *s)
+{
 	enum trk_event ev = TRK_EV_NONE;
 
 	if (!(t->st & TRK_CLOSED)) {
 		ts_recent(t, s);
-	} else if ((t->st & (TRK_SRV_TW | TRK_CLI_END)) == (TRK_SRV_TW | TRK_CLI_END) && end == s->seq &&
-		   s->seq == t->cli_end) {
+	} else if ((t->st & (TRK_SRV_TW | TRK_CLI_END)) == (TRK_SRV_TW | TRK_CLI_END) &&
+		   tcp_end_seq(s->seq, s->flags, s->len) == s->seq && s->seq == t->cli_end) {
 		/* in window for the server's TIME_WAIT: it re-stamps ts_recent
 		 * and starts its 60 s again */
 		t->close_t = s->ts;
 		ts_recent(t, s);
 	}
-	if (!(t->st & TRK_CLI_END) || seq_after(end, t->cli_end))
-		t->cli_end = end;
-	t->st |= TRK_CLI_END;
-	if ((s->flags & TCPF_FIN) && !(t->st & TRK_CLI_FIN)) {
-		t->st |= TRK_CLI_FIN;
-		if (!(t->st & TRK_SRV_FIN)) {
-			t->st &= ~(uint32_t)TRK_SRV_TW;
-			ev = TRK_EV_CLIENT_CLOSED_FIRST;
-		}
+	if (end_and_fin(t, s, &t->cli_end, TRK_CLI_END, TRK_CLI_FIN, TRK_SRV_FIN)) {
+		t->st &= ~(uint32_t)TRK_SRV_TW;
+		ev = TRK_EV_CLIENT_CLOSED_FIRST;
 	}
 	close_if_both_fins(t, s->ts);
 	return ev;
@@ -93,23 +102,16 @@ enum trk_event track_client(struct track *t, const struct tcp_seg *s)
 
 enum trk_event track_server(struct track *t, const struct tcp_seg *s)
 {
-	uint32_t end = tcp_end_seq(s->seq, s->flags, s->len);
 	enum trk_event ev = TRK_EV_NONE;
 
 	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
-		t->srv_end = end;
+		t->srv_end = tcp_end_seq(s->seq, s->flags, s->len);
 		t->st |= TRK_SRV_END;
 		return ev;
 	}
-	if (!(t->st & TRK_SRV_END) || seq_after(end, t->srv_end))
-		t->srv_end = end;
-	t->st |= TRK_SRV_END;
-	if ((s->flags & TCPF_FIN) && !(t->st & TRK_SRV_FIN)) {
-		t->st |= TRK_SRV_FIN;
-		if (!(t->st & TRK_CLI_FIN)) {
-			t->st |= TRK_SRV_TW;
-			ev = TRK_EV_SERVER_CLOSED_FIRST;
-		}
+	if (end_and_fin(t, s, &t->srv_end, TRK_SRV_END, TRK_SRV_FIN, TRK_CLI_FIN)) {
+		t->st |= TRK_SRV_TW;
+		ev = TRK_EV_SERVER_CLOSED_FIRST;
 	}
 	close_if_both_fins(t, s->ts);
 	return ev;
