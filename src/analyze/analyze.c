@@ -6,7 +6,8 @@
  * does not draw a SYN-ACK. Evidence, in order of strength:
  *   server side: the SYN is answered by a bare ACK (no payload) whose ack is
  *     not the SYN's ISN+1. With the earlier incarnation in the capture (and
- *     the server closing first) the TIME_WAIT state is rebuilt from it;
+ *     the server closing first) the TIME_WAIT state is rebuilt from it (a
+ *     tuple's incarnations, and that rule, are track.c's, shared with lab);
  *     without it, from the ACK itself: ack = tw_rcv_nxt, tsecr = tw_ts_recent.
  *     A bare ACK from a socket the capture shows still open (half-open or
  *     established: a challenge ACK) is not TIME_WAIT and is counted apart.
@@ -342,7 +343,6 @@ static void conn_syn(const struct conn *c, struct segment *syn)
 	syn->has_ts = c->trk.st & ST_SYN_TS;
 	syn->tsval = c->syn_tsval;
 }
-
 
 /* The model's verdict on the collision's SYN, and the cause it gives. */
 static void decide(struct analyzer *a, struct an_collision *k, bool ts_unknown)
