@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "analyze/analyze.h"
+#include "seg.h"
 
 #include <pcap/pcap.h>
 #include <unistd.h>
@@ -27,22 +28,11 @@ static uint8_t cur_file;               /* the input file seg() says a segment ca
 static void seg(struct analyzer *a, double t, bool from_client, uint16_t cport, uint8_t flags,
 		uint32_t seq, uint32_t ack, uint32_t len, int64_t tsval, uint32_t tsecr)
 {
-	struct tcp_seg s;
-	memset(&s, 0, sizeof s);
-	s.ts = t;
-	s.family = 4;
+	struct tcp_seg s = test_seg(t, flags, seq, ack, len, tsval, tsecr);
 	memcpy(s.saddr, from_client ? CLI : SRV, 4);
 	memcpy(s.daddr, from_client ? SRV : CLI, 4);
 	s.sport = from_client ? cport : 80;
 	s.dport = from_client ? 80 : cport;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.len = len;
-	s.wscale = -1;
-	s.has_ts = tsval >= 0;
-	s.tsval = (uint32_t)(tsval < 0 ? 0 : tsval);
-	s.tsecr = tsecr;
 	s.file = cur_file;
 	an_segment(a, &s);
 }

@@ -14,41 +14,23 @@
 #include <cmocka.h>
 
 #include "analyze/track.h"
+#include "seg.h"
 
 enum { S = TCPF_SYN, A = TCPF_ACK, SA = TCPF_SYN | TCPF_ACK, F = TCPF_FIN | TCPF_ACK, R = TCPF_RST,
        PA = TCPF_PSH | TCPF_ACK };
 #define NO_TS (-1)
 
-/* One segment at time t; tsval NO_TS: no timestamp option. */
-static struct tcp_seg seg(double t, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, int64_t tsval,
-			  uint32_t tsecr)
-{
-	struct tcp_seg s;
-	memset(&s, 0, sizeof s);
-	s.ts = t;
-	s.family = 4;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.len = len;
-	s.wscale = -1;
-	s.has_ts = tsval >= 0;
-	s.tsval = tsval >= 0 ? (uint32_t)tsval : 0;
-	s.tsecr = tsecr;
-	return s;
-}
-
 static enum trk_event cli(struct track *t, double ts, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
 			  int64_t tsval)
 {
-	struct tcp_seg s = seg(ts, flags, seq, ack, len, tsval, 0);
+	struct tcp_seg s = test_seg(ts, flags, seq, ack, len, tsval, 0);
 	return track_client(t, &s);
 }
 
 static enum trk_event srv(struct track *t, double ts, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
 			  int64_t tsval)
 {
-	struct tcp_seg s = seg(ts, flags, seq, ack, len, tsval, 0);
+	struct tcp_seg s = test_seg(ts, flags, seq, ack, len, tsval, 0);
 	return track_server(t, &s);
 }
 
@@ -57,7 +39,7 @@ static enum trk_event srv(struct track *t, double ts, uint8_t flags, uint32_t se
 static void handshake_and_data(struct track *t, double t0, int64_t cts)
 {
 	bool ts = cts >= 0;
-	struct tcp_seg sa = seg(t0, SA, 5000, 1001, 0, ts ? 9000 : NO_TS, 0);
+	struct tcp_seg sa = test_seg(t0, SA, 5000, 1001, 0, ts ? 9000 : NO_TS, 0);
 
 	memset(t, 0, sizeof *t);
 	assert_true(track_synack_begins(t, true));
@@ -128,7 +110,7 @@ static void test_client_closing_first_leaves_the_server_no_timewait(void **state
 	assert_true(t.st & TRK_CLOSED);
 	assert_false(track_server_tw(&t));
 	/* a bare ACK answering a new SYN comes from some other socket */
-	struct tcp_seg ack = seg(12.0, A, 5102, 1102, 0, 9999, 7700);
+	struct tcp_seg ack = test_seg(12.0, A, 5102, 1102, 0, 9999, 7700);
 	assert_int_equal(track_answer(&t, &ack, 77), TRK_ANS_LIVE_ACK);
 }
 
@@ -159,7 +141,7 @@ static void test_a_reset_ends_the_connection_without_timewait(void **state)
 	assert_true(t.close_t == 1.7);
 	track_reset(&t, 2.0);                      /* a later RST changes nothing */
 	assert_true(t.close_t == 1.7);
-	struct tcp_seg ack = seg(3.0, A, 5102, 1101, 0, 9999, 0);
+	struct tcp_seg ack = test_seg(3.0, A, 5102, 1101, 0, 9999, 0);
 	assert_int_equal(track_answer(&t, &ack, 77), TRK_ANS_LIVE_ACK);
 }
 
@@ -171,7 +153,7 @@ static void test_a_syn_while_the_connection_is_open_meets_no_timewait(void **sta
 	srv(&t, 1.5, F, 5101, 1101, 0, 9500);     /* half closed: the client has not sent FIN */
 	assert_false(track_server_tw(&t));
 	/* the open socket answers a SYN with a challenge ACK (RFC 5961) */
-	struct tcp_seg ack = seg(2.0, A, 5102, 1101, 0, 9999, 0);
+	struct tcp_seg ack = test_seg(2.0, A, 5102, 1101, 0, 9999, 0);
 	assert_int_equal(track_answer(&t, &ack, 77), TRK_ANS_LIVE_ACK);
 	/* a SYN-ACK that answers no SYN in progress begins nothing */
 	assert_false(track_synack_begins(&t, false));
@@ -186,9 +168,9 @@ static void test_answers_to_a_syn(void **state)
 	srv(&t, 1.5, F, 5101, 1101, 0, 9500);
 	cli(&t, 1.6, F, 1101, 5102, 0, 700);
 	uint32_t isn = 4242;
-	struct tcp_seg sa = seg(3.0, SA, 8000, isn + 1, 0, 1, 0), rst = seg(3.0, R | A, 0, isn + 1, 0, NO_TS, 0),
-		       tw_ack = seg(3.0, A, 5102, 1102, 0, 9999, 700), acks_syn = seg(3.0, A, 1, isn + 1, 0, 1, 0),
-		       data = seg(3.0, PA, 5102, 1102, 10, 1, 0);
+	struct tcp_seg sa = test_seg(3.0, SA, 8000, isn + 1, 0, 1, 0), rst = test_seg(3.0, R | A, 0, isn + 1, 0, NO_TS, 0),
+		       tw_ack = test_seg(3.0, A, 5102, 1102, 0, 9999, 700), acks_syn = test_seg(3.0, A, 1, isn + 1, 0, 1, 0),
+		       data = test_seg(3.0, PA, 5102, 1102, 10, 1, 0);
 	assert_int_equal(track_answer(&t, &sa, isn), TRK_ANS_SYNACK);
 	assert_int_equal(track_answer(&t, &rst, isn), TRK_ANS_RST);
 	assert_int_equal(track_answer(&t, &tw_ack, isn), TRK_ANS_TW_ACK);
@@ -248,7 +230,7 @@ static void test_options_cut_by_the_snaplen_make_ts_recent_unknown(void **state)
 	(void)state;
 	struct track t;
 	handshake_and_data(&t, 1.0, 100);
-	struct tcp_seg cut = seg(1.2, PA, 1101, 5101, 100, NO_TS, 0);
+	struct tcp_seg cut = test_seg(1.2, PA, 1101, 5101, 100, NO_TS, 0);
 	cut.opts_cut = true;
 	track_client(&t, &cut);
 	assert_true(track_ts_unknown(&t));
