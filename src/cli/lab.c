@@ -10,7 +10,6 @@
 
 #include <dirent.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,12 +378,19 @@ int cmd_lab(int argc, char **argv)
 
 	if (!strcmp(sub, "status")) {
 		struct lab_status st;
+		struct pr p;
 		lab_status(L.sc.prefix, &st);
-		cli_print(json_pack("{s:s,s:b,s:i,s:s,s:b,s:i,s:i,s:i,s:s}", "prefix", L.sc.prefix,
-				    "up", st.up, "namespaces", st.namespaces, "names", st.names,
-				    "in_use", st.in_use, "creator_pid", (int)st.creator,
-				    "processes", st.processes, "missing", st.missing,
-				    "not_ours", st.unowned), o.json);
+		pr_begin_list(&p, o.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_bool(&p, "up", NULL, st.up);
+		pr_int(&p, "namespaces", NULL, st.namespaces);
+		pr_str(&p, "names", NULL, st.names);
+		pr_bool(&p, "in_use", NULL, st.in_use);
+		pr_int(&p, "creator_pid", NULL, (int)st.creator);
+		pr_int(&p, "processes", NULL, st.processes);
+		pr_int(&p, "missing", NULL, st.missing);
+		pr_str(&p, "not_ours", NULL, st.unowned);
+		pr_end(&p);
 		return EXIT_OK;
 	}
 	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
@@ -393,6 +399,7 @@ int cmd_lab(int argc, char **argv)
 	}
 	if (!strcmp(sub, "down")) {
 		unsigned n = 0;
+		struct pr p;
 		r = lab_down_names(&L, names, sizeof names, err, sizeof err);
 		if (r) {
 			cli_err("lab", "down: %s", err);
@@ -400,12 +407,16 @@ int cmd_lab(int argc, char **argv)
 		}
 		for (const char *p = names; *p; p++)
 			n += p == names || p[-1] == ' ';
-		cli_print(json_pack("{s:s,s:i,s:s}", "prefix", L.sc.prefix, "removed", n, "names", names),
-			  o.json);
+		pr_begin_list(&p, o.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_int(&p, "removed", NULL, n);
+		pr_str(&p, "names", NULL, names);
+		pr_end(&p);
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "up")) {
 		struct lab_status st;
+		struct pr p;
 		lab_guard(&L);
 		if (lab_up(&L, err, sizeof err)) {
 			cli_err("lab", "up: %s", err);
@@ -413,15 +424,19 @@ int cmd_lab(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		lab_status(L.sc.prefix, &st);
-		cli_print(json_pack("{s:s,s:s,s:s,s:s}", "prefix", L.sc.prefix, "firewall",
-				    fw_kind_str(L.sc.fw), "namespaces", st.names, "out", L.outdir), o.json);
+		pr_begin_list(&p, o.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_str(&p, "firewall", NULL, fw_kind_str(L.sc.fw));
+		pr_str(&p, "namespaces", NULL, st.names);
+		pr_str(&p, "out", NULL, L.outdir);
+		pr_end(&p);
 		own_release(&L.own);      /* the lab stays up; its record stays */
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "probe")) {
 		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.json && isatty(2) };
 		struct probe_result *pr = calloc(1, sizeof *pr);
-		json_t *j, *dis;
+		struct pr p;
 		if (!pr) {
 			cli_err("lab", "out of memory");
 			return EXIT_RUNTIME;
@@ -431,13 +446,18 @@ int cmd_lab(int argc, char **argv)
 			free(pr);
 			return EXIT_RUNTIME;
 		}
-		dis = json_array();
+		pr_begin_list(&p, o.json, stdout);
+		pr_str(&p, "kernel", NULL, pr->kernel->name);
+		pr_int(&p, "probes", NULL, pr->probes);
+		pr_int(&p, "agree", NULL, pr->agree);
+		pr_int(&p, "disagree", NULL, pr->disagree);
+		pr_int(&p, "failed_sessions", NULL, pr->failed);
+		pr_open(&p, "disagreements", true);
 		for (unsigned i = 0; i < pr->nlisted; i++)
-			json_array_append_new(dis, json_string(pr->listed[i]));
-		j = json_pack("{s:s,s:i,s:i,s:i,s:i,s:o,s:s}", "kernel", pr->kernel->name,
-			      "probes", pr->probes, "agree", pr->agree, "disagree", pr->disagree,
-			      "failed_sessions", pr->failed, "disagreements", dis, "log", pr->log);
-		cli_print(j, o.json);
+			pr_str(&p, NULL, NULL, pr->listed[i]);
+		pr_close(&p);
+		pr_str(&p, "log", NULL, pr->log);
+		pr_end(&p);
 		r = pr->disagree || !pr->probes ? EXIT_RUNTIME : EXIT_OK;
 		free(pr);
 		return r;
