@@ -4,11 +4,11 @@
  * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
+#include "cli/lab_opts.h"
 #include "print/pr.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,21 +69,18 @@ static const char usage[] =
 "`up` returns once the server answers through the firewall.\n";
 
 struct opts {
-	const char *scenario, *prefix, *firewall, *out;
+	struct lab_opts lab;          /* --scenario --prefix --firewall --out --json -v --dry-run */
 	unsigned reuses;
 	uint32_t count, seed;
-	bool keep, json, verbose, dry_run;
+	bool keep;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_SCEN = 256, O_PREFIX, O_FW, O_REUSES, O_OUT, O_KEEP, O_JSON, O_DRY, O_COUNT, O_SEED };
+	enum { O_REUSES = LAB_O__END, O_KEEP, O_COUNT, O_SEED };
 	static const struct option lo[] = {
-		{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
-		{ "firewall", required_argument, 0, O_FW }, { "reuses", required_argument, 0, O_REUSES },
-		{ "out", required_argument, 0, O_OUT }, { "keep", no_argument, 0, O_KEEP },
-		{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
-		{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' },
+		LAB_OPTIONS,
+		{ "reuses", required_argument, 0, O_REUSES }, { "keep", no_argument, 0, O_KEEP },
 		{ "count", required_argument, 0, O_COUNT }, { "seed", required_argument, 0, O_SEED },
 		{ 0, 0, 0, 0 },
 	};
@@ -93,16 +90,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		if (lab_opt(c, optarg, &o->lab))
+			continue;
 		switch (c) {
 		case 'h': fputs(usage, stdout); return -1;
-		case 'v': o->verbose = true; break;
-		case O_SCEN: o->scenario = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_FW: o->firewall = optarg; break;
-		case O_OUT: o->out = optarg; break;
 		case O_KEEP: o->keep = true; break;
-		case O_JSON: o->json = true; break;
-		case O_DRY: o->dry_run = true; break;
 		case O_COUNT:
 			if (!cli_u32("lab", "--count", optarg, &o->count))
 				return EXIT_USAGE;
@@ -132,79 +124,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* --out for a command that writes there: short enough for the file names
- * appended to it, and not a file or a directory that holds anything. */
-static bool out_ok(const char *out)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	bool empty = true;
-
-	if (strlen(out) > LAB_OUTDIR_MAX || !*out) {
-		cli_err("lab", "--out: %s: between 1 and %d characters", *out ? "too long" : "empty",
-			LAB_OUTDIR_MAX);
-		return false;
-	}
-	if (stat(out, &st) < 0)
-		return true;                  /* created by the lab */
-	if (!S_ISDIR(st.st_mode)) {
-		cli_err("lab", "--out: %s: exists and is not a directory", out);
-		return false;
-	}
-	if ((d = opendir(out))) {
-		while (empty && (e = readdir(d)))
-			empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-		closedir(d);
-	}
-	if (!empty)
-		cli_err("lab", "--out: %s: a directory that is not empty (its files would be overwritten); "
-			"choose a new one", out);
-	return empty;
-}
-
 /* Scenario + command-line overrides into the lab. Creates nothing: `up`,
  * `repro` and `probe` make the output directory once they own the prefix. */
 static int setup(const char *cmd, const struct opts *o, struct lab *L)
 {
-	char err[512];
-	const char *why;
-	time_t now = time(NULL);
-	struct tm tm;
-	bool writes = strcmp(cmd, "status") && strcmp(cmd, "down");
-
-	memset(L, 0, sizeof *L);
-	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
-		cli_err("lab", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
-		return EXIT_USAGE;
-	}
-	if (o->prefix) {
-		/* checked as a value, not pasted into INI text */
-		if (!scenario_prefix_ok(o->prefix, &why)) {
-			cli_err("lab", "--prefix: %s: '%s'", why, o->prefix);
-			return EXIT_USAGE;
-		}
-		snprintf(L->sc.prefix, sizeof L->sc.prefix, "%s", o->prefix);
-	}
-	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
-		cli_err("lab", "--firewall: expected linux or strict: '%s'", o->firewall);
-		return EXIT_USAGE;
-	}
-	L->verbose = o->verbose;
-	L->dry_run = o->dry_run;
-	gmtime_r(&now, &tm);
-	if (o->out) {
-		if (writes && !o->dry_run && !out_ok(o->out))
-			return EXIT_USAGE;
-		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
-	} else {
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(L->outdir, sizeof L->outdir, "twlab-out/%s-%s", cmd, stamp);
-		if (writes && !o->dry_run && !out_ok(L->outdir))
-			return EXIT_RUNTIME;
-	}
-	return 0;
+	return lab_setup("lab", cmd, &o->lab, strcmp(cmd, "status") && strcmp(cmd, "down"), L);
 }
 
 /* One attempt: a row of the text table, an object of the JSON array. */
@@ -380,7 +304,7 @@ int cmd_lab(int argc, char **argv)
 		struct lab_status st;
 		struct pr p;
 		lab_status(L.sc.prefix, &st);
-		pr_begin_list(&p, o.json, stdout);
+		pr_begin_list(&p, o.lab.json, stdout);
 		pr_str(&p, "prefix", NULL, L.sc.prefix);
 		pr_bool(&p, "up", NULL, st.up);
 		pr_int(&p, "namespaces", NULL, st.namespaces);
@@ -393,7 +317,7 @@ int cmd_lab(int argc, char **argv)
 		pr_end(&p);
 		return EXIT_OK;
 	}
-	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
+	if (!o.lab.dry_run && !lab_preflight(err, sizeof err)) {
 		cli_err("lab", "%s", err);
 		return EXIT_RUNTIME;
 	}
@@ -407,7 +331,7 @@ int cmd_lab(int argc, char **argv)
 		}
 		for (const char *p = names; *p; p++)
 			n += p == names || p[-1] == ' ';
-		pr_begin_list(&p, o.json, stdout);
+		pr_begin_list(&p, o.lab.json, stdout);
 		pr_str(&p, "prefix", NULL, L.sc.prefix);
 		pr_int(&p, "removed", NULL, n);
 		pr_str(&p, "names", NULL, names);
@@ -424,7 +348,7 @@ int cmd_lab(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		lab_status(L.sc.prefix, &st);
-		pr_begin_list(&p, o.json, stdout);
+		pr_begin_list(&p, o.lab.json, stdout);
 		pr_str(&p, "prefix", NULL, L.sc.prefix);
 		pr_str(&p, "firewall", NULL, fw_kind_str(L.sc.fw));
 		pr_str(&p, "namespaces", NULL, st.names);
@@ -434,7 +358,7 @@ int cmd_lab(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "probe")) {
-		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.json && isatty(2) };
+		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.lab.json && isatty(2) };
 		struct probe_result *pr = calloc(1, sizeof *pr);
 		struct pr p;
 		if (!pr) {
@@ -446,7 +370,7 @@ int cmd_lab(int argc, char **argv)
 			free(pr);
 			return EXIT_RUNTIME;
 		}
-		pr_begin_list(&p, o.json, stdout);
+		pr_begin_list(&p, o.lab.json, stdout);
 		pr_str(&p, "kernel", NULL, pr->kernel->name);
 		pr_int(&p, "probes", NULL, pr->probes);
 		pr_int(&p, "agree", NULL, pr->agree);
@@ -470,7 +394,7 @@ int cmd_lab(int argc, char **argv)
 			cli_err("lab", "out of memory");
 			return EXIT_RUNTIME;
 		}
-		if (!o.json && !o.dry_run)
+		if (!o.lab.json && !o.lab.dry_run)
 			fprintf(stderr, "twlab: lab repro: building the lab in %s (firewall %s)...\n",
 				L.outdir, fw_kind_str(L.sc.fw));
 		if (lab_repro(&L, &ro, res, err, sizeof err)) {
@@ -478,11 +402,11 @@ int cmd_lab(int argc, char **argv)
 			free(res);
 			return EXIT_RUNTIME;
 		}
-		if (o.dry_run) {
+		if (o.lab.dry_run) {
 			free(res);
 			return EXIT_OK;
 		}
-		repro_emit(o.json, &L, res);
+		repro_emit(o.lab.json, &L, res);
 		free(res);
 		return EXIT_OK;
 	}
