@@ -170,6 +170,22 @@ static bool only(const char *cmd, const struct args *a, const int *allowed)
 	return true;
 }
 
+/* The decision (tw or ss) and the kernel it was made for: text as
+ * "key  value" lines, or one JSON object. */
+static void emit(bool json, const struct kprofile *k, const struct tw_decision *tw,
+		 const struct synsent_decision *ss)
+{
+	struct pr p;
+
+	pr_begin_list(&p, json, stdout);
+	if (tw)
+		pr_tw_decision(&p, tw);
+	else
+		pr_synsent_decision(&p, ss);
+	pr_str(&p, "kernel", NULL, k->name);
+	pr_end(&p);
+}
+
 static int explain_tw(int argc, char **argv)
 {
 	static const char cmd[] = "explain tw";
@@ -182,7 +198,6 @@ static int explain_tw(int argc, char **argv)
 	struct segment seg = { 0 };
 	struct tw_decision d;
 	const struct kprofile *k;
-	struct pr p;
 	int r = parse(cmd, argc, argv, &a, usage_tw);
 
 	if (r)
@@ -229,10 +244,7 @@ static int explain_tw(int argc, char **argv)
 	seg.tsecr = a.v[O_TSECR];
 
 	tw_process(k, &env, &tw, &seg, &d);
-	pr_begin_list(&p, a.json, stdout);
-	pr_tw_decision(&p, &d);
-	pr_str(&p, "kernel", NULL, k->name);
-	pr_end(&p);
+	emit(a.json, k, &d, NULL);
 	return EXIT_OK;
 }
 
@@ -246,7 +258,6 @@ static int explain_synsent(int argc, char **argv)
 	struct segment seg = { 0 };
 	struct synsent_decision d;
 	const struct kprofile *k;
-	struct pr p;
 	int r = parse(cmd, argc, argv, &a, usage_synsent);
 
 	if (r)
@@ -271,10 +282,7 @@ static int explain_synsent(int argc, char **argv)
 	seg.tsecr = a.v[O_TSECR];
 
 	synsent_process(k, &s, &seg, &d);
-	pr_begin_list(&p, a.json, stdout);
-	pr_synsent_decision(&p, &d);
-	pr_str(&p, "kernel", NULL, k->name);
-	pr_end(&p);
+	emit(a.json, k, NULL, &d);
 	return EXIT_OK;
 }
 
