@@ -310,7 +310,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 			p->syn_seq = s.seq;
 			if (a->syn_sent++ == 0) {
 				a->reuse = track_used(&p->trk);
-				a->syn = tcp_seg_model(&s);
+				a->syn = s.m;
 				if (track_server_tw(&p->trk)) {
 					a->tw = track_tw(&p->trk, s.ts);
 					tw_process(r->kernel, &env, &a->tw, &a->syn, &a->model);
