@@ -39,7 +39,9 @@ bool track_synack_begins(const struct track *t, bool answers_syn)
 }
 
 /* ts_recent from a client segment the socket took in: a TSval not older
- * than ts_recent replaces it (tcp_paws_check(), tcp_replace_ts_recent()). */
+ * than ts_recent replaces it (tcp_paws_check(), tcp_replace_ts_recent()).
+ * Every segment counts as in window: in a capture that dropped packets a
+ * gap before a segment does not mean the server saw one. */
 static void ts_recent(struct track *t, const struct tcp_seg *s)
 {
 	if (s->opts_cut) {
