@@ -241,27 +241,12 @@ static int run_one(const struct sim_params *p, struct sim_result *r, double *wal
 struct row {
 	const char *mode;
 	char error[256];              /* the row did not run: why */
-	uint64_t requests, collisions, paws, seq, timed_out, delayed;
-	double p99_ms, p999_ms;
+	const struct sim_result *r;   /* ... else its result */
 	bool has_value;               /* --sweep: the parameter's value */
 	double value;
 };
 
 #define MAX_ROWS 16
-
-static void row_fill(struct row *w, const char *mode, const struct sim_result *r)
-{
-	memset(w, 0, sizeof *w);
-	w->mode = mode;
-	w->requests = r->requests;
-	w->collisions = r->collisions;
-	w->paws = r->collisions_paws;
-	w->seq = r->collisions_seq;
-	w->timed_out = r->timed_out;
-	w->delayed = r->delayed;
-	w->p99_ms = r->lat_p99_ms;
-	w->p999_ms = r->lat_p999_ms;
-}
 
 /* Text: the header of the rows' table. */
 static void rows_head(struct pr *p)
@@ -273,7 +258,8 @@ static void rows_head(struct pr *p)
 /* A row: an object of the JSON array, a line of the text table. */
 static void row_print(struct pr *p, const struct row *w)
 {
-	uint64_t n = w->requests;
+	const struct sim_result *r = w->r;
+	uint64_t n;
 	double lo, hi, clo, chi;
 	char cis[48];
 
@@ -284,20 +270,21 @@ static void row_print(struct pr *p, const struct row *w)
 		pr_close(p);
 		return;
 	}
+	n = r->requests;
 	pr_int(p, "requests", "%10lld ", (long long)n);
-	pr_int(p, "collisions", "%10lld ", (long long)w->collisions);
-	pr_int(p, "collisions_paws", "%7lld ", (long long)w->paws);
-	pr_int(p, "collisions_seq", "%7lld ", (long long)w->seq);
-	pr_int(p, "timed_out", "%9lld ", (long long)w->timed_out);
-	pr_int(p, "delayed", NULL, (long long)w->delayed);
-	pr_real(p, "timeout_rate", NULL, rate(w->timed_out, n));
-	ci_print(p, "ci95", w->timed_out, n, &lo, &hi);
+	pr_int(p, "collisions", "%10lld ", (long long)r->collisions);
+	pr_int(p, "collisions_paws", "%7lld ", (long long)r->collisions_paws);
+	pr_int(p, "collisions_seq", "%7lld ", (long long)r->collisions_seq);
+	pr_int(p, "timed_out", "%9lld ", (long long)r->timed_out);
+	pr_int(p, "delayed", NULL, (long long)r->delayed);
+	pr_real(p, "timeout_rate", NULL, rate(r->timed_out, n));
+	ci_print(p, "ci95", r->timed_out, n, &lo, &hi);
 	snprintf(cis, sizeof cis, "%.4f..%.4f", 100 * lo, 100 * hi);
-	pr_text(p, "%9.4f %-21s ", 100 * rate(w->timed_out, n), cis);
-	pr_real(p, "collision_rate", NULL, rate(w->collisions, n));
-	ci_print(p, "collision_ci95", w->collisions, n, &clo, &chi);
-	pr_real(p, "p99_ms", "%9.1f\n", w->p99_ms);
-	pr_real(p, "p999_ms", NULL, w->p999_ms);
+	pr_text(p, "%9.4f %-21s ", 100 * rate(r->timed_out, n), cis);
+	pr_real(p, "collision_rate", NULL, rate(r->collisions, n));
+	ci_print(p, "collision_ci95", r->collisions, n, &clo, &chi);
+	pr_real(p, "p99_ms", "%9.1f\n", r->lat_p99_ms);
+	pr_real(p, "p999_ms", NULL, r->lat_p999_ms);
 	if (w->has_value)
 		pr_real(p, "value", NULL, w->value);
 	pr_close(p);
@@ -305,21 +292,18 @@ static void row_print(struct pr *p, const struct row *w)
 
 /* Every mitigation on one fleet: the scenario's own mode first, then each
  * --snat mode and keep-alive, all with the same arrivals (same seed). Rows
- * into w (MAX_ROWS), their number into *nw; 0 or the exit code. The modes
- * point into base (static storage of the caller) or string literals. */
-static int compare_rows(const struct sim_params *base_p, char base[32], struct row *w, size_t *nw)
+ * into w (MAX_ROWS), their number into *nw, their results into r (MAX_ROWS);
+ * 0 or the exit code. The modes point into base (the caller's) or string
+ * literals. */
+static int compare_rows(const struct sim_params *base_p, char base[32], struct row *w, size_t *nw,
+			struct sim_result *r)
 {
 	static const char *const modes[] = { "overload:1", "overload:2", "one-to-one:16", "static",
 					     "masquerade", "random-fully", "keepalive", NULL };
 	char err[256];
-	struct sim_result *r = malloc(sizeof *r);
 	const char *list[MAX_ROWS];
 	size_t n = 0;
 
-	if (!r) {
-		cli_err("sim", "out of memory");
-		return EXIT_RUNTIME;
-	}
 	snat_spec_str(&base_p->fleet.snat, base, 32);
 	list[n++] = base;
 	for (size_t i = 0; modes[i]; i++)
@@ -332,20 +316,17 @@ static int compare_rows(const struct sim_params *base_p, char base[32], struct r
 			p.fleet.keepalive = 1;
 		else
 			snat_spec_parse(list[i], &p.fleet.snat, err, sizeof err);
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].mode = list[i];
 		if (!sim_check(&p, err, sizeof err)) {
-			memset(&w[i], 0, sizeof w[i]);
-			w[i].mode = list[i];
 			snprintf(w[i].error, sizeof w[i].error, "%s", err);
 			continue;
 		}
-		if (run_one(&p, r, &wall)) {
-			free(r);
+		if (run_one(&p, &r[i], &wall))
 			return EXIT_RUNTIME;
-		}
-		row_fill(&w[i], list[i], r);
+		w[i].r = &r[i];
 	}
 	*nw = n;
-	free(r);
 	return 0;
 }
 
@@ -361,18 +342,22 @@ static void rows_print(struct pr *p, const struct row *w, size_t n)
 static int compare(const struct sim_config *c)
 {
 	struct row w[MAX_ROWS];
+	struct sim_result *r = calloc(MAX_ROWS, sizeof *r);
 	char base[32];
 	size_t n = 0;
 	struct pr p;
-	int rc = compare_rows(&c->p, base, w, &n);
+	int rc = r ? compare_rows(&c->p, base, w, &n, r) : EXIT_RUNTIME;
 
-	if (rc)
-		return rc;
-	pr_begin(&p, c->json);
-	rows_print(&p, w, n);
-	scenario_print(&p, &c->p);
-	pr_end(&p);
-	return EXIT_OK;
+	if (!rc) {
+		pr_begin(&p, c->json);
+		rows_print(&p, w, n);
+		scenario_print(&p, &c->p);
+		pr_end(&p);
+	} else if (!r) {
+		cli_err("sim", "out of memory");
+	}
+	free(r);
+	return rc;
 }
 
 /* ---- --from-capture */
@@ -380,7 +365,7 @@ static int compare(const struct sim_config *c)
 static int from_capture(struct sim_config *c)
 {
 	struct fromcap *fc = malloc(sizeof *fc);
-	struct sim_result *r = malloc(sizeof *r);
+	struct sim_result *r = malloc(sizeof *r), *rows_r = NULL;
 	char err[512], a[INET_ADDRSTRLEN];
 	double wall, olo, ohi, slo, shi;
 	int rc = EXIT_RUNTIME;
@@ -409,7 +394,11 @@ static int from_capture(struct sim_config *c)
 	char base[32];
 	size_t nw = 0;
 	struct pr p;
-	if (compare_rows(&c->p, base, w, &nw))
+	if (!(rows_r = calloc(MAX_ROWS, sizeof *rows_r))) {
+		cli_err("sim", "out of memory");
+		goto out;
+	}
+	if (compare_rows(&c->p, base, w, &nw, rows_r))
 		goto out;
 	pr_begin(&p, c->json);
 	pr_open(&p, "capture", false);
@@ -464,6 +453,7 @@ static int from_capture(struct sim_config *c)
 out:
 	free(fc);
 	free(r);
+	free(rows_r);
 	return rc;
 }
 
@@ -558,10 +548,7 @@ static int sweep(const struct sim_config *c)
 		}
 		memcpy(csv + len, line, (size_t)w + 1);
 		len += (size_t)w;
-		struct row row;
-		row_fill(&row, c->sweep_param, r);
-		row.has_value = true;
-		row.value = v;
+		struct row row = { .mode = c->sweep_param, .r = r, .has_value = true, .value = v };
 		row_print(&out, &row);
 	}
 	pr_close(&out);
