@@ -37,7 +37,6 @@ void pr_set_list(struct pr *p, bool list)
 		p->list = list && !p->json;
 }
 
-
 void pr_end(struct pr *p)
 {
 	if (!p->json || !p->stack[0])
