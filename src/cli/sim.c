@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "print/pr.h"
 #include "util/inet.h"
+#include "util/clock.h"
 #include "sim/config.h"
 #include "sim/fromcap.h"
 #include "sim/pcapout.h"
@@ -206,31 +207,16 @@ static void result_print(bool json, const struct sim_params *sp, const struct si
 	pr_end(&p);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
 static int run_one(const struct sim_params *p, struct sim_result *r, double *wall)
 {
 	char err[256];
-	double t0 = now_s(), c0 = cpu_s();
+	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	if (sim_run(p, r, err, sizeof err) < 0) {
 		cli_err("sim", "%s", err);
 		return EXIT_RUNTIME;
 	}
-	*wall = now_s() - t0;
-	last_cpu = cpu_s() - c0;
+	*wall = clock_s(CLOCK_MONOTONIC) - t0;
+	last_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	return 0;
 }
 
