@@ -22,6 +22,7 @@
 #include "run/kernel.h"
 #include "capture/capture.h"
 #include "analyze/track.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,13 +39,6 @@
 const char *outcome_str(enum outcome o)
 {
 	return o == OUT_OK ? "ok" : o == OUT_DELAYED ? "delayed" : "timed_out";
-}
-
-static double now_wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 struct clock_req {
@@ -173,7 +167,7 @@ static int fetch(struct lab *L, unsigned client, uint16_t port, struct repro_res
 			       "-w", "twlab-result %{http_code} %{time_connect}\\n", url, NULL };
 	a->client = client + 1;
 	a->port = port;
-	a->t = now_wall() - t0;
+	a->t = clock_s(CLOCK_REALTIME) - t0;
 	rst0 = lab_counter(ns, "TcpOutRsts");
 	rtx0 = lab_counter(ns, "TcpExtTCPSynRetrans");
 	rc = lab_run(L, argv, out);
@@ -451,7 +445,7 @@ int lab_repro(struct lab *L, const struct repro_opts *o, struct repro_result *r,
 		}
 		lab_ns(L, "srv", ns, sizeof ns);
 		paws0 = lab_counter(ns, r->kernel->paws_tw_counter);
-		t0 = now_wall();
+		t0 = clock_s(CLOCK_REALTIME);
 		for (unsigned p = 0; p < np; p++)
 			if (fetch(L, first[p], port[p], r, t0, err, errlen))
 				goto out;
