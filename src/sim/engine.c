@@ -908,7 +908,7 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	pmap_prefetch(&s->twk, tw_tag(s, f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
 				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
-				     s->p->nat_addr, cport));
+				     s->p->nat_addr, cport), false);
 	next_arrival(s, ci);
 	/* one keyed hash gives this connection's TS offset and ISN base
 	 * (model/fleet.h tcp_conn_clock); the rest is the clock */
@@ -1304,7 +1304,7 @@ static void finish(struct sim *s)
 		r->coll_share_top10 = (double)sum / (double)r->collisions;
 	}
 	free(cc);
-	r->peak_bytes = s->twk.cap * sizeof *s->twk.v + s->twr.cap * sizeof(struct twe) +
+	r->peak_bytes = s->twk.cap * (sizeof *s->twk.v + 1) + s->twr.cap * sizeof(struct twe) +
 			s->natmap.cap * sizeof(struct tent) +
 			s->cport.cap * sizeof(struct tent) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
@@ -1366,7 +1366,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			struct conn k = s.conns.v[s.conns.head];
 			if (s.conns.n > 8) {
 				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
-				pmap_prefetch(&s.twk, tw_tag(&s, ahead->nat_addr, ahead->nat_port));
+				pmap_prefetch(&s.twk, tw_tag(&s, ahead->nat_addr, ahead->nat_port), false);
 				/* close_conn() also reads the client's port entry
 				 * and, where addresses are shared, the NAT's */
 				tmap_prefetch(&s.cport, cport_key(ahead->client, ahead->cport));
@@ -1380,7 +1380,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		}
 		case 2:
 			if (s.twr.tail - s.twr.head > 8)
-				pmap_prefetch(&s.twk, tw_tag_of_key(&s, twr_at(&s, s.twr.head + 8)->key));
+				pmap_prefetch(&s.twk, tw_tag_of_key(&s, twr_at(&s, s.twr.head + 8)->key), true);
 			tw_expire(&s);
 			break;
 		case 3:

@@ -312,8 +312,14 @@ bool pmap_init(struct pmap *m, size_t cap, unsigned sbits)
 		c *= 2;
 	memset(m, 0, sizeof *m);
 	m->v = table_alloc(c * sizeof *m->v);
-	if (!m->v)
+	m->fp = table_alloc(c);
+	if (!m->v || !m->fp) {
+		free(m->v);
+		free(m->fp);
+		m->v = NULL;
+		m->fp = NULL;
 		return false;
+	}
 	m->cap = c;
 	m->sbits = sbits;
 	return true;
@@ -322,6 +328,7 @@ bool pmap_init(struct pmap *m, size_t cap, unsigned sbits)
 void pmap_free(struct pmap *m)
 {
 	free(m->v);
+	free(m->fp);
 	memset(m, 0, sizeof *m);
 }
 
@@ -330,23 +337,32 @@ static inline uint64_t ptag(const struct pmap *m, uint64_t w)
 	return w >> m->sbits;
 }
 
-/* The slot holding tag, or the empty slot where it would go. */
-static inline size_t pfind(const struct pmap *m, uint64_t tag)
+/* The fingerprint of a hash: its top 7 bits, plus one (never 0). */
+static inline uint8_t pfp(size_t h)
 {
-	size_t mask = m->cap - 1, i = hash64(tag) & mask;
+	return (uint8_t)((uint64_t)h >> 57) + 1;
+}
+
+/* The slot holding tag, or the empty slot where it would go (fp 0). */
+static inline size_t pfind(const struct pmap *m, uint64_t tag, uint8_t *fpv)
+{
+	size_t h = hash64(tag), mask = m->cap - 1, i = h & mask;
+	uint8_t f = pfp(h);
+	*fpv = f;
 	for (;; i = (i + 1) & mask) {
-		uint64_t w = m->v[i];
-		if (!w || ptag(m, w) == tag)
+		uint8_t b = m->fp[i];
+		if (!b || (b == f && ptag(m, m->v[i]) == tag))
 			return i;
 	}
 }
 
 bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low)
 {
-	uint64_t w = m->v[pfind(m, tag)];
-	if (!w)
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i])
 		return false;
-	*low = w & pmap_low_mask(m);
+	*low = m->v[i] & pmap_low_mask(m);
 	return true;
 }
 
@@ -356,11 +372,15 @@ static bool pgrow(struct pmap *m)
 	if (!pmap_init(&n, m->cap * 2, m->sbits))
 		return false;
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->v[i])
-			n.v[pfind(&n, ptag(m, m->v[i]))] = m->v[i];
+		if (m->fp[i]) {
+			uint8_t f;
+			size_t j = pfind(&n, ptag(m, m->v[i]), &f);
+			n.v[j] = m->v[i];
+			n.fp[j] = f;
+		}
 	n.n = m->n;
 	n.peak = m->peak;
-	free(m->v);
+	pmap_free(m);
 	*m = n;
 	return true;
 }
@@ -369,9 +389,13 @@ bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low)
 {
 	if ((m->n + 1) * 2 > m->cap && !pgrow(m))
 		return false;
-	size_t i = pfind(m, tag);
-	if (!m->v[i] && ++m->n > m->peak)
-		m->peak = m->n;
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i]) {
+		m->fp[i] = f;
+		if (++m->n > m->peak)
+			m->peak = m->n;
+	}
 	m->v[i] = tag << m->sbits | (low & pmap_low_mask(m));
 	return true;
 }
@@ -380,17 +404,18 @@ static void premove_at(struct pmap *m, size_t i)
 {
 	size_t mask = m->cap - 1, j;
 
-	m->v[i] = 0;
+	m->fp[i] = 0;
 	m->n--;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!m->v[j])
+		if (!m->fp[j])
 			return;
 		size_t k = hash64(ptag(m, m->v[j])) & mask;
 		/* move j back to i unless its home k lies cyclically in (i, j] */
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
 			m->v[i] = m->v[j];
-			m->v[j] = 0;
+			m->fp[i] = m->fp[j];
+			m->fp[j] = 0;
 			i = j;
 		}
 	}
@@ -398,15 +423,17 @@ static void premove_at(struct pmap *m, size_t i)
 
 void pmap_del(struct pmap *m, uint64_t tag)
 {
-	size_t i = pfind(m, tag);
-	if (m->v[i])
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (m->fp[i])
 		premove_at(m, i);
 }
 
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low)
 {
-	size_t i = pfind(m, tag);
-	if (!m->v[i] || (m->v[i] & pmap_low_mask(m)) != (low & pmap_low_mask(m)))
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i] || (m->v[i] & pmap_low_mask(m)) != (low & pmap_low_mask(m)))
 		return false;
 	premove_at(m, i);
 	return true;

@@ -67,6 +67,12 @@ void tmap_del(struct tmap *m, uint64_t key);
 
 struct pmap {
 	uint64_t *v;
+	uint8_t  *fp;                /* per slot: 0 empty, else 1..128 from the
+				      * tag's hash: a probe reads these bytes (an
+				      * eighth of the slots' size, so mostly
+				      * cached) and a slot only on a match: a
+				      * look-up that finds nothing (most SYNs)
+				      * touches no slot */
 	size_t cap, n, peak;
 	unsigned sbits;
 };
@@ -84,9 +90,14 @@ bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low);
 void pmap_del(struct pmap *m, uint64_t tag);
 /* Remove tag if it holds low; true if it did. */
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low);
-static inline void pmap_prefetch(const struct pmap *m, uint64_t tag)
+/* Start loading tag's home fingerprint (and, with slot, its slot: for a
+ * tag known to be there). */
+static inline void pmap_prefetch(const struct pmap *m, uint64_t tag, bool slot)
 {
-	__builtin_prefetch(&m->v[tmap_hash(tag) & (m->cap - 1)]);
+	size_t i = tmap_hash(tag) & (m->cap - 1);
+	__builtin_prefetch(&m->fp[i]);
+	if (slot)
+		__builtin_prefetch(&m->v[i]);
 }
 
 /* ---- growable rings (power-of-two capacity, n entries from head) */
