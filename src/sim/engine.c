@@ -27,6 +27,7 @@
  */
 #include "sim/sim.h"
 #include "sim/table.h"
+#include "sim/rexp.h"
 #include "model/fleet.h"
 
 #include <math.h>
@@ -160,7 +161,17 @@ struct sim {
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;            /* attempts (collided SYNs) */
-	struct ltree arr;            /* each client's next arrival */
+	struct ltree arr;            /* each client's next arrival (periodic) */
+	/* Poisson arrivals: every client draws at the same rate, so the fleet's
+	 * arrivals are one Poisson process at clients x rate whose every
+	 * arrival is a uniformly chosen client (superposition and thinning of
+	 * Poisson processes): one draw per arrival, no per-client queue. */
+	bool     pooled;
+	double   pooled_mean_us;     /* 1e6 / (clients x rate) */
+	double   arr_clock;          /* the next arrival, us with fractions */
+	int64_t  arr_t;              /* the next arrival (INF: none) */
+	uint32_t arr_ci;             /* its client */
+	struct rexp_tab rexp;
 	struct attempt *att;
 	size_t natt, att_cap, att_live;
 	uint32_t att_free;
@@ -208,9 +219,15 @@ static void tw_count(struct sim *s)
 	s->tw_last = s->now;
 }
 
-static int64_t exp_us(struct model_rng *r, double rate)
+/* The fleet's next Poisson arrival and its client. The clock runs in
+ * fractions of a microsecond (rounding each gap down would add arrivals
+ * at the fleet's rate: 0.5 us a gap) and events take its whole part. */
+static void pooled_next(struct sim *s)
 {
-	return (int64_t)(-log(model_rng_unit(r)) / rate * 1e6);
+	s->arr_clock += rexp_draw(&s->rexp, &s->rng_arrive) * s->pooled_mean_us;
+	int64_t t = (int64_t)s->arr_clock;
+	s->arr_t = t < s->end_arrivals ? t : INF;
+	s->arr_ci = model_rng_below(&s->rng_arrive, s->nclients);
 }
 
 /* The interval before SYN retransmission number j+1 (j = 0: after the
@@ -863,8 +880,12 @@ static void arm_rto(struct sim *s, struct attempt *a, int64_t sent)
 static void next_arrival(struct sim *s, uint32_t ci)
 {
 	const struct fleet *f = &s->p->fleet;
-	int64_t next = s->now + (f->periodic ? (int64_t)(1e6 / f->rate) : exp_us(&s->rng_arrive, f->rate));
 	(void)ci;
+	if (s->pooled) {
+		pooled_next(s);
+		return;
+	}
+	int64_t next = s->now + (int64_t)(1e6 / f->rate);
 	ltree_replace_top(&s->arr, next < s->end_arrivals ? next : INF);
 }
 
@@ -1176,6 +1197,7 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	if (!pmap_init(&s->twk, 1024, 64 - 17 - s->tw_abits) || !tmap_init(&s->natmap, 1024) ||
 	    !tmap_init(&s->cport, 1024))
 		goto oom;
+	s->pooled = !f->periodic;
 	int64_t *t0 = malloc((s->nclients ? s->nclients : 1) * sizeof *t0);
 	if (!t0)
 		goto oom;
@@ -1196,10 +1218,15 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 			free(t0);
 			return -1;
 		}
-		/* first arrival: Poisson from 0, periodic at a random phase */
-		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate)
-					: exp_us(&s->rng_arrive, f->rate);
+		/* first arrival: periodic at a random phase (Poisson: pooled) */
+		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate) : INF;
 		t0[i] = t < s->end_arrivals ? t : INF;
+	}
+	/* Poisson: the fleet's first arrival, from 0 */
+	if (s->pooled) {
+		rexp_init(&s->rexp);
+		s->pooled_mean_us = 1e6 / ((double)s->nclients * f->rate);
+		pooled_next(s);
 	}
 	bool ok = ltree_init(&s->arr, t0, s->nclients);
 	free(t0);
@@ -1329,7 +1356,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 	for (;;) {
 		/* arrivals before attempts at the same time (ids: a client's
 		 * index against ID_ATTEMPT | ...) */
-		int64_t ta = ltree_next(&s.arr), tx = heap_next(&s.heap);
+		int64_t ta = s.pooled ? s.arr_t : ltree_next(&s.arr), tx = heap_next(&s.heap);
 		int64_t th = ta <= tx ? ta : tx, tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
 		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
 		int64_t tn2 = fifo_next(&s.nat_q2);
@@ -1352,7 +1379,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		r->events++;
 		switch (which) {
 		case 0:
-			on_arrival(&s, ltree_top(&s.arr));
+			on_arrival(&s, s.pooled ? s.arr_ci : ltree_top(&s.arr));
 			break;
 		case 4: {
 			struct hent h;
