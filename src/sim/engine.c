@@ -73,6 +73,8 @@ struct conn {
 	uint16_t cport, nat_port;
 	uint32_t isn, sisn;
 	uint32_t ts_off;             /* the client's TS offset on this 4-tuple */
+	bool     lazy;               /* isn, ts_off not computed (clock_later) */
+	int64_t  c0;                 /* connect() time (client time) */
 };
 
 /* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
@@ -83,6 +85,10 @@ struct twe {
 	int64_t  exp;
 	uint32_t rcv_nxt, snd_nxt, ts_recent;
 	bool     ts_set;
+	/* lazy: rcv_nxt and ts_recent not computed yet (clock_later): rcv_nxt
+	 * holds the client, ts_recent the client's port, last_oow the
+	 * connect() time; tw_find() computes them when a SYN finds the entry */
+	bool     lazy;
 	int64_t  ts_stamp;           /* when ts_recent was recorded */
 	int64_t  last_oow;           /* last out-of-window ACK; INT64_MIN: never */
 };
@@ -142,6 +148,12 @@ struct sim {
 	struct host_clock server_clk;
 	struct nat_state nat;
 	bool nat_table;              /* modes that share addresses: port table */
+	/* A connection's ISN and TS offset (one keyed hash of its 4-tuple) are
+	 * read only if a SYN finds its TIME_WAIT later (rcv_nxt, ts_recent),
+	 * or by a NAT that shares addresses, or for the pcap: without those,
+	 * they are computed then, from the connection's client, port and
+	 * connect() time (the host's clock is fixed), not at every connect. */
+	bool clock_later;
 	unsigned nclients;
 	struct client *cl;
 	uint32_t *perturb;           /* all clients' table_perturb, one block */
@@ -660,7 +672,21 @@ static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 	 * 2^sbits (twr_push): the low bits give the whole number */
 	uint64_t seq = s->twr.head + ((low - s->twr.head) & pmap_low_mask(&s->twk));
 	struct twe *e = twr_at(s, seq);
-	return e->exp > s->now ? e : NULL;
+	if (e->exp <= s->now)
+		return NULL;
+	if (e->lazy) {
+		/* what close_conn() would have stored (clock_later) */
+		const struct client *c = &s->cl[e->rcv_nxt];
+		struct conn_clock cc;
+		uint16_t cport = (uint16_t)e->ts_recent;
+		tcp_conn_clock(&s->cl[e->rcv_nxt].clk, c->addr, s->service_addr, cport,
+			       s->service_port, &cc);
+		e->rcv_nxt = conn_isn(&cc, EPOCH_NS + (uint64_t)e->last_oow * 1000) + REQ_LEN + 2;
+		e->ts_recent = cli_ts(c, cc.ts_off, e->ts_stamp - s->d);
+		e->last_oow = INT64_MIN;
+		e->lazy = false;
+	}
+	return e;
 }
 
 /* The oldest copy in the ring ends: if the index still points at it, the
@@ -702,7 +728,7 @@ static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint
  * connect() time. */
 static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
 			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t ts_off,
-			uint32_t sisn, int64_t c0, bool collided)
+			uint32_t sisn, int64_t c0, bool collided, bool lazy)
 {
 	struct sim_result *r = s->r;
 	int64_t lat = s->now + s->d - c0;
@@ -762,6 +788,8 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 	k->isn = isn;
 	k->sisn = sisn;
 	k->ts_off = ts_off;
+	k->lazy = lazy;
+	k->c0 = c0;
 }
 
 /* The FIN exchange ends: the server's TIME_WAIT begins, the NAT's session
@@ -785,15 +813,23 @@ static void close_conn(struct sim *s, const struct conn *k)
 	struct twe x = {
 		.key = tw_key(k->nat_addr, k->nat_port),
 		.exp = s->now + s->tw_len,
-		.rcv_nxt = k->isn + REQ_LEN + 2,         /* after the client's FIN */
 		.snd_nxt = k->sisn + RESP_LEN + 2,       /* after our FIN */
-		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
-		 * records as ts_recent */
-		.ts_recent = cli_ts(c, k->ts_off, s->now - s->d),
 		.ts_set = true,
 		.ts_stamp = s->now,
-		.last_oow = INT64_MIN,
 	};
+	if (k->lazy) {
+		/* tw_find() computes these if a SYN ever finds the entry */
+		x.lazy = true;
+		x.rcv_nxt = k->client;
+		x.ts_recent = k->cport;
+		x.last_oow = k->c0;
+	} else {
+		x.rcv_nxt = k->isn + REQ_LEN + 2;        /* after the client's FIN */
+		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
+		 * records as ts_recent */
+		x.ts_recent = cli_ts(c, k->ts_off, s->now - s->d);
+		x.last_oow = INT64_MIN;
+	}
 	uint64_t seq = twr_push(s, &x);
 	if (seq == UINT64_MAX)
 		return;
@@ -807,10 +843,10 @@ static void close_conn(struct sim *s, const struct conn *k)
 
 /* A SYN of attempt `a` (or of a new connection) reaches the server now.
  * Returns the decision's verdict class: true if a SYN-ACK went back. */
-static bool server_syn(struct sim *s, uint32_t nat_addr, uint16_t nat_port, uint32_t isn,
-		       uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
+static bool server_syn(struct sim *s, struct twe *e, uint32_t nat_addr, uint16_t nat_port,
+		       uint32_t isn, uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
 {
-	struct twe *e = tw_find(s, nat_addr, nat_port);
+	/* e: tw_find(s, nat_addr, nat_port) */
 	*found = e != NULL;
 	if (!e) {
 		/* no TIME_WAIT: the listener answers with a fresh ISN */
@@ -932,11 +968,16 @@ static void on_arrival(struct sim *s, uint32_t ci)
 				     s->p->nat_addr, cport), false);
 	next_arrival(s, ci);
 	/* one keyed hash gives this connection's TS offset and ISN base
-	 * (model/fleet.h tcp_conn_clock); the rest is the clock */
-	struct conn_clock cc;
-	tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
-	uint32_t tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
-	uint32_t isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+	 * (model/fleet.h tcp_conn_clock); the rest is the clock. With
+	 * clock_later, only if the SYN finds a TIME_WAIT (below). */
+	struct conn_clock cc = { 0, 0 };
+	uint32_t tsval = 0, isn = 0;
+	bool lazy = s->clock_later;
+	if (!lazy) {
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+	}
 	uint32_t nat_addr;
 	uint16_t nat_port;
 	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
@@ -962,10 +1003,17 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	struct tw_decision d;
 	uint32_t sisn;
 	bool found;
-	bool ok = server_syn(s, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
+	struct twe *e = tw_find(s, nat_addr, nat_port);
+	if (e && lazy) {
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+		lazy = false;
+	}
+	bool ok = server_syn(s, e, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
 	r->port_reuses += found;
 	if (ok) {
-		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false);
+		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false, lazy);
 		return;
 	}
 	/* a collision: the SYN found the 4-tuple in TIME_WAIT, no SYN-ACK */
@@ -1059,9 +1107,10 @@ static void on_attempt(struct sim *s, uint32_t idx)
 		a->retransmits++;
 		s->r->syn_retransmits++;
 		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_SYN, a->isn, 0, 0, true, tsval, 0);
-		if (server_syn(s, a->nat_addr, a->nat_port, a->isn, tsval, &sisn, &d, &found)) {
+		if (server_syn(s, tw_find(s, a->nat_addr, a->nat_port), a->nat_addr, a->nat_port, a->isn,
+			       tsval, &sisn, &d, &found)) {
 			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval, a->ts_off,
-				    sisn, a->c0, true);
+				    sisn, a->c0, true, false);
 			att_free(s, idx);
 			return;
 		}
@@ -1174,6 +1223,8 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	nat_state_init(&s->nat, np, KVER(6, 18, 0));
 	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
 		       f->snat.mode == SNAT_RANDOM_FULLY;
+	/* nat_map() passes the ISN only to a shared-address NAT */
+	s->clock_later = !s->nat_table && !p->packet;
 
 	if (!port_alg_for_release(f->client_kernel, &alg))
 		alg = port_alg_for(ckver, ckver / 1000 == 3010);
