@@ -1395,6 +1395,43 @@ static void finish(struct sim *s)
 
 /* ---- the loop */
 
+/* The timers that only end state (TIME_WAIT ends, NAT holds end), in time
+ * order up to and including t; at equal times a never-connected session's
+ * hold first, then a closed one's, then TIME_WAIT (and all before an
+ * arrival, attempt or close at that time). */
+static void expire_until(struct sim *s, int64_t t)
+{
+	for (;;) {
+		int64_t tt = s->twr.head < s->twr.tail ? twr_at(s, s->twr.head)->exp : INF;
+		int64_t tn = fifo_next(&s->nat_q), tn2 = fifo_next(&s->nat_q2);
+		int64_t te = tt;
+		int which = 2;
+		if (tn <= te) { te = tn; which = 3; }
+		if (tn2 <= te) { te = tn2; which = 5; }
+		if (te > t || s->oom)
+			return;
+		s->now = te;
+		s->r->events++;
+		switch (which) {
+		case 2:
+			if (s->twr.tail - s->twr.head > 8)
+				pmap_prefetch(&s->twk, tw_tag_of_key(s, twr_at(s, s->twr.head + 8)->key), true);
+			tw_expire(s);
+			break;
+		case 3:
+			nat_expire_prefetch(s, &s->nat_q);
+			nat_expire(s, fifo_peek(&s->nat_q));
+			fifo_pop(&s->nat_q);
+			break;
+		case 5:
+			nat_expire_prefetch(s, &s->nat_q2);
+			nat_expire(s, fifo_peek(&s->nat_q2));
+			fifo_pop(&s->nat_q2);
+			break;
+		}
+	}
+}
+
 int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t errlen)
 {
 	struct sim s;
@@ -1409,20 +1446,20 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 		 * index against ID_ATTEMPT | ...) */
 		int64_t ta = s.pooled ? s.arr_t : ltree_next(&s.arr), tx = heap_next(&s.heap);
 		int64_t th = ta <= tx ? ta : tx, tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
-		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
-		int64_t tn2 = fifo_next(&s.nat_q2);
 		int64_t t = th;
 		int which = ta <= tx ? 0 : 4;
 		if (tc < t) { t = tc; which = 1; }
-		if (tt <= t) { t = tt; which = 2; }
-		if (tn <= t) { t = tn; which = 3; }
-		if (tn2 <= t) { t = tn2; which = 5; }
 		/* after the last arrival only what is in flight matters: stop
 		 * once no connection or attempt is left (TIME_WAIT and NAT holds
 		 * still ticking change no count) */
 		if (th == INF && !s.conns.n)
 			break;
 		if (t == INF)
+			break;
+		/* the expiries due by then, first (expiries only end state: they
+		 * schedule nothing before t) */
+		expire_until(&s, t);
+		if (s.oom)
 			break;
 		s.now = t;
 		if (p->packet)
@@ -1456,21 +1493,6 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			close_conn(&s, &k);
 			break;
 		}
-		case 2:
-			if (s.twr.tail - s.twr.head > 8)
-				pmap_prefetch(&s.twk, tw_tag_of_key(&s, twr_at(&s, s.twr.head + 8)->key), true);
-			tw_expire(&s);
-			break;
-		case 3:
-			nat_expire_prefetch(&s, &s.nat_q);
-			nat_expire(&s, fifo_peek(&s.nat_q));
-			fifo_pop(&s.nat_q);
-			break;
-		case 5:
-			nat_expire_prefetch(&s, &s.nat_q2);
-			nat_expire(&s, fifo_peek(&s.nat_q2));
-			fifo_pop(&s.nat_q2);
-			break;
 		}
 		if (s.oom)
 			break;
