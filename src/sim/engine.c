@@ -209,6 +209,18 @@ static inline uint64_t cport_key(uint32_t client, uint16_t port)
 	return 1ull << 61 | (uint64_t)client << 16 | port;
 }
 
+/* A client-port entry's NAT mapping (tw_key), kept as its address (f; 0:
+ * none: no pool address is 0) and port (d). */
+static inline uint64_t cport_natkey(const struct tent *e)
+{
+	return e->f ? tw_key(e->f, e->d) : 0;
+}
+static inline void cport_set_natkey(struct tent *e, uint64_t natkey)
+{
+	e->f = natkey ? (uint32_t)(natkey >> 16) : 0;
+	e->d = (uint16_t)natkey;
+}
+
 /* The TIME_WAIT index's tag of a 4-tuple: the NAT address as its offset in
  * the pool (every mode's addresses are p->nat_addr + k, k below the larger
  * of the client count and the pool size) and the port; never 0. An address
@@ -479,7 +491,7 @@ static void nat_expire(struct sim *s, const struct fent *f)
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
 			tmap_del(&s->natmap, f->key);
-			if (ce && ce->f == (int64_t)f->key && ce->exp <= s->now)
+			if (ce && cport_natkey(ce) == f->key && ce->exp <= s->now)
 				tmap_del(&s->cport, ck);
 		}
 		return;
@@ -552,7 +564,7 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 	 * box's TIME_WAIT. */
 	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
 	if (ce && ce->f && ce->e > s->now) {
-		uint64_t nk = (uint64_t)ce->f;
+		uint64_t nk = cport_natkey(ce);
 		struct tent *ne = tmap_get(&s->natmap, nk);
 		ce->f = 0;
 		if (ne && ne->exp > s->now && ne->c == ci && ne->d == cport) {
@@ -719,7 +731,7 @@ static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint
 	if (!e)
 		return;
 	e->exp = s->now;
-	e->f = (int64_t)natkey;
+	cport_set_natkey(e, natkey);
 	e->e = s->now + hold;
 	e->a = kind;
 }

@@ -16,8 +16,14 @@
 static void *table_alloc(size_t bytes)
 {
 	void *p;
-	if (bytes < HUGE)
-		return calloc(1, bytes);
+	if (bytes < HUGE) {
+		/* whole cache lines: a 32-byte map entry never straddles two */
+		bytes = (bytes + 63) & ~(size_t)63;
+		p = aligned_alloc(64, bytes);
+		if (p)
+			memset(p, 0, bytes);
+		return p;
+	}
 	bytes = (bytes + HUGE - 1) & ~(size_t)(HUGE - 1);
 	p = aligned_alloc(HUGE, bytes);
 	if (!p)
