@@ -473,7 +473,7 @@ static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint1
 			e->exp = until;
 			e->a = closing && s->nat.preset->netfilter;
 			e->b = seq_end;
-			if (!fifo_push(q, until, e->key, (uint64_t)until))
+			if (!fifo_push(q, until, e->key, cport_key(e->c, (uint16_t)e->d)))
 				s->oom = true;
 		}
 	} else if (s->p->fleet.snat.mode == SNAT_ONE_TO_ONE) {
@@ -486,7 +486,9 @@ static void nat_expire(struct sim *s, const struct fent *f)
 {
 	if (s->nat_table) {
 		struct tent *e = tmap_get(&s->natmap, f->key);
-		if (e && e->exp == (int64_t)f->tag) {
+		/* the mapping is the one released at f->t (tag: its client's
+		 * port entry, for nat_expire_prefetch) */
+		if (e && e->exp == f->t) {
 			/* the client's record of this mapping goes with it */
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
@@ -504,20 +506,15 @@ static void nat_expire(struct sim *s, const struct fent *f)
 	}
 }
 
-/* Start loading what nat_expire() will read: the NAT entry 8 expiries
- * ahead, and for the one 4 ahead (its NAT entry loaded by now) the
- * client's port entry it names. */
+/* Start loading what nat_expire() will read 8 expiries ahead: the NAT
+ * entry and the client's port entry (the FIFO entry's tag). */
 static void nat_expire_prefetch(struct sim *s, const struct fifo *q)
 {
-	if (!s->nat_table)
+	if (!s->nat_table || q->n <= 8)
 		return;
-	if (q->n > 8)
-		tmap_prefetch(&s->natmap, q->v[(q->head + 8) & (q->cap - 1)].key);
-	if (q->n > 4) {
-		const struct tent *e = tmap_get(&s->natmap, q->v[(q->head + 4) & (q->cap - 1)].key);
-		if (e)
-			tmap_prefetch(&s->cport, cport_key(e->c, (uint16_t)e->d));
-	}
+	const struct fent *f = &q->v[(q->head + 8) & (q->cap - 1)];
+	tmap_prefetch(&s->natmap, f->key);
+	tmap_prefetch(&s->cport, f->tag);
 }
 
 /* Outside address and port for a new connection; false if the NAT has none
@@ -973,11 +970,15 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	}
 	uint16_t cport = pp.port;
 	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
-	 * while the clock and ISN hashes run */
-	pmap_prefetch(&s->twk, tw_tag(s, f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
-				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
-				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
-				     s->p->nat_addr, cport), false);
+	 * (and, where addresses are shared, the NAT's entry nat_map() asks
+	 * about first) while the clock and ISN hashes run */
+	uint32_t guess = f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+			 f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
+			 f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
+			 s->p->nat_addr;
+	pmap_prefetch(&s->twk, tw_tag(s, guess, cport), false);
+	if (s->nat_table)
+		tmap_prefetch(&s->natmap, tw_key(guess, cport));
 	next_arrival(s, ci);
 	/* one keyed hash gives this connection's TS offset and ISN base
 	 * (model/fleet.h tcp_conn_clock); the rest is the clock. With
