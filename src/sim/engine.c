@@ -1409,39 +1409,34 @@ static void finish(struct sim *s)
 /* ---- the loop */
 
 /* The timers that only end state (TIME_WAIT ends, NAT holds end), in time
- * order up to and including t; at equal times a never-connected session's
- * hold first, then a closed one's, then TIME_WAIT (and all before an
- * arrival, attempt or close at that time). */
+ * order up to and including t, all before an arrival, attempt or close at
+ * t. TIME_WAIT ends touch only the TIME_WAIT table and its occupancy, NAT
+ * hold ends only the NAT and client-port tables: the two streams are
+ * independent, and each is run in its own order (the NAT's two FIFOs
+ * merged: at equal times a never-connected session's hold first). */
 static void expire_until(struct sim *s, int64_t t)
 {
+	while (s->twr.head < s->twr.tail) {
+		int64_t te = twr_at(s, s->twr.head)->exp;
+		if (te > t)
+			break;
+		s->now = te;
+		s->r->events++;
+		if (s->twr.tail - s->twr.head > 8)
+			pmap_prefetch(&s->twk, tw_tag_of_key(s, twr_at(s, s->twr.head + 8)->key), true);
+		tw_expire(s);
+	}
 	for (;;) {
-		int64_t tt = s->twr.head < s->twr.tail ? twr_at(s, s->twr.head)->exp : INF;
 		int64_t tn = fifo_next(&s->nat_q), tn2 = fifo_next(&s->nat_q2);
-		int64_t te = tt;
-		int which = 2;
-		if (tn <= te) { te = tn; which = 3; }
-		if (tn2 <= te) { te = tn2; which = 5; }
+		struct fifo *q = tn2 <= tn ? &s->nat_q2 : &s->nat_q;
+		int64_t te = tn2 <= tn ? tn2 : tn;
 		if (te > t || s->oom)
 			return;
 		s->now = te;
 		s->r->events++;
-		switch (which) {
-		case 2:
-			if (s->twr.tail - s->twr.head > 8)
-				pmap_prefetch(&s->twk, tw_tag_of_key(s, twr_at(s, s->twr.head + 8)->key), true);
-			tw_expire(s);
-			break;
-		case 3:
-			nat_expire_prefetch(s, &s->nat_q);
-			nat_expire(s, fifo_peek(&s->nat_q));
-			fifo_pop(&s->nat_q);
-			break;
-		case 5:
-			nat_expire_prefetch(s, &s->nat_q2);
-			nat_expire(s, fifo_peek(&s->nat_q2));
-			fifo_pop(&s->nat_q2);
-			break;
-		}
+		nat_expire_prefetch(s, q);
+		nat_expire(s, fifo_peek(q));
+		fifo_pop(q);
 	}
 }
 
