@@ -1396,8 +1396,8 @@ static void finish(struct sim *s)
 	}
 	free(cc);
 	r->peak_bytes = s->twk.cap * (sizeof *s->twk.v + 1) + s->twr.cap * sizeof(struct twe) +
-			s->natmap.cap * sizeof(struct tent) +
-			s->cport.cap * sizeof(struct tent) +
+			s->natmap.cap * (sizeof(struct tent) + 1) +
+			s->cport.cap * (sizeof(struct tent) + 1) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
 			s->heap.cap * sizeof(struct hent) +
 			s->arr.cap * (sizeof *s->arr.t + sizeof *s->arr.loser) + s->conns.cap * sizeof(struct conn) +

@@ -36,6 +36,9 @@ _Static_assert(sizeof(struct tent) == 32, "two map entries a cache line");
  * nothing, is the pmap below.) */
 struct tmap {
 	struct tent *slot;
+	uint8_t *fp;                 /* per slot: 0 empty, else 1..128 from the
+				      * key's hash (as pmap's): a look-up that
+				      * finds nothing reads only these bytes */
 	size_t cap, n, peak;
 };
 
@@ -53,7 +56,9 @@ static inline size_t tmap_hash(uint64_t k)
  * accesses are random: this hides the miss behind other work). */
 static inline void tmap_prefetch(const struct tmap *m, uint64_t key)
 {
-	__builtin_prefetch(&m->slot[tmap_hash(key) & (m->cap - 1)]);
+	size_t i = tmap_hash(key) & (m->cap - 1);
+	__builtin_prefetch(&m->fp[i]);
+	__builtin_prefetch(&m->slot[i]);
 }
 
 bool tmap_init(struct tmap *m, size_t cap);
