@@ -89,6 +89,9 @@ struct twe {
 	 * holds the client, ts_recent the client's port, last_oow the
 	 * connect() time; tw_find() computes them when a SYN finds the entry */
 	bool     lazy;
+	/* dead: killed, or re-armed (a newer copy): its expiry has nothing
+	 * to remove, and skips the index */
+	bool     dead;
 	int64_t  ts_stamp;           /* when ts_recent was recorded */
 	int64_t  last_oow;           /* last out-of-window ACK; INT64_MIN: never */
 };
@@ -641,10 +644,11 @@ static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw
 	tw->last_oow_ack_ms = e->last_oow == INT64_MIN ? -1 : (s->now - e->last_oow) / 1000;
 }
 
-static void tw_kill(struct sim *s, const struct twe *e)
+static void tw_kill(struct sim *s, struct twe *e)
 {
 	tw_count(s);
 	pmap_del(&s->twk, tw_tag_of_key(s, e->key));
+	e->dead = true;
 	s->tw_live--;
 }
 
@@ -664,6 +668,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 	if (d->timer_rearmed) {
 		/* inet_twsk_reschedule(): a new copy at the end of the ring */
 		struct twe x = *e;
+		e->dead = true;              /* (e may move when the ring grows) */
 		x.exp = s->now + s->tw_len;
 		uint64_t seq = twr_push(s, &x);
 		if (seq != UINT64_MAX && !pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq))
@@ -704,6 +709,8 @@ static void tw_expire(struct sim *s)
 {
 	uint64_t at = s->twr.head++;
 	const struct twe *e = twr_at(s, at);
+	if (e->dead)                         /* the index no longer names it */
+		return;
 	if (pmap_del_if(&s->twk, tw_tag_of_key(s, e->key), at)) {
 		tw_count(s);
 		s->tw_live--;
@@ -1422,8 +1429,11 @@ static void expire_until(struct sim *s, int64_t t)
 			break;
 		s->now = te;
 		s->r->events++;
-		if (s->twr.tail - s->twr.head > 8)
-			pmap_prefetch(&s->twk, tw_tag_of_key(s, twr_at(s, s->twr.head + 8)->key), true);
+		if (s->twr.tail - s->twr.head > 8) {
+			const struct twe *ahead = twr_at(s, s->twr.head + 8);
+			if (!ahead->dead)
+				pmap_prefetch(&s->twk, tw_tag_of_key(s, ahead->key), true);
+		}
 		tw_expire(s);
 	}
 	for (;;) {
