@@ -233,8 +233,20 @@ void pr_real(struct pr *p, const char *key, const char *fmt, double v)
 		if (!want_json(p, key))
 			return;
 		if (p->buf) {
-			/* jansson's form: %.17g, a ".0" when that looks integral */
+			/* jansson's form: %.17g, the exponent without "+" and
+			 * leading zeros, a ".0" when that looks integral */
+			char *w, *r;
 			snprintf(b, sizeof b, "%.17g", v);
+			if ((w = strchr(b, 'e'))) {
+				r = ++w;
+				if (*r == '-')
+					r = ++w;
+				else if (*r == '+')
+					r++;
+				while (*r == '0' && r[1])
+					r++;
+				memmove(w, r, strlen(r) + 1);
+			}
 			s_key(p, key);
 			outf(p, "%s%s", b, b[strcspn(b, ".eni")] ? "" : ".0");
 		} else {

@@ -11,8 +11,22 @@
 #include "model/model.h"
 #include "print/pr.h"
 
+/* Where an emitter writes: a jansson object printed at pr_end, or stream
+ * mode's buffer (trace's events). */
+enum sink { TREE, STREAM };
+
+static char line[4096];
+
+static void begin(struct pr *p, bool json, FILE *f, enum sink s)
+{
+	if (s == STREAM)
+		pr_begin_buf(p, json, f, line, sizeof line);
+	else
+		pr_begin_file(p, json, f);
+}
+
 /* The same emitter run in one mode; returns what it wrote (caller frees). */
-static char *emit(bool json)
+static char *emit_to(bool json, enum sink s)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -20,7 +34,7 @@ static char *emit(bool json)
 	struct pr p;
 
 	assert_non_null(f);
-	pr_begin_file(&p, json, f);
+	begin(&p, json, f, s);
 	pr_text(&p, "row: ");
 	pr_int(&p, "port", "port %lld", 41000);
 	pr_real(&p, "t", " t %.1f", 3.5);
@@ -39,6 +53,11 @@ static char *emit(bool json)
 	pr_end(&p);
 	fclose(f);
 	return buf;
+}
+
+static char *emit(bool json)
+{
+	return emit_to(json, TREE);
 }
 
 static void text_mode_prints_the_formats_and_no_json_only_field(void **state)
@@ -184,6 +203,120 @@ static void list_mode_nests_deeper_values_as_json(void **state)
 	free(buf);
 }
 
+/* Stream mode writes what the jansson tree does, byte for byte, in both
+ * modes: one emitter, two sinks. */
+static void stream_mode_writes_what_the_tree_writes(void **state)
+{
+	(void)state;
+	for (int json = 0; json < 2; json++) {
+		char *a = emit_to(json, TREE), *b = emit_to(json, STREAM);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+}
+
+/* A decision, with a reply, counters, why lines that need escaping and
+ * reals of every shape: the same JSON from both sinks. */
+static char *decision_to(enum sink s)
+{
+	struct tw_decision d = {
+		.verdict = TCP_TW_ACK, .cause = TW_CAUSE_PAWS, .paws_reject = true, .timer_rearmed = true,
+		.reply = { .sent = true, .flags = TCPF_ACK, .seq = 4000000000u, .ack = 7, .has_ts = true, .tsecr = 9 },
+		.drop_reason = "TCP_RFC7323_TW_PAWS",
+		.counters = { "TcpExtPAWSTimewait", NULL },
+		.why = { .n = 2, .line = { "say \"no\"\tnow\\", "bell \a, slash /, caf\xc3\xa9" } },
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct pr p;
+
+	assert_non_null(f);
+	begin(&p, true, f, s);
+	pr_open(&p, "model", false);
+	pr_tw_decision(&p, &d);
+	pr_close(&p);
+	pr_open(&p, "reals", true);
+	pr_real(&p, NULL, NULL, 1.0);
+	pr_real(&p, NULL, NULL, 0.1);
+	pr_real(&p, NULL, NULL, -2.5e-7);
+	pr_real(&p, NULL, NULL, 1e22);
+	pr_close(&p);
+	pr_opt_int(&p, "absent", NULL, false, 5);
+	pr_opt_int(&p, "present", NULL, true, 5);
+	pr_end(&p);
+	fclose(f);
+	return buf;
+}
+
+static void a_decision_streams_as_the_tree_prints_it(void **state)
+{
+	(void)state;
+	char *a = decision_to(TREE), *b = decision_to(STREAM);
+
+	assert_string_equal(a, b);
+	assert_non_null(strstr(b, "\"model\":{\"verdict\":\"TCP_TW_ACK\",\"paws_reject\":true,\"cause\":\"paws\","
+				  "\"reply\":{\"flags\":\"A\",\"seq\":4000000000,\"ack\":7,\"tsecr\":9},"));
+	assert_non_null(strstr(b, "\"absent\":null,\"present\":5}"));
+	free(a);
+	free(b);
+}
+
+/* pr_open_json: inside it the fields are JSON only (trace's model object
+ * in a text line that says it its own way); text before and after prints. */
+static void a_json_only_object_prints_no_text(void **state)
+{
+	(void)state;
+	struct tw_decision d = { .verdict = TCP_TW_ACK, .cause = TW_CAUSE_SEQ };
+	for (int s = TREE; s <= STREAM; s++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct pr p;
+
+		begin(&p, false, f, (enum sink)s);
+		pr_int(&p, "seq", "seq %lld", 5);
+		pr_open_json(&p, "model", false);
+		pr_tw_decision(&p, &d);
+		pr_text(&p, " hidden");
+		pr_open(&p, "inner", false);
+		pr_int(&p, "x", " x %lld", 1);
+		pr_close(&p);
+		pr_close(&p);
+		pr_int(&p, "ack", " ack %lld", 7);
+		pr_text(&p, "\n");
+		pr_end(&p);
+		fclose(f);
+		assert_string_equal(buf, "seq 5 ack 7\n");
+		free(buf);
+	}
+}
+
+/* Stream mode writes a whole line or nothing: a line longer than the
+ * buffer is not written cut off (it would not be JSON), and says so. */
+static void a_line_longer_than_the_buffer_is_not_written(void **state)
+{
+	(void)state;
+	char small[32], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct pr p;
+
+	pr_begin_buf(&p, true, f, small, sizeof small);
+	pr_str(&p, "a", NULL, "0123456789");
+	pr_str(&p, "b", NULL, "0123456789");
+	pr_end(&p);
+	assert_true(p.overflow);
+	pr_begin_buf(&p, true, f, small, sizeof small);
+	pr_str(&p, "a", NULL, "0123456789");
+	pr_end(&p);
+	assert_false(p.overflow);
+	fclose(f);
+	assert_string_equal(buf, "{\"a\":\"0123456789\"}\n");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +325,10 @@ int main(void)
 		cmocka_unit_test(a_decision_has_explains_field_names),
 		cmocka_unit_test(list_mode_prints_every_field_as_a_line),
 		cmocka_unit_test(list_mode_nests_deeper_values_as_json),
+		cmocka_unit_test(stream_mode_writes_what_the_tree_writes),
+		cmocka_unit_test(a_decision_streams_as_the_tree_prints_it),
+		cmocka_unit_test(a_json_only_object_prints_no_text),
+		cmocka_unit_test(a_line_longer_than_the_buffer_is_not_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
