@@ -43,6 +43,7 @@ void pr_begin_list(struct pr *p, bool json, FILE *f)
 }
 
 static void outf(struct pr *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outs(struct pr *p, const char *s);
 
 void pr_begin_buf(struct pr *p, bool json, FILE *f, char *buf, size_t cap)
 {
@@ -51,7 +52,7 @@ void pr_begin_buf(struct pr *p, bool json, FILE *f, char *buf, size_t cap)
 	p->buf = buf;
 	p->cap = cap;
 	if (json)
-		outf(p, "{");
+		outs(p, "{");
 }
 
 void pr_set_list(struct pr *p, bool list)
@@ -88,11 +89,50 @@ static void outf(struct pr *p, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* len bytes of s, as outf does but without a format: stream mode's JSON
+ * is written a piece at a time for every event, and a vsnprintf per piece
+ * was most of trace's cost per event. */
+static void outn(struct pr *p, const char *s, size_t len)
+{
+	if (!p->buf) {
+		fwrite(s, 1, len, p->f);
+		return;
+	}
+	if (p->overflow)
+		return;
+	if (len >= p->cap - p->n) {
+		p->overflow = true;
+		return;
+	}
+	memcpy(p->buf + p->n, s, len);
+	p->n += len;
+}
+
+static void outs(struct pr *p, const char *s)
+{
+	outn(p, s, strlen(s));
+}
+
+/* v in decimal. */
+static void out_int(struct pr *p, long long v)
+{
+	char b[24], *e = b + sizeof b, *s = e;
+	unsigned long long u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--s = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--s = '-';
+	outn(p, s, (size_t)(e - s));
+}
+
 void pr_end(struct pr *p)
 {
 	if (p->buf) {
 		if (p->json)
-			outf(p, "}\n");
+			outs(p, "}\n");
 		if (!p->overflow)
 			fwrite(p->buf, 1, p->n, p->f);
 		p->n = 0;
@@ -142,23 +182,30 @@ static bool want_text(const struct pr *p, const char *fmt)
 }
 
 /* Stream JSON: a string with the escapes RFC 8259 requires (as jansson
- * writes them). */
+ * writes them); the runs between them are copied as they are. */
 static void s_string(struct pr *p, const char *v)
 {
-	outf(p, "\"");
-	for (; *v && !p->overflow; v++) {
+	const char *run = v;
+	char u[8];
+
+	outn(p, "\"", 1);
+	for (; *v; v++) {
 		unsigned char c = (unsigned char)*v;
-		const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" :
-				c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" :
-				c == '\f' ? "\\f" : NULL;
-		if (e)
-			outf(p, "%s", e);
-		else if (c < 0x20)
-			outf(p, "\\u%04x", c);
-		else
-			outf(p, "%c", c);
+		const char *e;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		outn(p, run, (size_t)(v - run));
+		run = v + 1;
+		e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" :
+		    c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+		if (!e) {
+			snprintf(u, sizeof u, "\\u%04x", c);
+			e = u;
+		}
+		outs(p, e);
 	}
-	outf(p, "\"");
+	outn(p, run, (size_t)(v - run));
+	outn(p, "\"", 1);
 }
 
 /* Stream JSON: the comma and the key before a value (no key in an array). */
@@ -167,11 +214,11 @@ static void s_key(struct pr *p, const char *key)
 	unsigned d = p->depth;
 
 	if (p->l_any[d])
-		outf(p, ",");
+		outn(p, ",", 1);
 	p->l_any[d] = true;
 	if (!p->l_array[d]) {
 		s_string(p, key ? key : "");
-		outf(p, ":");
+		outn(p, ":", 1);
 	}
 }
 
@@ -205,7 +252,7 @@ void pr_int(struct pr *p, const char *key, const char *fmt, long long v)
 			return;
 		if (p->buf) {
 			s_key(p, key);
-			outf(p, "%lld", v);
+			out_int(p, v);
 		} else {
 			put(p, key, json_integer(v));
 		}
@@ -270,7 +317,7 @@ void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
 			if (v)
 				s_string(p, v);
 			else
-				outf(p, "null");
+				outs(p, "null");
 		} else {
 			put(p, key, v ? json_string(v) : json_null());
 		}
@@ -288,7 +335,7 @@ void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
 			return;
 		if (p->buf) {
 			s_key(p, key);
-			outf(p, "%s", v ? "true" : "false");
+			outs(p, v ? "true" : "false");
 		} else {
 			put(p, key, json_boolean(v));
 		}
@@ -306,7 +353,7 @@ void pr_null(struct pr *p, const char *key, const char *text)
 			return;
 		if (p->buf) {
 			s_key(p, key);
-			outf(p, "null");
+			outs(p, "null");
 		} else {
 			put(p, key, json_null());
 		}
@@ -363,7 +410,7 @@ static void open_(struct pr *p, const char *key, bool array, bool mute)
 		p->stack[++p->depth] = NULL;
 	} else if (p->buf) {
 		s_key(p, key);
-		outf(p, "%s", array ? "[" : "{");
+		outs(p, array ? "[" : "{");
 		p->depth++;
 		p->l_array[p->depth] = array;
 		p->l_any[p->depth] = false;
@@ -411,7 +458,7 @@ void pr_close(struct pr *p)
 		return;
 	}
 	if (p->buf) {
-		outf(p, "%s", p->l_array[p->depth] ? "]" : "}");
+		outs(p, p->l_array[p->depth] ? "]" : "}");
 		p->depth--;
 		return;
 	}
