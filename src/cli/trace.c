@@ -213,6 +213,8 @@ static void emit_event(struct run *r, const struct twlab_event *e, const struct 
 	}
 	pr_text(&p, "\n");
 	pr_end(&p);
+	if (p.overflow)       /* cannot happen with the fields above; never silently */
+		cli_err("trace", "%s event: longer than %d bytes, not printed", ev, LINE_MAX_BYTES);
 }
 
 static int on_event(const struct twlab_event *e, void *arg)
