@@ -4,7 +4,9 @@
  * Parsing and printing only: src/trace/trace.c loads the BPF programs and
  * hands over raw events, src/trace/classify.c turns each into the model's
  * decision (so `twlab explain` on the same numbers agrees), and this file
- * prints it, as text or JSON from one print path, and the summary.
+ * prints it, as text or JSON through src/print (the decision by the same
+ * emitter as explain's, in stream mode: no allocation per event), and the
+ * summary.
  */
 #include "cli/cli.h"
 #include "model/model.h"
