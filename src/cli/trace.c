@@ -389,6 +389,7 @@ static void put_counters(struct pr *p, const struct kcounters *a, const struct k
 	put_delta(p, "tw_ack_skipped", " tw_ack_skipped=%lld", " tw_ack_skipped=-", b->ack_skipped_tw, a->ack_skipped_tw);
 	put_delta(p, "tw_overflow", " tw_overflow=%lld", " tw_overflow=-", b->tw_overflow, a->tw_overflow);
 	put_delta(p, "paws_passive", " paws_passive=%lld", " paws_passive=-", b->paws_passive, a->paws_passive);
+	/* a level, not a rate: the count now (from 0) */
 	put_delta(p, "time_wait_sockets", " time_wait_sockets=%lld", " time_wait_sockets=-", b->time_wait, 0);
 	put_delta(p, "conntrack_invalid", " conntrack_invalid=%lld", " conntrack_invalid=-",
 		  b->has_ct ? b->ct_invalid : -1, a->ct_invalid);
