@@ -11,6 +11,29 @@
 #include "model/model.h"
 #include "print/pr.h"
 
+/* What an emitter writes, caught in memory: mem_open, then mem_close
+ * returns the text (caller frees). */
+struct mem {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *mem_open(struct mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+	return m->f;
+}
+
+static char *mem_close(struct mem *m)
+{
+	fclose(m->f);
+	return m->buf;
+}
+
 /* Where an emitter writes: a jansson object printed at pr_end, or stream
  * mode's buffer (trace's events). */
 enum sink { TREE, STREAM };
@@ -28,12 +51,10 @@ static void begin(struct pr *p, bool json, FILE *f, enum sink s)
 /* The same emitter run in one mode; returns what it wrote (caller frees). */
 static char *emit_to(bool json, enum sink s)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct mem m;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
-	assert_non_null(f);
 	begin(&p, json, f, s);
 	pr_text(&p, "row: ");
 	pr_int(&p, "port", "port %lld", 41000);
@@ -51,8 +72,7 @@ static char *emit_to(bool json, enum sink s)
 	pr_close(&p);
 	pr_text(&p, "\n");
 	pr_end(&p);
-	fclose(f);
-	return buf;
+	return mem_close(&m);
 }
 
 static char *emit(bool json)
@@ -82,25 +102,24 @@ static void a_decision_has_explains_field_names(void **state)
 {
 	(void)state;
 	struct tw_decision d = { .verdict = TCP_TW_ACK, .cause = TW_CAUSE_PAWS, .paws_reject = true };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct mem m;
+	char *buf;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
 	pr_begin_file(&p, true, f);
 	pr_tw_decision(&p, &d);
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "{\"verdict\":\"TCP_TW_ACK\",\"paws_reject\":true,\"cause\":\"paws\",\"reply\":null,"
 			    "\"timer_rearmed\":false,\"tw_killed\":false,\"rate_limited\":false,"
 			    "\"kernel_status\":\"TCP_TW_ACK\",\"drop_reason\":null,\"counters\":[],\"why\":[]}\n");
 	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
+	f = mem_open(&m);
 	pr_begin_file(&p, false, f);
 	pr_tw_decision(&p, &d);
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "TCP_TW_ACK (paws)");
 	free(buf);
 }
@@ -116,9 +135,9 @@ static void list_mode_prints_every_field_as_a_line(void **state)
 		.counters = { "TcpExtTW", NULL },
 		.why = { .n = 2, .line = { "line 1", "line 2" } },
 	};
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct mem m;
+	char *buf;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
 	pr_begin_list(&p, false, f);
@@ -128,7 +147,7 @@ static void list_mode_prints_every_field_as_a_line(void **state)
 	pr_close(&p);
 	pr_text(&p, "text\n");
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf,
 		"verdict        TCP_TW_SYN\n"
 		"paws_reject    no\n"
@@ -148,13 +167,12 @@ static void list_mode_prints_every_field_as_a_line(void **state)
 		"empty          -\n"
 		"text\n");
 	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
+	f = mem_open(&m);
 	pr_begin_list(&p, true, f);
 	pr_tw_decision(&p, &d);
 	pr_text(&p, "text\n");
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "{\"verdict\":\"TCP_TW_SYN\",\"paws_reject\":false,\"cause\":\"none\","
 			    "\"reply\":{\"flags\":\"SA\",\"seq\":null,\"ack\":7},\"isn\":65547,\"isn_lost\":true,"
 			    "\"timer_rearmed\":false,\"tw_killed\":true,\"rate_limited\":false,"
@@ -168,9 +186,9 @@ static void list_mode_prints_every_field_as_a_line(void **state)
 static void list_mode_nests_deeper_values_as_json(void **state)
 {
 	(void)state;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct mem m;
+	char *buf;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
 	pr_begin_file(&p, false, f);
@@ -187,18 +205,17 @@ static void list_mode_nests_deeper_values_as_json(void **state)
 	pr_real(&p, "share", NULL, 0.25);
 	pr_close(&p);
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "requests 7\n"
 			    "clients        count 2  top [{\"client\":1,\"addr\":\"198.18.1.2\"}]  share 0.250\n");
 	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
+	f = mem_open(&m);
 	pr_begin_file(&p, true, f);
 	pr_open(&p, "rows", true);
 	pr_int(&p, NULL, NULL, 1);
 	pr_discard(&p);
 	pr_end(&p);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "");
 	free(buf);
 }
@@ -227,12 +244,10 @@ static char *decision_to(enum sink s)
 		.counters = { "TcpExtPAWSTimewait", NULL },
 		.why = { .n = 2, .line = { "say \"no\"\tnow\\", "bell \a, slash /, caf\xc3\xa9" } },
 	};
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct mem m;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
-	assert_non_null(f);
 	begin(&p, true, f, s);
 	pr_open(&p, "model", false);
 	pr_tw_decision(&p, &d);
@@ -246,8 +261,7 @@ static char *decision_to(enum sink s)
 	pr_opt_int(&p, "absent", NULL, false, 5);
 	pr_opt_int(&p, "present", NULL, true, 5);
 	pr_end(&p);
-	fclose(f);
-	return buf;
+	return mem_close(&m);
 }
 
 static void a_decision_streams_as_the_tree_prints_it(void **state)
@@ -270,9 +284,9 @@ static void a_json_only_object_prints_no_text(void **state)
 	(void)state;
 	struct tw_decision d = { .verdict = TCP_TW_ACK, .cause = TW_CAUSE_SEQ };
 	for (int s = TREE; s <= STREAM; s++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
+		struct mem m;
+		char *buf;
+		FILE *f = mem_open(&m);
 		struct pr p;
 
 		begin(&p, false, f, (enum sink)s);
@@ -287,7 +301,7 @@ static void a_json_only_object_prints_no_text(void **state)
 		pr_int(&p, "ack", " ack %lld", 7);
 		pr_text(&p, "\n");
 		pr_end(&p);
-		fclose(f);
+		buf = mem_close(&m);
 		assert_string_equal(buf, "seq 5 ack 7\n");
 		free(buf);
 	}
@@ -298,9 +312,9 @@ static void a_json_only_object_prints_no_text(void **state)
 static void a_line_longer_than_the_buffer_is_not_written(void **state)
 {
 	(void)state;
-	char small[32], *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char small[32], *buf;
+	struct mem m;
+	FILE *f = mem_open(&m);
 	struct pr p;
 
 	pr_begin_buf(&p, true, f, small, sizeof small);
@@ -312,7 +326,7 @@ static void a_line_longer_than_the_buffer_is_not_written(void **state)
 	pr_str(&p, "a", NULL, "0123456789");
 	pr_end(&p);
 	assert_false(p.overflow);
-	fclose(f);
+	buf = mem_close(&m);
 	assert_string_equal(buf, "{\"a\":\"0123456789\"}\n");
 	free(buf);
 }
