@@ -5,6 +5,7 @@
  * figure printed was measured by the run.
  */
 #include "cli/cli.h"
+#include "cli/lab_opts.h"
 #include "util/inet.h"
 #include "lab/load.h"
 
@@ -69,26 +70,24 @@ static const char usage[] =
 "`twlab lab down --prefix P` cleans up after a killed run.\n";
 
 struct lopts {
-	const char *scenario, *prefix, *firewall, *out, *server;
+	struct lab_opts lab;          /* --scenario --prefix --firewall --out --json -v --dry-run */
+	const char *server;
 	const char *fleet_key[16], *fleet_val[16];
 	unsigned nfleet;
 	double fw_tw;
-	bool compare, json, verbose, dry_run;
+	bool compare;
 };
 
 static int parse(int argc, char **argv, struct lopts *o)
 {
-	enum { O_SCEN = 256, O_PREFIX, O_FW, O_OUT, O_JSON, O_DRY, O_COMPARE, O_SERVER, O_FWTW, O_FLEET };
+	enum { O_COMPARE = LAB_O__END, O_SERVER, O_FWTW, O_FLEET };
 	static struct option lo[32];
 	unsigned n = 0;
 	int c, idx;
 
 	if (!lo[0].name) {
 		const struct option base[] = {
-			{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
-			{ "firewall", required_argument, 0, O_FW }, { "out", required_argument, 0, O_OUT },
-			{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
-			{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' },
+			LAB_OPTIONS,
 			{ "compare", no_argument, 0, O_COMPARE }, { "server", required_argument, 0, O_SERVER },
 			{ "fw-time-wait", required_argument, 0, O_FWTW },
 		};
@@ -101,15 +100,10 @@ static int parse(int argc, char **argv, struct lopts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", lo, &idx)) != -1) {
+		if (lab_opt(c, optarg, &o->lab))
+			continue;
 		switch (c) {
 		case 'h': fputs(usage, stdout); return -1;
-		case 'v': o->verbose = true; break;
-		case O_SCEN: o->scenario = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_FW: o->firewall = optarg; break;
-		case O_OUT: o->out = optarg; break;
-		case O_JSON: o->json = true; break;
-		case O_DRY: o->dry_run = true; break;
 		case O_COMPARE: o->compare = true; break;
 		case O_SERVER:
 			if (strcmp(optarg, "epoll") && strcmp(optarg, "python")) {
@@ -209,14 +203,10 @@ static bool lab_limits(const struct lab *L, const struct snat_spec *m, double ke
 static int setup(const struct lopts *o, struct lab *L)
 {
 	char err[512];
-	time_t now = time(NULL);
-	struct tm tm;
+	int r = lab_setup("lab load", "load", &o->lab, false, L);
 
-	memset(L, 0, sizeof *L);
-	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
-		cli_err("lab load", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
-		return EXIT_USAGE;
-	}
+	if (r)
+		return r;
 	for (unsigned i = 0; i < o->nfleet; i++)
 		if (!fleet_set(&L->sc.fleet, o->fleet_key[i], o->fleet_val[i], err, sizeof err)) {
 			char opt[40];
@@ -239,33 +229,10 @@ static int setup(const struct lopts *o, struct lab *L)
 		}
 		L->sc.clients = L->sc.fleet.clients;
 	}
-	if (o->prefix) {
-		char text[64];
-		struct scenario tmp;
-		snprintf(text, sizeof text, "[lab]\nprefix = %s\n", o->prefix);
-		if (!scenario_parse(text, &tmp, err, sizeof err)) {
-			cli_err("lab load", "--prefix: %s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
-			return EXIT_USAGE;
-		}
-		memcpy(L->sc.prefix, tmp.prefix, sizeof L->sc.prefix);
-	}
-	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
-		cli_err("lab load", "--firewall: expected linux or strict: '%s'", o->firewall);
-		return EXIT_USAGE;
-	}
 	if (o->fw_tw > 0)
 		L->sc.fw_time_wait = (unsigned)o->fw_tw;
-	L->verbose = o->verbose;
-	L->dry_run = o->dry_run;
-	gmtime_r(&now, &tm);
-	if (o->out) {
-		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
-	} else {
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		mkdir("twlab-out", 0755);
-		snprintf(L->outdir, sizeof L->outdir, "twlab-out/load-%s", stamp);
-	}
+	if (!o->lab.out)
+		mkdir("twlab-out", 0755);    /* the default --out's parent */
 	return 0;
 }
 
@@ -596,14 +563,14 @@ int cmd_lab_load(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
+	if (!o.lab.dry_run && !lab_preflight(err, sizeof err)) {
 		cli_err("lab load", "%s", err);
 		return EXIT_RUNTIME;
 	}
 	/* what lab load needs beyond lab_preflight(): the firewall's NAT
 	 * bindings (conntrack -E, line-buffered by stdbuf), the one-to-one
 	 * pool's queue rule (iptables: this kernel's nft has no queue) */
-	for (unsigned i = 0; !o.dry_run && i < 3; i++) {
+	for (unsigned i = 0; !o.lab.dry_run && i < 3; i++) {
 		static const char *const tool[] = { "conntrack", "stdbuf", "iptables" };
 		char cmd[64];
 		bool need = i < 2;
@@ -615,7 +582,7 @@ int cmd_lab_load(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 	}
-	if (!o.dry_run && mkdir(L.outdir, 0755) && errno != EEXIST) {
+	if (!o.lab.dry_run && mkdir(L.outdir, 0755) && errno != EEXIST) {
 		cli_err("lab load", "%s: cannot create", L.outdir);
 		return EXIT_RUNTIME;
 	}
@@ -639,7 +606,7 @@ int cmd_lab_load(int argc, char **argv)
 		for (char *p = Li.outdir; *p; p++)
 			if (*p == ':')
 				*p = '-';
-		if (!o.json && !o.dry_run)
+		if (!o.lab.json && !o.lab.dry_run)
 			fprintf(stderr, "twlab: lab load: %s: building the lab in %s...\n", label, Li.outdir);
 		if (lab_load(&Li, &rows[i], res, err, sizeof err)) {
 			cli_err("lab load", "%s: %s", label, err);
@@ -648,12 +615,12 @@ int cmd_lab_load(int argc, char **argv)
 			json_decref(jrows);
 			return EXIT_RUNTIME;
 		}
-		if (!o.dry_run)
+		if (!o.lab.dry_run)
 			json_array_append_new(jrows, row_json(&Li, res));
 		interrupted = res->interrupted;
 		free(res);
 	}
-	if (o.dry_run) {
+	if (o.lab.dry_run) {
 		json_decref(run);
 		json_decref(jrows);
 		return EXIT_OK;
@@ -667,7 +634,7 @@ int cmd_lab_load(int argc, char **argv)
 	if (o.compare) {
 		json_object_set_new(run, "interrupted", json_boolean(interrupted));
 		json_object_set_new(run, "rows", jrows);
-		if (o.json) {
+		if (o.lab.json) {
 			cli_print(run, true);
 		} else {
 			compare_text(run, jrows);
@@ -676,7 +643,7 @@ int cmd_lab_load(int argc, char **argv)
 	} else {
 		json_t *row = json_array_get(jrows, 0);
 		json_object_update(row, run);
-		if (o.json) {
+		if (o.lab.json) {
 			json_incref(row);
 			cli_print(row, true);
 		} else {
