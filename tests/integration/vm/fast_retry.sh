@@ -13,7 +13,6 @@ veth_pair c 198.18.64.2/24 s 198.18.64.1/24
 drop_tcp ${prefix}s twlab_fr dport 80
 # the answering "TIME_WAIT": an AF_PACKET socket in the server namespace
 ip netns exec ${prefix}s python3 - <<'PY' & AP=$!
-t_bg $AP
 import socket, struct
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
 s.bind(("eth0", 0))
@@ -33,6 +32,7 @@ while True:
     s.send(f[6:12] + f[0:6] + f[12:14] + iph + th)
     break
 PY
+t_bg $AP
 watch_connect ${prefix}c 'tcp[tcpflags] & (tcp-syn|tcp-rst) != 0 and src 198.18.64.2' "$tmp/fr.txt" 198.18.64.1 3.6
 fast=$("$T" explain synsent --kernel host --snd-una 1000 --ack 12345 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["next_syn_ms"] if d["fast_retry"] else 0)')
 after=$("$T" explain --kernel host --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["values"]["syn_retransmit_at_ms"]; print(a[1]-a[0])')
