@@ -5,12 +5,9 @@
 # segments); tshark, decoding the same files, must see the same 5 TCP
 # segments. pcapng files libpcap refuses are named with what to do.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-d="$here/tests/data/linktypes"
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+t_init al
+d="$HERE/tests/data/linktypes"
 
 python3 "$d/make.py" "$tmp"
 for f in "$d"/*.pcap "$d"/*.pcapng; do

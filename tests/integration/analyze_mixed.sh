@@ -11,12 +11,10 @@
 # must not add a packet). The snaplen case converts with editcap as told.
 # No root needed.
 set -euo pipefail
-T=$(realpath "${TWLAB:-build/twlab}")
-here=$(cd "$(dirname "$0")/../.." && pwd)
-d="$here/tests/data/linktypes"
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+t_init am
+T=$(realpath "$T")
+d="$HERE/tests/data/linktypes"
 export TZ=America/New_York      # text2pcap reads times with mktime(): the command sets TZ=UTC
 
 # Frames of a pcapng per interface, and of the classic pcaps split from it:

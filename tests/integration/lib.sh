@@ -171,6 +171,9 @@ kernel_release() {
 # model_cc OUT SRC: a helper program SRC built against src/model.
 model_cc() { cc -std=gnu11 -O2 -I"$HERE/src" -o "$1" "$2" "$HERE"/src/model/*.c -lm; }
 
+# gen_fleet_cc OUT: bench/gen_fleet.c (synthetic fleet captures) built.
+gen_fleet_cc() { cc -O2 -Wall -Wextra -Werror -I"$HERE/src" -o "$1" "$HERE/bench/gen_fleet.c" -lpcap; }
+
 # json_get FILE EXPR: EXPR evaluated by python with d = the JSON of FILE.
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 
