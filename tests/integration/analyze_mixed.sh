@@ -8,7 +8,8 @@
 # connection across both, a command each. mixed-many.pcapng: ten, one of
 # them USB, so one loop for the nine it decodes; a nanosecond interface, a
 # record captured short and an HTTP request tshark reassembles (its dump
-# must not add a packet). The snaplen case converts with editcap as told.
+# must not add a packet). The snaplen case converts with editcap as told;
+# snaplens and link types both differing split like link types.
 # No root needed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -134,4 +135,17 @@ cmd=$(sed -n 's/.*convert it with `\([^`]*\)`.*/\1/p' "$tmp/err")
 [ -n "$cmd" ] || fail "mixed snaplen: no command: $(cat "$tmp/err")"
 (cd "$tmp" && sh -c "$cmd") || fail "mixed snaplen: $cmd"
 "$T" analyze "$f.pcap" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; assert (s["packets"], s["collisions"]) == (5, 1), s' || fail "mixed snaplen: converted file"
+
+# 5. snaplens and link types both differ (libpcap names the snaplen first):
+# editcap would refuse, so the split commands
+f="$tmp/snap and link.pcapng"
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import make
+make.write_pcapng(sys.argv[2], [(1, 65535), (1, 96), (101, 65535)], lambda lt, p: make.eth(p) if lt == 1 else p)' "$d" "$f"
+split_and_analyze "$f"
+grep -q "differ in snaplen, and editcap -F pcap none whose interfaces differ in link type; split it" "$tmp/err" \
+  || fail "snaplen and link type: $(cat "$tmp/err")"
+[ "$(grep -c '^tshark ' "$tmp/cmds")" = 3 ] || fail "snaplen and link type: want 3 commands: $(cat "$tmp/cmds")"
+python3 "$tmp/same.py" "$f" 0="$f.if0.pcap" 1="$f.if1.pcap" 2="$f.if2.pcap" > "$tmp/same" || fail "snaplen and link type: $(cat "$tmp/same")"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; assert (s["packets"], s["collisions"], s["recovered"]) == (5, 1, 1), s' "$tmp/out.json" \
+  || fail "snaplen and link type: the split files analyzed"
 echo "analyze_mixed: ok"
