@@ -29,23 +29,27 @@ skip() { echo "skip: $*"; exit 0; }
 # Run at exit: every registered item, newest first; errors ignored. The
 # registry is a file, so that items added in $(...) subshells count too.
 _t_cleanup() {
+	local rc=$? line kind arg live i lines=()
 	[ -n "$_t_done" ] || [ "$BASHPID" != "$_t_owner" ] && return 0
 	_t_done=1
-	[ -n "$_t_reg" ] && [ -f "$_t_reg" ] || return 0
-	local line kind arg live
+	set +e
+	[ -n "$_t_reg" ] && [ -f "$_t_reg" ] || exit $rc
 	# only processes still ours (a PID that ended and was waited for may
 	# belong to someone else by now)
 	live=" $(jobs -p | tr '\n' ' ') "
-	while IFS= read -r line; do
-		kind=${line%% *}; arg=${line#* }
+	# no process substitution: a guest of scripts/kvm has no /dev/fd
+	mapfile -t lines < "$_t_reg"
+	for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+		line=${lines[i]}; kind=${line%% *}; arg=${line#* }
 		case $kind in
-		cmd) eval "$arg" >/dev/null 2>&1 || true ;;
-		pid) [[ $live == *" $arg "* ]] && kill "$arg" 2>/dev/null || true ;;
-		ns) ip netns del "$arg" 2>/dev/null || true ;;
+		cmd) eval "$arg" >/dev/null 2>&1 ;;
+		pid) [[ $live == *" $arg "* ]] && kill "$arg" 2>/dev/null ;;
+		ns) ip netns del "$arg" 2>/dev/null ;;
 		dir) rm -rf -- "$arg" ;;
 		esac
-	done < <(tac "$_t_reg")
+	done
 	rm -f -- "$_t_reg"
+	exit $rc
 }
 
 # t_init NAME: prefix "NAME$$-" (in $prefix), a temporary directory (in
