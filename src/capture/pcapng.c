@@ -141,18 +141,13 @@ int pcapng_scan(const uint8_t *b, size_t n, struct pcapng_ifs *o)
 			nifs++;
 			break;
 		case BT_EPB:
+		case BT_OPB:                 /* interface: 32 bits (EPB), 16 (OPB) */
 			if (blen < 20) {
 				stop(o, off, "a short packet block");
 				goto out;
 			}
-			count(o, base, nifs, get32(body, be), get32(body + 12, be), get32(body + 16, be));
-			break;
-		case BT_OPB:
-			if (blen < 20) {
-				stop(o, off, "a short packet block");
-				goto out;
-			}
-			count(o, base, nifs, get16(body, be), get32(body + 12, be), get32(body + 16, be));
+			count(o, base, nifs, type == BT_EPB ? get32(body, be) : get16(body, be), get32(body + 12, be),
+			      get32(body + 16, be));
 			break;
 		case BT_SPB: {
 			if (blen < 4) {
