@@ -17,6 +17,7 @@
 #include "lab/load.h"
 #include "run/kernel.h"
 #include "util/inet.h"
+#include "util/clock.h"
 #include "util/stats.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
@@ -168,9 +169,7 @@ bool load_sessions_alive(struct load_sessions *s, double t, uint32_t nat)
 
 static double mono(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* ---- threads that each run one lab_in_ns() child ---- */

@@ -11,6 +11,7 @@
 #include "lab/load.h"
 #include "lab/load_http.h"
 #include "util/inet.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,9 +61,7 @@ struct gen {
 
 static double now_s(const struct gen *g)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - g->c->t0;
+	return clock_s(CLOCK_MONOTONIC) - g->c->t0;
 }
 
 /* xorshift64*: uniform in (0, 1) */

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "model/model.h"
 
@@ -28,6 +29,12 @@ void pr_begin_list(struct pr *p, bool json, FILE *f)
 {
 	pr_begin_file(p, json, f);
 	p->list = !json;
+}
+
+void pr_set_list(struct pr *p, bool list)
+{
+	if (!p->depth)
+		p->list = list && !p->json;
 }
 
 void pr_end(struct pr *p)
@@ -53,11 +60,18 @@ static void put(struct pr *p, const char *key, json_t *v)
 		json_decref(v);
 }
 
+/* Is a value built as JSON here: in JSON mode, and in list mode inside a
+ * container nested in a line's value (that prints as compact JSON)? */
+static bool in_json(const struct pr *p)
+{
+	return p->json || (p->list && p->depth >= 2);
+}
+
 /* JSON wanted for this key? (text-only fields have no key, but in an array
  * every value is an element) */
 static bool want_json(const struct pr *p, const char *key)
 {
-	return p->json && p->stack[p->depth] && (key || json_is_array(p->stack[p->depth]));
+	return p->stack[p->depth] && (key || json_is_array(p->stack[p->depth]));
 }
 
 /* List mode: the value v of key, as a line, a pair or an array element
@@ -86,7 +100,7 @@ void pr_int(struct pr *p, const char *key, const char *fmt, long long v)
 {
 	char b[24];
 
-	if (p->json) {
+	if (in_json(p)) {
 		if (want_json(p, key))
 			put(p, key, json_integer(v));
 	} else if (p->list) {
@@ -101,7 +115,7 @@ void pr_real(struct pr *p, const char *key, const char *fmt, double v)
 {
 	char b[48];
 
-	if (p->json) {
+	if (in_json(p)) {
 		if (want_json(p, key))
 			put(p, key, json_real(v));
 	} else if (p->list) {
@@ -114,7 +128,7 @@ void pr_real(struct pr *p, const char *key, const char *fmt, double v)
 
 void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
 {
-	if (p->json) {
+	if (in_json(p)) {
 		if (want_json(p, key))
 			put(p, key, v ? json_string(v) : json_null());
 	} else if (p->list) {
@@ -126,7 +140,7 @@ void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
 
 void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
 {
-	if (p->json) {
+	if (in_json(p)) {
 		if (want_json(p, key))
 			put(p, key, json_boolean(v));
 	} else if (p->list) {
@@ -138,7 +152,7 @@ void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
 
 void pr_null(struct pr *p, const char *key, const char *text)
 {
-	if (p->json) {
+	if (in_json(p)) {
 		if (want_json(p, key))
 			put(p, key, json_null());
 	} else if (p->list) {
@@ -146,6 +160,15 @@ void pr_null(struct pr *p, const char *key, const char *text)
 	} else if (text) {
 		fputs(text, p->f);
 	}
+}
+
+void pr_discard(struct pr *p)
+{
+	for (; p->depth; p->depth--)
+		if (in_json(p))
+			json_decref(p->stack[p->depth]);
+	json_decref(p->stack[0]);
+	p->stack[0] = NULL;
 }
 
 void pr_text(struct pr *p, const char *fmt, ...)
@@ -165,15 +188,19 @@ void pr_open(struct pr *p, const char *key, bool array)
 
 	if (p->depth + 1 >= sizeof p->stack / sizeof p->stack[0])
 		return;                       /* deeper than any caller nests */
-	if (p->list) {
-		if (p->depth == 0)
-			fprintf(p->f, "%-14s ", key ? key : "");
+	if (p->list && p->depth == 0) {       /* a line: "key  values" */
+		fprintf(p->f, "%-14s ", key ? key : "");
 		p->depth++;
 		p->l_array[p->depth] = array;
 		p->l_any[p->depth] = false;
 		return;
 	}
-	if (!p->json)
+	if (p->list && p->depth == 1) {       /* a value of a line, as JSON */
+		p->l_key = key;
+		p->stack[++p->depth] = array ? json_array() : json_object();
+		return;
+	}
+	if (!in_json(p))
 		return;
 	c = array ? json_array() : json_object();
 	put(p, key, json_incref(c));
@@ -184,14 +211,23 @@ void pr_close(struct pr *p)
 {
 	if (!p->depth)
 		return;
-	if (p->list) {
-		if (p->depth == 1)
-			fputs(p->l_array[1] && !p->l_any[1] ? "-\n" : "\n", p->f);
+	if (p->list && p->depth == 2) {
+		json_t *c = p->stack[2];
+		char *t = json_dumps(c, JSON_COMPACT);
+		p->stack[2] = NULL;
+		p->depth--;
+		list_put(p, p->l_key, t ? t : "?");
+		free(t);
+		json_decref(c);
+		return;
+	}
+	if (p->list && p->depth == 1) {
+		fputs(p->l_array[1] && !p->l_any[1] ? "-\n" : "\n", p->f);
 		p->depth--;
 		p->l_any[p->depth] = true;
 		return;
 	}
-	if (!p->json)
+	if (!in_json(p))
 		return;
 	json_decref(p->stack[p->depth--]);
 }

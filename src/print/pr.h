@@ -11,7 +11,8 @@
  * List mode (pr_begin_list) is text for a result that is all fields: each
  * keyed field is a "key  value" line (key padded to 14), a nested object
  * one line of "key value" pairs, an array one value per line ("-" when
- * empty); fmt is not used. Values: yes/no, "-" for null, reals %.3f.
+ * empty), anything nested deeper compact JSON; fmt is not used. Values:
+ * yes/no, "-" for null, reals %.3f.
  */
 #ifndef TWLAB_PR_H
 #define TWLAB_PR_H
@@ -33,12 +34,17 @@ struct pr {
 	/* list mode: the open containers (depth), arrays or objects, and
 	 * whether a value was printed in each yet */
 	bool l_array[8], l_any[8];
+	const char *l_key;         /* the key of a line's value built as JSON */
 };
 
 void pr_begin(struct pr *p, bool json);   /* to stdout */
 void pr_begin_file(struct pr *p, bool json, FILE *f);
 /* Text in list mode (json: as pr_begin). */
 void pr_begin_list(struct pr *p, bool json, FILE *f);
+/* Text from here on in list mode or not (at the top level only). */
+void pr_set_list(struct pr *p, bool list);
+/* Drop what was built without printing it (an error came up). */
+void pr_discard(struct pr *p);
 /* JSON: print the root object on one line and free it. */
 void pr_end(struct pr *p);
 

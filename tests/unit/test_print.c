@@ -144,6 +144,46 @@ static void list_mode_prints_every_field_as_a_line(void **state)
 	free(buf);
 }
 
+/* List mode from pr_set_list on: what is nested in a line's value prints as
+ * compact JSON; pr_discard drops a JSON result unprinted. */
+static void list_mode_nests_deeper_values_as_json(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct pr p;
+
+	pr_begin_file(&p, false, f);
+	pr_int(&p, "requests", "requests %lld\n", 7);
+	pr_set_list(&p, true);
+	pr_open(&p, "clients", false);
+	pr_int(&p, "count", NULL, 2);
+	pr_open(&p, "top", true);
+	pr_open(&p, NULL, false);
+	pr_int(&p, "client", NULL, 1);
+	pr_str(&p, "addr", NULL, "198.18.1.2");
+	pr_close(&p);
+	pr_close(&p);
+	pr_real(&p, "share", NULL, 0.25);
+	pr_close(&p);
+	pr_end(&p);
+	fclose(f);
+	assert_string_equal(buf, "requests 7\n"
+			    "clients        count 2  top [{\"client\":1,\"addr\":\"198.18.1.2\"}]  share 0.250\n");
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	pr_begin_file(&p, true, f);
+	pr_open(&p, "rows", true);
+	pr_int(&p, NULL, NULL, 1);
+	pr_discard(&p);
+	pr_end(&p);
+	fclose(f);
+	assert_string_equal(buf, "");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +191,7 @@ int main(void)
 		cmocka_unit_test(json_mode_prints_one_object_with_every_key_and_no_text),
 		cmocka_unit_test(a_decision_has_explains_field_names),
 		cmocka_unit_test(list_mode_prints_every_field_as_a_line),
+		cmocka_unit_test(list_mode_nests_deeper_values_as_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
