@@ -5,6 +5,8 @@ specifications). Each holds the same five segments: a SYN with timestamps,
 answered by a bare ACK whose tsecr is newer (a PAWS collision), the client's
 RST, the SYN again 1 s later, a SYN-ACK (recovered). tcpdump decodes the
 inner TCP of every one; tests/integration/analyze_linktypes.sh checks both.
+The mixed-*.pcapng files are pcapng libpcap refuses (interfaces of several
+link types or snaplens), for tests/integration/analyze_mixed.sh.
 
     python3 tests/data/linktypes/make.py DIR
 """
