@@ -80,7 +80,7 @@ split_and_analyze() {
   (cd "$(dirname "$f")" && sh -e "$tmp/cmds" 2> "$tmp/split.err") || fail "split: $(cat "$tmp/split.err")"
   sed -n '/^then analyze them together:$/{n;p}' "$tmp/err" | sed 's/^  twlab //' > "$tmp/ana"
   grep -q '^analyze ' "$tmp/ana" || fail "no analyze command: $(cat "$tmp/err")"
-  (cd "$(dirname "$f")" && eval "\"\$T\" $(cat "$tmp/ana") --json" > "$tmp/out.json") || fail "analyze of the split files"
+  (cd "$(dirname "$f")" && eval "\"\$T\" $(cat "$tmp/ana") --json" > "$tmp/out.json" 2> "$tmp/ana.err") || fail "analyze of the split files: $(cat "$tmp/ana.err")"
 }
 
 # 1. two interfaces: Ethernet, raw IP; one connection across both

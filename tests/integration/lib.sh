@@ -133,11 +133,14 @@ NFT
 
 # watch_connect NS FILTER FILE ADDR TIMEOUT: tcpdump -tt on NS's eth0 with
 # FILTER into FILE while one connect() to ADDR:80 from NS runs until it
-# fails or TIMEOUT seconds pass; tcpdump stops after it.
+# fails or TIMEOUT seconds pass; tcpdump stops after it. The connect waits
+# until tcpdump listens (slow to start in a TCG guest), then 1 s.
 watch_connect() {
 	local ns=$1 dp
-	ip netns exec "$ns" tcpdump -i eth0 -n -tt -l "$2" > "$3" 2>/dev/null & dp=$!
+	ip netns exec "$ns" tcpdump -i eth0 -n -tt -l "$2" > "$3" 2> "$3.err" & dp=$!
 	t_bg $dp
+	for _ in $(seq 300); do grep -q "listening on" "$3.err" && break; sleep 0.1; done
+	grep -q "listening on" "$3.err" || fail "tcpdump did not start in 30 s: $(cat "$3.err")"
 	sleep 1
 	ip netns exec "$ns" python3 -c "
 import socket

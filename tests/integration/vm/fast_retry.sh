@@ -12,10 +12,13 @@ t_init fr
 veth_pair c 198.18.64.2/24 s 198.18.64.1/24
 drop_tcp ${prefix}s twlab_fr dport 80
 # the answering "TIME_WAIT": an AF_PACKET socket in the server namespace
-ip netns exec ${prefix}s python3 - <<'PY' & AP=$!
-import socket, struct
+# (it says when it listens: python starts slowly in a TCG guest, and a first
+# SYN sent before that draws no answer)
+ip netns exec ${prefix}s python3 - "$tmp/ready" <<'PY' & AP=$!
+import socket, struct, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
 s.bind(("eth0", 0))
+open(sys.argv[1], "w").close()
 def csum(b):
     if len(b) % 2: b += b"\0"
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
@@ -33,6 +36,8 @@ while True:
     break
 PY
 t_bg $AP
+for _ in $(seq 300); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+[ -e "$tmp/ready" ] || fail "the answering socket did not start in 30 s"
 watch_connect ${prefix}c 'tcp[tcpflags] & (tcp-syn|tcp-rst) != 0 and src 198.18.64.2' "$tmp/fr.txt" 198.18.64.1 3.6
 fast=$("$T" explain synsent --kernel host --snd-una 1000 --ack 12345 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["next_syn_ms"] if d["fast_retry"] else 0)')
 after=$("$T" explain --kernel host --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["values"]["syn_retransmit_at_ms"]; print(a[1]-a[0])')
