@@ -703,6 +703,19 @@ static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 	return e;
 }
 
+/* Start loading the ring entry the index names for tag, if any (a guess:
+ * only a prefetch, no state read for a decision). */
+static inline void tw_prefetch_entry(const struct sim *s, uint64_t tag)
+{
+	uint64_t low;
+	if (!pmap_get(&s->twk, tag, &low))
+		return;
+	uint64_t seq = s->twr.head + ((low - s->twr.head) & pmap_low_mask(&s->twk));
+	const struct twe *e = twr_at(s, seq);
+	__builtin_prefetch(e);
+	__builtin_prefetch((const char *)(e + 1) - 1);   /* 48 bytes: may straddle */
+}
+
 /* The oldest copy in the ring ends: if the index still points at it, the
  * mini-socket is gone (else it was re-armed or killed before). */
 static void tw_expire(struct sim *s)
@@ -983,10 +996,18 @@ static void on_arrival(struct sim *s, uint32_t ci)
 			 f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 			 f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 			 s->p->nat_addr;
-	pmap_prefetch(&s->twk, tw_tag(s, guess, cport), false);
+	uint64_t guess_tag = tw_tag(s, guess, cport);
+	pmap_prefetch(&s->twk, guess_tag, true);
 	if (s->nat_table)
 		tmap_prefetch(&s->natmap, tw_key(guess, cport));
+	/* the client-port entry this connection writes below */
+	tmap_prefetch(&s->cport, cport_key(ci, cport));
 	next_arrival(s, ci);
+	/* second stage: by now the index slot has mostly arrived; a SYN that
+	 * finds a TIME_WAIT then reads its ring entry (a second, dependent
+	 * miss): start loading it here, so it overlaps the NAT's and the
+	 * client-port table's misses instead of following them */
+	tw_prefetch_entry(s, guess_tag);
 	/* one keyed hash gives this connection's TS offset and ISN base
 	 * (model/fleet.h tcp_conn_clock); the rest is the clock. With
 	 * clock_later, only if the SYN finds a TIME_WAIT (below). */
