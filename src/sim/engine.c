@@ -157,6 +157,14 @@ struct sim {
 	 * they are computed then, from the connection's client, port and
 	 * connect() time (the host's clock is fixed), not at every connect. */
 	bool clock_later;
+	/* the last connection clock tw_find() computed for a lazy entry: a
+	 * SYN that finds its client's own old TIME_WAIT on the same port (the
+	 * usual case without a shared-address NAT) hashes the same 4-tuple:
+	 * tcp_conn_clock() is a pure function of it, so on_arrival() reuses it */
+	bool ccm_ok;
+	uint16_t ccm_port;
+	uint32_t ccm_client;
+	struct conn_clock ccm;
 	unsigned nclients;
 	struct client *cl;
 	uint32_t *perturb;           /* all clients' table_perturb, one block */
@@ -695,6 +703,10 @@ static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 		uint16_t cport = (uint16_t)e->ts_recent;
 		tcp_conn_clock(&s->cl[e->rcv_nxt].clk, c->addr, s->service_addr, cport,
 			       s->service_port, &cc);
+		s->ccm_ok = true;
+		s->ccm_client = e->rcv_nxt;
+		s->ccm_port = cport;
+		s->ccm = cc;
 		e->rcv_nxt = conn_isn(&cc, EPOCH_NS + (uint64_t)e->last_oow * 1000) + REQ_LEN + 2;
 		e->ts_recent = cli_ts(c, cc.ts_off, e->ts_stamp - s->d);
 		e->last_oow = INT64_MIN;
@@ -1046,7 +1058,10 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	bool found;
 	struct twe *e = tw_find(s, nat_addr, nat_port);
 	if (e && lazy) {
-		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		if (s->ccm_ok && s->ccm_client == ci && s->ccm_port == cport)
+			cc = s->ccm;
+		else
+			tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
 		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
 		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
 		lazy = false;
