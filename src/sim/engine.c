@@ -503,9 +503,9 @@ static void nat_expire(struct sim *s, const struct fent *f)
 			/* the client's record of this mapping goes with it */
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
-			tmap_del(&s->natmap, f->key);
+			tmap_del_at(&s->natmap, e);
 			if (ce && cport_natkey(ce) == f->key && ce->exp <= s->now)
-				tmap_del(&s->cport, ck);
+				tmap_del_at(&s->cport, ce);
 		}
 		return;
 	}
@@ -908,8 +908,13 @@ static bool server_syn(struct sim *s, struct twe *e, uint32_t nat_addr, uint16_t
 	}
 	if (d->reply.sent) {
 		s->r->bare_acks++;
-		emit(s, s->now, false, nat_addr, nat_port, d->reply.flags, d->reply.seq, d->reply.ack,
-		     0, d->reply.has_ts, srv_ts(s, nat_addr, nat_port, s->now), d->reply.tsecr);
+		/* the server's TSval (a keyed hash per 4-tuple) only for the
+		 * pcap: an argument of emit() is computed even when it tests
+		 * --pcap off */
+		if (s->p->packet)
+			emit(s, s->now, false, nat_addr, nat_port, d->reply.flags, d->reply.seq,
+			     d->reply.ack, 0, d->reply.has_ts, srv_ts(s, nat_addr, nat_port, s->now),
+			     d->reply.tsecr);
 	} else if (d->rate_limited) {
 		s->r->acks_rate_limited++;
 	}

@@ -70,6 +70,8 @@ struct tent *tmap_get(struct tmap *m, uint64_t key);
 struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created);
 /* Remove key (backward-shift deletion: no tombstones). */
 void tmap_del(struct tmap *m, uint64_t key);
+/* Remove the entry e (from tmap_get/tmap_put, with no put since). */
+void tmap_del_at(struct tmap *m, struct tent *e);
 
 /* ---- pmap: a set of (tag, low) pairs packed in one 64-bit word a slot,
  * tag (never 0) in the high bits, `low` in the low `sbits`. Half the bytes

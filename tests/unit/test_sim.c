@@ -58,8 +58,16 @@ static void map_keeps_every_key_through_growth_and_deletion(void **st)
 		assert_true(created);
 		e->a = (uint32_t)k;
 	}
-	for (uint64_t k = 1; k <= 5000; k += 2)
-		tmap_del(&m, k * 7919);
+	/* half by key, half by the entry a look-up returned */
+	for (uint64_t k = 1; k <= 5000; k += 2) {
+		if (k % 4 == 1) {
+			tmap_del(&m, k * 7919);
+			continue;
+		}
+		struct tent *e = tmap_get(&m, k * 7919);
+		assert_non_null(e);
+		tmap_del_at(&m, e);
+	}
 	assert_int_equal(m.n, 2500);
 	for (uint64_t k = 1; k <= 5000; k++) {
 		struct tent *e = tmap_get(&m, k * 7919);
