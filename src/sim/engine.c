@@ -530,7 +530,7 @@ static void nat_expire_prefetch(struct sim *s, const struct fifo *q)
 
 /* Outside address and port for a new connection; false if the NAT has none
  * free (the SYN is dropped: conntrack insert_failed / pool exhausted). */
-static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
+static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn, struct tent *ce,
 		    uint32_t *addr, uint16_t *port)
 {
 	struct client *c = &s->cl[ci];
@@ -570,8 +570,8 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 	 * SYN_SENT is that entry's retransmission: its mapping stays. With a
 	 * narrow port range a client comes back to its own ports within the
 	 * box's TIME_WAIT. */
-	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
-	if (ce && ce->f && ce->e > s->now) {
+	/* ce: the client-port entry (on_arrival made it; a new one is zeroed) */
+	if (ce->f && ce->e > s->now) {
 		uint64_t nk = cport_natkey(ce);
 		struct tent *ne = tmap_get(&s->natmap, nk);
 		ce->f = 0;
@@ -1038,24 +1038,27 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	}
 	uint32_t nat_addr;
 	uint16_t nat_port;
-	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
+	/* the client's port entry: one probe for nat_map()'s look at the
+	 * client's earlier session on this port and for the new socket */
+	bool created;
+	struct tent *ce = tmap_put(&s->cport, cport_key(ci, cport), &created);
+	if (!ce) {
+		s->oom = true;
+		return;
+	}
+	if (!nat_map(s, ci, cport, isn, ce, &nat_addr, &nat_port)) {
+		/* no socket: the port stays as it was (a new entry goes) */
+		if (created)
+			tmap_del_at(&s->cport, ce);
 		r->nat_exhausted++;
 		r->timed_out++;
 		c->touts++;
 		return;
 	}
-	{
-		bool created;
-		struct tent *e = tmap_put(&s->cport, cport_key(ci, cport), &created);
-		if (!e) {
-			s->oom = true;
-			return;
-		}
-		e->exp = INF;
-		e->f = 0;
-		e->e = 0;
-		e->a = 0;
-	}
+	ce->exp = INF;
+	ce->f = 0;
+	ce->e = 0;
+	ce->a = 0;
 	emit(s, s->now, true, nat_addr, nat_port, TCPF_SYN, isn, 0, 0, true, tsval, 0);
 
 	struct tw_decision d;
