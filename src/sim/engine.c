@@ -153,15 +153,23 @@ struct sim {
 	bool nat_table;              /* modes that share addresses: port table */
 	/* A connection's ISN and TS offset (one keyed hash of its 4-tuple) are
 	 * read only if a SYN finds its TIME_WAIT later (rcv_nxt, ts_recent),
-	 * or by a NAT that shares addresses, or for the pcap: without those,
-	 * they are computed then, from the connection's client, port and
-	 * connect() time (the host's clock is fixed), not at every connect. */
+	 * by a NAT's 6.5+ eviction rule (the new SYN's and the closed
+	 * session's sequence end), or for the pcap: without the pcap, they
+	 * are computed then, from the connection's client, port and connect()
+	 * time (the host's clock is fixed), not at every connect. */
 	bool clock_later;
 	/* the last connection clock tw_find() computed for a lazy entry: a
 	 * SYN that finds its client's own old TIME_WAIT on the same port (the
 	 * usual case without a shared-address NAT) hashes the same 4-tuple:
 	 * tcp_conn_clock() is a pure function of it, so on_arrival() reuses it */
 	bool ccm_ok;
+	/* the connect() nat_map() is placing (syn_seq_end_cb computes its ISN
+	 * if the NAT's eviction rule asks) */
+	uint32_t la_ci;
+	uint16_t la_cport;
+	int64_t la_c0;
+	bool la_done;                /* la_end computed for this connect() */
+	uint32_t la_end;
 	uint16_t ccm_port;
 	uint32_t ccm_client;
 	struct conn_clock ccm;
@@ -391,11 +399,38 @@ static enum nat_tuple nat_tuple_cb(void *ctx, uint32_t nat_addr, uint16_t nat_po
 	struct tent *e = tmap_get(&s->natmap, tw_key(nat_addr, nat_port));
 	if (!e || e->exp <= s->now)
 		return NAT_TUPLE_FREE;
-	if (!e->a)
+	if (!(e->a & 1))
 		return NAT_TUPLE_USED;
-	if (old_seq_end)
-		*old_seq_end = e->b;
+	if (old_seq_end) {
+		if (e->a & 2) {
+			/* clock_later: the closed connection's td_end, from its
+			 * client, port and connect() time (b, f), as close_conn()
+			 * would have stored it */
+			int64_t c0 = (int64_t)((uint64_t)e->f << 32 | e->b);
+			struct client *c = &s->cl[e->c];
+			struct conn_clock cc;
+			tcp_conn_clock(&c->clk, c->addr, s->service_addr, (uint16_t)e->d, s->service_port, &cc);
+			*old_seq_end = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000) + REQ_LEN + 2;
+		} else {
+			*old_seq_end = e->b;
+		}
+	}
 	return NAT_TUPLE_USED_CLOSING;
+}
+
+/* The new SYN's seq + 1 for the NAT's 6.5+ eviction rule (clock_later:
+ * asked for only when the rule compares). */
+static uint32_t syn_seq_end_cb(void *ctx)
+{
+	struct sim *s = ctx;
+	if (!s->la_done) {
+		struct client *c = &s->cl[s->la_ci];
+		struct conn_clock cc;
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, s->la_cport, s->service_port, &cc);
+		s->la_end = conn_isn(&cc, EPOCH_NS + (uint64_t)s->la_c0 * 1000) + 1;
+		s->la_done = true;
+	}
+	return s->la_end;
 }
 
 static bool port_taken_cb(void *ctx, uint16_t port)
@@ -473,7 +508,7 @@ static void att_schedule(struct sim *s, uint32_t idx)
 /* The mapping ends `hold` after now: a Linux conntrack entry in TIME_WAIT
  * (after FINs) is "closing" (nf_nat_used_tuple_harder may evict it). */
 static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint16_t nat_port,
-			int64_t hold, bool closing, uint32_t seq_end)
+			int64_t hold, bool closing, uint32_t seq_end, bool lazy, int64_t c0)
 {
 	int64_t until = s->now + hold;
 	/* each FIFO takes one fixed delay, so it stays in time order */
@@ -483,7 +518,15 @@ static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint1
 		if (e) {
 			e->exp = until;
 			e->a = closing && s->nat.preset->netfilter;
-			e->b = seq_end;
+			if (e->a && lazy) {
+				/* seq_end not computed (clock_later): nat_tuple_cb
+				 * computes it from the connect() time if asked */
+				e->a |= 2;
+				e->b = (uint32_t)c0;
+				e->f = (uint32_t)((uint64_t)c0 >> 32);
+			} else {
+				e->b = seq_end;
+			}
 			if (!fifo_push(q, until, e->key, cport_key(e->c, (uint16_t)e->d)))
 				s->oom = true;
 		}
@@ -587,6 +630,8 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn, st
 		}
 	}
 	struct nat_req req = { .nat_addr = *addr, .client_port = cport, .syn_seq_end = isn + 1 };
+	if (s->clock_later)
+		req.syn_seq_end_fn = syn_seq_end_cb;      /* on_arrival set la_* */
 	struct nat_pick pk = nat_pick_port(&s->nat, &req, &s->rng_nat, nat_tuple_cb, s);
 	if (!pk.port)
 		return false;
@@ -841,7 +886,8 @@ static void close_conn(struct sim *s, const struct conn *k)
 	struct client *c = &s->cl[k->client];
 
 	if (s->nat_table || s->p->fleet.snat.mode == SNAT_ONE_TO_ONE)
-		nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2);
+		nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2,
+			    k->lazy, k->c0);
 	client_port_release(s, k->client, k->cport, tw_key(k->nat_addr, k->nat_port), s->fw_hold, 1);
 	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
 	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
@@ -1046,6 +1092,10 @@ static void on_arrival(struct sim *s, uint32_t ci)
 		s->oom = true;
 		return;
 	}
+	s->la_ci = ci;
+	s->la_cport = cport;
+	s->la_c0 = c0;
+	s->la_done = false;
 	if (!nat_map(s, ci, cport, isn, ce, &nat_addr, &nat_port)) {
 		/* no socket: the port stays as it was (a new entry goes) */
 		if (created)
@@ -1113,7 +1163,7 @@ static void attempt_gives_up(struct sim *s, uint32_t idx)
 	 * in SYN_SENT until its own timer */
 	int64_t hold = s->nat.preset->netfilter ? SYN_SENT_HOLD_US : s->fw_hold;
 	client_port_release(s, a->client, a->cport, tw_key(a->nat_addr, a->nat_port), hold, 2);
-	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1);
+	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1, false, 0);
 	att_free(s, idx);
 }
 
@@ -1287,8 +1337,9 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	nat_state_init(&s->nat, np, KVER(6, 18, 0));
 	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
 		       f->snat.mode == SNAT_RANDOM_FULLY;
-	/* nat_map() passes the ISN only to a shared-address NAT */
-	s->clock_later = !s->nat_table && !p->packet;
+	/* a shared-address NAT asks for ISNs only through syn_seq_end_cb and
+	 * nat_tuple_cb (its 6.5+ eviction rule) */
+	s->clock_later = !p->packet;
 
 	if (!port_alg_for_release(f->client_kernel, &alg))
 		alg = port_alg_for(ckver, ckver / 1000 == 3010);
