@@ -487,11 +487,22 @@ static void sweep(struct analyzer *a)
 {
 	a->last_sweep = a->now;
 	a->since_sweep = 0;
-	for (size_t i = 0; i < a->cap; i++)
+	/* most tuples are a closed connection held for TIME_WAIT: kept, by
+	 * the same tests as expire() makes, without calling it */
+	double rel = a->now - a->base, hold = a->o.kernel->tw_len_s + 60.0;
+	uint32_t need = rel > 0 ? (uint32_t)ceil(rel) : 0;   /* rel <= idle_until */
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct conn *c = &a->tab[i];
+		if (!c->family)
+			continue;
+		if (!(c->st & ST_PENDING) && (c->st & ST_HISTORY) && need <= c->idle_until &&
+		    !((c->st & ST_CLOSED) && a->now - c->close_t > hold))
+			continue;
 		while (a->tab[i].family && expire(a, &a->tab[i], a->now)) {
 			coll_drop(a, &a->tab[i]);
 			del(a, i);     /* may shift another entry into i */
 		}
+	}
 }
 
 /* Over the memory cap: forget the least recently active third or so of the
