@@ -565,9 +565,8 @@ static bool make_room(struct analyzer *a)
 
 /* The tuple of segment s, created when new; *from_client says the
  * direction. NULL: out of memory, or (with --server) not the server's. */
-static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, bool *from_client)
+static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t h, bool *from_client)
 {
-	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
 	for (;;) {
 		size_t mask = a->cap - 1, i = h & mask;
 		for (;; i = (i + 1) & mask) {
@@ -1352,7 +1351,7 @@ void an_free(struct analyzer *a)
 	free(a);
 }
 
-void an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
+uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 {
 	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
 	const char *slot = (const char *)&a->tab[h & (a->cap - 1)];
@@ -1361,9 +1360,22 @@ void an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 	/* a SYN opens an attempt: its address's NAT slot is read too */
 	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN && a->nat_cap)
 		__builtin_prefetch(&a->nat[addr_hash(s->family, s->saddr) & (a->nat_cap - 1)]);
+	return h;
 }
 
+static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h);
+
 int an_segment(struct analyzer *a, const struct tcp_seg *s)
+{
+	return segment(a, s, hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport));
+}
+
+int an_segment_hinted(struct analyzer *a, const struct tcp_seg *s, uint64_t hint)
+{
+	return segment(a, s, hint);
+}
+
+static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 {
 	bool from_client;
 	struct conn *c;
@@ -1383,7 +1395,7 @@ int an_segment(struct analyzer *a, const struct tcp_seg *s)
 		if (s->file >= a->o.nvantage || a->o.vantage[s->file].role != a->r.counted_role)
 			return a->err ? -1 : 0;
 	}
-	c = lookup(a, s, &from_client);
+	c = lookup(a, s, h, &from_client);
 	if (!c)
 		return a->err ? -1 : 0;
 	double rel = s->ts - a->base;

@@ -949,19 +949,20 @@ int cmd_analyze(int argc, char **argv)
 	/* a few segments read ahead, their table slots prefetched */
 	enum { AHEAD = 8 };
 	struct tcp_seg ring[AHEAD];
+	uint64_t hint[AHEAD];
 	unsigned head = 0, queued = 0;
 	rc = 1;
 	for (;;) {
 		while (rc == 1 && queued < AHEAD) {
 			struct tcp_seg *q = &ring[(head + queued) % AHEAD];
 			if ((rc = capture_next(cap, q, err, sizeof err)) == 1) {
-				an_prefetch(a, q);
+				hint[(head + queued) % AHEAD] = an_prefetch(a, q);
 				queued++;
 			}
 		}
 		if (!queued)
 			break;
-		if (an_segment(a, &ring[head]) < 0) {
+		if (an_segment_hinted(a, &ring[head], hint[head]) < 0) {
 			out_of_memory = true;
 			break;
 		}
