@@ -1406,7 +1406,7 @@ static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 		on_server(a, c, s);
 	/* reclaim expired slots once the capture's clock has moved on and
 	 * enough segments passed for the walk to cost O(1) each */
-	if (++a->since_sweep >= a->cap / 4 && a->now - a->last_sweep >= 1.0)
+	if (++a->since_sweep >= a->cap && a->now - a->last_sweep >= 1.0)
 		sweep(a);
 	if (++a->since_progress >= 1 << 20) {
 		a->since_progress = 0;
