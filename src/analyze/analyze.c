@@ -1363,6 +1363,22 @@ uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 	return h;
 }
 
+/* Its NAT slot was fetched a few segments ago: fetch the clocks it points
+ * to (a scan's addresses hold several each). */
+void an_prefetch_more(const struct analyzer *a, const struct tcp_seg *s)
+{
+	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN || !a->nat_cap)
+		return;
+	const struct nat_slot *na = &a->nat[addr_hash(s->family, s->saddr) & (a->nat_cap - 1)];
+	if (na->family != s->family || na->n < 2 || memcmp(na->addr, s->saddr, 16))
+		return;                /* not the first in its chain: left to the miss */
+	const char *b = (const char *)&a->clk[na->more];
+	size_t len = (size_t)(na->n - 1) * sizeof(struct nat_clock);
+	for (size_t o = 0; o < len; o += 64)
+		__builtin_prefetch(b + o);
+	__builtin_prefetch(b + len - 1);
+}
+
 static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h);
 
 int an_segment(struct analyzer *a, const struct tcp_seg *s)

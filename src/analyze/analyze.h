@@ -202,6 +202,9 @@ const char *an_error(const struct analyzer *a);   /* NULL: none */
  * an_segment_hinted() takes instead of computing it again. */
 uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s);
 int an_segment_hinted(struct analyzer *a, const struct tcp_seg *s, uint64_t hint);
+/* The second step, a few segments after an_prefetch(s): what the fetched
+ * slots point to (a SYN's further NAT clocks). */
+void an_prefetch_more(const struct analyzer *a, const struct tcp_seg *s);
 /* Close open attempts at end of input and fill r (owned by the analyzer). */
 const struct an_result *an_finish(struct analyzer *a);
 void an_free(struct analyzer *a);

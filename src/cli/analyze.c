@@ -962,6 +962,8 @@ int cmd_analyze(int argc, char **argv)
 		}
 		if (!queued)
 			break;
+		if (queued > AHEAD / 2)
+			an_prefetch_more(a, &ring[(head + AHEAD / 2) % AHEAD]);
 		if (an_segment_hinted(a, &ring[head], hint[head]) < 0) {
 			out_of_memory = true;
 			break;
