@@ -205,6 +205,16 @@ static uint64_t hash_ends(uint8_t fam, const uint8_t *a1, uint16_t p1, const uin
 	return h ^ (h >> 32);
 }
 
+/* ceil(x) for 0 <= x < 2^32, without a libm call (x86-64's baseline has no
+ * rounding instruction): the same integer. */
+static inline uint32_t ceil_u32(double x)
+{
+	if (!(x > 0))
+		return 0;
+	uint32_t r = (uint32_t)x;
+	return r + ((double)r < x);
+}
+
 static uint64_t conn_hash(const struct conn *c)
 {
 	return hash_ends(c->family, c->caddr, c->cport, c->saddr, c->sport);
@@ -490,7 +500,7 @@ static void sweep(struct analyzer *a)
 	/* most tuples are a closed connection held for TIME_WAIT: kept, by
 	 * the same tests as expire() makes, without calling it */
 	double rel = a->now - a->base, hold = a->o.kernel->tw_len_s + 60.0;
-	uint32_t need = rel > 0 ? (uint32_t)ceil(rel) : 0;   /* rel <= idle_until */
+	uint32_t need = ceil_u32(rel);   /* rel <= idle_until */
 	for (size_t i = 0; i < a->cap; i++) {
 		const struct conn *c = &a->tab[i];
 		if (!c->family)
@@ -1415,7 +1425,7 @@ static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 	if (!c)
 		return a->err ? -1 : 0;
 	double rel = s->ts - a->base;
-	c->idle_until = (uint32_t)(rel > 0 ? ceil(rel) : 0) + a->o.kernel->tw_len_s + 60;
+	c->idle_until = ceil_u32(rel) + a->o.kernel->tw_len_s + 60;
 	if (from_client)
 		on_client(a, c, s);
 	else
