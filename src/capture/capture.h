@@ -20,12 +20,14 @@ struct tcp_seg {
 	uint8_t  family;             /* 4 or 6 */
 	uint8_t  saddr[16], daddr[16];
 	uint16_t sport, dport;
-	uint8_t  flags;              /* TCPF_* */
-	uint32_t seq, ack;
+	/* flags, seq, ack, len (TCP payload bytes, from IP lengths), has_ts,
+	 * tsval, tsecr: the model's struct segment, readable as s.seq or as
+	 * the whole s.m (no copy) */
+	union {
+		struct segment m;
+		struct { SEGMENT_FIELDS };
+	};
 	uint16_t win;
-	uint32_t len;                /* TCP payload bytes (from IP lengths) */
-	bool     has_ts;
-	uint32_t tsval, tsecr;
 	uint16_t mss;                /* 0: absent */
 	int8_t   wscale;             /* -1: absent */
 	bool     sack_ok;
@@ -44,13 +46,21 @@ struct tcp_seg {
 	uint8_t  outer_saddr[16], outer_daddr[16];
 };
 
-/* The part of a decoded segment the model reads (src/model: struct segment). */
-static inline struct segment tcp_seg_model(const struct tcp_seg *t)
-{
-	struct segment s = { .flags = t->flags, .seq = t->seq, .ack = t->ack, .len = t->len,
-			     .has_ts = t->has_ts, .tsval = t->tsval, .tsecr = t->tsecr };
-	return s;
-}
+/* The anonymous struct and m are laid out alike (the same member list):
+ * s.seq and s.m.seq are one object. */
+#define TCP_SEG_SAME_(f) \
+	_Static_assert(offsetof(struct tcp_seg, f) == offsetof(struct tcp_seg, m) + offsetof(struct segment, f), \
+		       "tcp_seg." #f " is not segment." #f)
+TCP_SEG_SAME_(flags);
+TCP_SEG_SAME_(seq);
+TCP_SEG_SAME_(ack);
+TCP_SEG_SAME_(len);
+TCP_SEG_SAME_(has_ts);
+TCP_SEG_SAME_(tsval);
+TCP_SEG_SAME_(tsecr);
+#undef TCP_SEG_SAME_
+_Static_assert(offsetof(struct tcp_seg, tsecr) + sizeof(uint32_t) <= offsetof(struct tcp_seg, m) + sizeof(struct segment),
+	       "tcp_seg's segment fields end inside m");
 
 enum seg_tunnel {
 	TUN_NONE = 0, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_PPPOE, TUN_ERSPAN, TUN_IPIP, TUN__N,

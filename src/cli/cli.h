@@ -33,12 +33,8 @@ void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 bool cli_u32(const char *cmd, const char *opt, const char *val, uint32_t *out);
 bool cli_seconds(const char *cmd, const char *opt, const char *val, double max, double *out);
 
-/* One print path for text and JSON (iproute2 style): a result is built once
- * as a jansson object; --json prints it compactly on one line, text mode
- * renders the same object as aligned "key  value" lines (nested objects on
- * one line, arrays of strings one per line). Steals the reference. */
-struct json_t;
-void cli_print(struct json_t *obj, bool json);
+/* Results print through src/print (print/pr.h): one call per field, its
+ * JSON key and its text side by side. */
 
 /* Kernel profile by name, or "host" (uname -r). Prints a usage error listing
  * the valid names and returns NULL. */

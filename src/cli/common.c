@@ -37,71 +37,11 @@ bool cli_seconds(const char *cmd, const char *opt, const char *val, double max, 
 	return false;
 }
 
-#include <jansson.h>
 #include <string.h>
 #include <sys/utsname.h>
 
 #include "model/model.h"
 #include "run/kernel.h"
-
-static void print_scalar(FILE *f, json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING: fputs(json_string_value(v), f); break;
-	case JSON_INTEGER: fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-	case JSON_REAL: fprintf(f, "%.3f", json_real_value(v)); break;
-	case JSON_TRUE: fputs("yes", f); break;
-	case JSON_FALSE: fputs("no", f); break;
-	case JSON_NULL: fputs("-", f); break;
-	default: {
-		char *s = json_dumps(v, JSON_COMPACT);
-		fputs(s ? s : "?", f);
-		free(s);
-	}
-	}
-}
-
-void cli_print(json_t *obj, bool json)
-{
-	const char *key;
-	json_t *v;
-
-	if (!obj)
-		return;
-	if (json) {
-		json_dumpf(obj, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-		json_decref(obj);
-		return;
-	}
-	json_object_foreach(obj, key, v) {
-		printf("%-14s ", key);
-		if (json_is_object(v)) {
-			const char *k2;
-			json_t *v2;
-			int first = 1;
-			json_object_foreach(v, k2, v2) {
-				printf("%s%s ", first ? "" : "  ", k2);
-				print_scalar(stdout, v2);
-				first = 0;
-			}
-		} else if (json_is_array(v)) {
-			size_t i;
-			json_t *e;
-			if (!json_array_size(v))
-				fputs("-", stdout);
-			json_array_foreach(v, i, e) {
-				if (i)
-					printf("\n%-14s ", "");
-				print_scalar(stdout, e);
-			}
-		} else {
-			print_scalar(stdout, v);
-		}
-		putchar('\n');
-	}
-	json_decref(obj);
-}
 
 const struct kprofile *cli_kernel(const char *cmd, const char *name)
 {

@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 #include "craft/craft.h"
+#include "print/pr.h"
 #include "run/own.h"
 #include "run/run.h"
 #include "scenario/scenario.h"
@@ -13,7 +14,6 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,82 +76,108 @@ static bool endpoint(const char *v, struct craft_ep *ep)
 	return true;
 }
 
+/* What the job found in the namespace, written whole to the pipe. */
+struct result {
+	char error[160];              /* it failed: why ("" when it did not) */
+	struct craft_session s;       /* session */
+	bool got;                     /* syn: a segment came back ... */
+	struct tcp_seg in;            /* ... this one */
+	double rtt_ms;                /* ... this long after the send */
+};
+
 struct job {
 	bool session;
 	struct craft_ep src, dst;
 	struct segment seg;
 	uint32_t isn, wait_ms;
 	const char *path;             /* session: the request path */
-	int out;                      /* pipe: the result as JSON text */
+	int out;                      /* pipe: the struct result */
 };
 
-static json_t *seg_json(const struct tcp_seg *s)
-{
-	char fb[8];
-	return json_pack("{s:s,s:I,s:I,s:o,s:o}", "flags", tcp_flags_str(s->flags, fb),
-			 "seq", (json_int_t)s->seq, "ack", (json_int_t)s->ack,
-			 "tsval", s->has_ts ? json_integer(s->tsval) : json_null(),
-			 "tsecr", s->has_ts ? json_integer(s->tsecr) : json_null());
-}
-
-/* Runs inside the namespace (lab_in_ns): result JSON to the pipe. */
+/* Runs inside the namespace (run_in_ns_owned): the result to the pipe. */
 static int run_job(void *arg)
 {
 	struct job *j = arg;
-	json_t *o = json_object();
-	char *text;
+	struct result res;
 	int fd = craft_open(j->src.addr), rc = 0;
 
+	memset(&res, 0, sizeof res);
 	if (fd < 0) {
-		json_object_set_new(o, "error", json_string("cannot open a raw socket bound to --src "
-							    "(is the address on an interface in NS?)"));
-		rc = 1;
+		snprintf(res.error, sizeof res.error, "cannot open a raw socket bound to --src "
+			 "(is the address on an interface in NS?)");
 	} else if (j->session) {
-		struct craft_session s;
-		if (craft_run_session(fd, j->src, j->dst, j->isn, j->seg.has_ts, j->seg.tsval, j->path, &s)) {
-			json_object_set_new(o, "error", json_string(s.error));
-			rc = 1;
-		} else {
-			json_object_set_new(o, "isn", json_integer(s.isn));
-			json_object_set_new(o, "server_isn", json_integer(s.server_isn));
-			json_object_set_new(o, "response_bytes", json_integer(s.bytes));
-			json_object_set_new(o, "time_wait", json_pack("{s:I,s:I,s:o}",
-				"rcv_nxt", (json_int_t)s.tw_rcv_nxt, "snd_nxt", (json_int_t)s.tw_snd_nxt,
-				"ts_recent", s.ts ? json_integer(s.tw_ts_recent) : json_null()));
-		}
+		if (craft_run_session(fd, j->src, j->dst, j->isn, j->seg.has_ts, j->seg.tsval, j->path, &res.s))
+			snprintf(res.error, sizeof res.error, "%s", res.s.error);
+	} else if (craft_send(fd, j->src, j->dst, &j->seg) < 0) {
+		snprintf(res.error, sizeof res.error, "send failed");
 	} else {
-		struct tcp_seg in;
-		char fb[8];
-		if (craft_send(fd, j->src, j->dst, &j->seg) < 0) {
-			json_object_set_new(o, "error", json_string("send failed"));
-			rc = 1;
-		} else {
-			json_object_set_new(o, "sent", json_pack("{s:s,s:I,s:I,s:o}",
-				"flags", tcp_flags_str(j->seg.flags, fb), "seq", (json_int_t)j->seg.seq,
-				"ack", (json_int_t)j->seg.ack,
-				"tsval", j->seg.has_ts ? json_integer(j->seg.tsval) : json_null()));
-			struct timespec t0, t1;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			int r = craft_recv(fd, j->src, j->dst, (int)j->wait_ms, &in);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			json_t *rep = r == 1 ? seg_json(&in) : json_null();
-			if (r == 1)
-				json_object_set_new(rep, "rtt_ms", json_real(
-					(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
-			json_object_set_new(o, "reply", rep);
-		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		res.got = craft_recv(fd, j->src, j->dst, (int)j->wait_ms, &res.in) == 1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		res.rtt_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	}
 	if (fd >= 0)
 		close(fd);
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text) {
-		size_t n = strlen(text);
-		if (write(j->out, text, n) != (ssize_t)n)
-			rc = 1;
-		free(text);
-	}
+	if (res.error[0])
+		rc = 1;
+	if (write(j->out, &res, sizeof res) != (ssize_t)sizeof res)
+		rc = 1;
 	return rc;
+}
+
+/* A segment's fields: flags, seq, ack, tsval (null without timestamps),
+ * and tsecr when with_tsecr. */
+static void seg_print(struct pr *p, const struct segment *s, bool with_tsecr)
+{
+	char fb[8];
+
+	pr_str(p, "flags", NULL, tcp_flags_str(s->flags, fb));
+	pr_int(p, "seq", NULL, s->seq);
+	pr_int(p, "ack", NULL, s->ack);
+	if (s->has_ts)
+		pr_int(p, "tsval", NULL, s->tsval);
+	else
+		pr_null(p, "tsval", NULL);
+	if (with_tsecr) {
+		if (s->has_ts)
+			pr_int(p, "tsecr", NULL, s->tsecr);
+		else
+			pr_null(p, "tsecr", NULL);
+	}
+}
+
+static void result_print(const struct job *j, const struct result *res, bool json)
+{
+	struct pr p;
+
+	pr_begin_list(&p, json, stdout);
+	if (j->session) {
+		pr_int(&p, "isn", NULL, res->s.isn);
+		pr_int(&p, "server_isn", NULL, res->s.server_isn);
+		pr_int(&p, "response_bytes", NULL, res->s.bytes);
+		pr_open(&p, "time_wait", false);
+		pr_int(&p, "rcv_nxt", NULL, res->s.tw_rcv_nxt);
+		pr_int(&p, "snd_nxt", NULL, res->s.tw_snd_nxt);
+		if (res->s.ts)
+			pr_int(&p, "ts_recent", NULL, res->s.tw_ts_recent);
+		else
+			pr_null(&p, "ts_recent", NULL);
+		pr_close(&p);
+	} else {
+		pr_open(&p, "sent", false);
+		seg_print(&p, &j->seg, false);
+		pr_close(&p);
+		if (res->got) {
+			pr_open(&p, "reply", false);
+			seg_print(&p, &res->in.m, true);
+			pr_real(&p, "rtt_ms", NULL, res->rtt_ms);
+			pr_close(&p);
+		} else {
+			pr_null(&p, "reply", NULL);
+		}
+	}
+	pr_end(&p);
 }
 
 /*
@@ -165,11 +191,12 @@ static int craft_in_ns(const char *ns, struct job *j, bool kernel_rst, bool json
 {
 	struct own own = { .fd = -1 };
 	struct runner R = { .own = &own }, quiet = { 0 };
-	char name[32], table[40] = "", path[300], rules[320], err[400], buf[4096];
+	char name[32], table[40] = "", path[300], rules[320], err[400];
 	struct stat st;
+	struct result res;
 	int p[2] = { -1, -1 }, rc;
+	size_t got = 0;
 	ssize_t n;
-	json_t *o;
 
 	snprintf(path, sizeof path, "/run/netns/%s", ns);
 	if (strlen(ns) >= OWN_NAME_MAX || strchr(ns, '/') || stat(path, &st) < 0) {
@@ -212,7 +239,8 @@ static int craft_in_ns(const char *ns, struct job *j, bool kernel_rst, bool json
 	j->out = p[1];
 	rc = run_in_ns_owned(&R, ns, run_job, j);
 	close(p[1]);
-	n = read(p[0], buf, sizeof buf - 1);
+	while (got < sizeof res && (n = read(p[0], (char *)&res + got, sizeof res - got)) > 0)
+		got += (size_t)n;
 	close(p[0]);
 	if (own_undo(&own, &quiet, NULL, 0))
 		cli_err("craft", "--netns %s: could not remove nft table %s (`twlab lab down` will)", ns, table);
@@ -220,17 +248,15 @@ static int craft_in_ns(const char *ns, struct job *j, bool kernel_rst, bool json
 		cli_err("craft", "interrupted");
 		return EXIT_RUNTIME;
 	}
-	o = n > 0 ? (buf[n] = 0, json_loads(buf, 0, NULL)) : NULL;
-	if (!o) {
+	if (got != sizeof res) {
 		cli_err("craft", "--netns %s: the namespace run failed", ns);
 		return EXIT_RUNTIME;
 	}
-	if (json_object_get(o, "error")) {
-		cli_err("craft", "%s", json_string_value(json_object_get(o, "error")));
-		json_decref(o);
+	if (res.error[0]) {
+		cli_err("craft", "%s", res.error);
 		return EXIT_RUNTIME;
 	}
-	cli_print(o, json);
+	result_print(j, &res, json);
 	return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 

@@ -5,9 +5,9 @@
  */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "print/pr.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,71 +64,6 @@ static const char usage_synsent[] =
 "\n"
 "example: the bare ACK from a TIME_WAIT socket reaches the client\n"
 "  twlab explain synsent --snd-una 1000 --ack 2851797348\n";
-
-static json_t *reply_json(const struct reply *r)
-{
-	char fb[8];
-	json_t *o;
-
-	if (!r->sent)
-		return json_null();
-	o = json_pack("{s:s,s:I}", "flags", tcp_flags_str(r->flags, fb), "seq", (json_int_t)r->seq);
-	if (r->flags & TCPF_ACK)
-		json_object_set_new(o, "ack", json_integer(r->ack));
-	if (r->has_ts)
-		json_object_set_new(o, "tsecr", json_integer(r->tsecr));
-	return o;
-}
-
-static json_t *why_json(const struct why *w)
-{
-	json_t *a = json_array();
-	for (unsigned i = 0; i < w->n; i++)
-		json_array_append_new(a, json_string(w->line[i]));
-	return a;
-}
-
-static json_t *tw_json(const struct kprofile *k, const struct tw_decision *d)
-{
-	json_t *o = json_object(), *c = json_array();
-
-	json_object_set_new(o, "verdict", json_string(tw_verdict_str(d->verdict)));
-	json_object_set_new(o, "paws_reject", json_boolean(d->paws_reject));
-	json_object_set_new(o, "cause", json_string(tw_cause_str(d->cause)));
-	json_object_set_new(o, "reply", reply_json(&d->reply));
-	if (d->isn_lost)   /* the SYN-ACK's ISN is fresh: not predictable */
-		json_object_set_new(json_object_get(o, "reply"), "seq", json_null());
-	if (d->verdict == TCP_TW_SYN) {
-		json_object_set_new(o, "isn", json_integer(d->isn));
-		json_object_set_new(o, "isn_lost", json_boolean(d->isn_lost));
-	}
-	json_object_set_new(o, "timer_rearmed", json_boolean(d->timer_rearmed));
-	json_object_set_new(o, "tw_killed", json_boolean(d->tw_killed));
-	json_object_set_new(o, "rate_limited", json_boolean(d->rate_limited));
-	json_object_set_new(o, "kernel_status", json_string(
-		d->ack_oow && d->verdict == TCP_TW_ACK ? "TCP_TW_ACK_OOW" : tw_verdict_str(d->verdict)));
-	json_object_set_new(o, "drop_reason", d->drop_reason ? json_string(d->drop_reason) : json_null());
-	for (size_t i = 0; d->counters[i]; i++)
-		json_array_append_new(c, json_string(d->counters[i]));
-	json_object_set_new(o, "counters", c);
-	json_object_set_new(o, "why", why_json(&d->why));
-	json_object_set_new(o, "kernel", json_string(k->name));
-	return o;
-}
-
-static json_t *synsent_json(const struct kprofile *k, const struct synsent_decision *d)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "verdict", json_string(synsent_verdict_str(d->verdict)));
-	json_object_set_new(o, "reply", reply_json(&d->reply));
-	json_object_set_new(o, "next_syn_ms", d->next_syn_ms ? json_integer(d->next_syn_ms) : json_null());
-	json_object_set_new(o, "fast_retry", json_boolean(d->fast_retry));
-	json_object_set_new(o, "drop_reason", d->drop_reason ? json_string(d->drop_reason) : json_null());
-	json_object_set_new(o, "why", why_json(&d->why));
-	json_object_set_new(o, "kernel", json_string(k->name));
-	return o;
-}
 
 enum {
 	O_KERNEL = 256, O_RCV_NXT, O_SND_NXT, O_SND_UNA, O_SEQ, O_ACK, O_FLAGS, O_LEN,
@@ -235,6 +170,22 @@ static bool only(const char *cmd, const struct args *a, const int *allowed)
 	return true;
 }
 
+/* The decision (tw or ss) and the kernel it was made for: text as
+ * "key  value" lines, or one JSON object. */
+static void emit(bool json, const struct kprofile *k, const struct tw_decision *tw,
+		 const struct synsent_decision *ss)
+{
+	struct pr p;
+
+	pr_begin_list(&p, json, stdout);
+	if (tw)
+		pr_tw_decision(&p, tw);
+	else
+		pr_synsent_decision(&p, ss);
+	pr_str(&p, "kernel", NULL, k->name);
+	pr_end(&p);
+}
+
 static int explain_tw(int argc, char **argv)
 {
 	static const char cmd[] = "explain tw";
@@ -293,7 +244,7 @@ static int explain_tw(int argc, char **argv)
 	seg.tsecr = a.v[O_TSECR];
 
 	tw_process(k, &env, &tw, &seg, &d);
-	cli_print(tw_json(k, &d), a.json);
+	emit(a.json, k, &d, NULL);
 	return EXIT_OK;
 }
 
@@ -331,7 +282,7 @@ static int explain_synsent(int argc, char **argv)
 	seg.tsecr = a.v[O_TSECR];
 
 	synsent_process(k, &s, &seg, &d);
-	cli_print(synsent_json(k, &d), a.json);
+	emit(a.json, k, NULL, &d);
 	return EXIT_OK;
 }
 
@@ -351,62 +302,73 @@ static const char *ts_clock_str(enum ts_clock c)
 	     : c == TS_CLOCK_MS_PAIR_OFFSET ? "offset per (saddr, daddr)" : "offset per 4-tuple";
 }
 
-static json_t *kernel_json(const struct kprofile *k)
+/* One value of the profile: "  name   value" in text. */
+static void kv_int(struct pr *p, const char *key, long long v)
 {
-	json_t *o = json_object(), *rules = json_array(), *v = json_object();
+	pr_text(p, "  %-22s ", key);
+	pr_int(p, key, "%lld\n", v);
+}
+
+static void kv_str(struct pr *p, const char *key, const char *v)
+{
+	pr_text(p, "  %-22s ", key);
+	if (v)
+		pr_str(p, key, "%s\n", v);
+	else
+		pr_null(p, key, "null\n");
+}
+
+/* An array of numbers under key: [a,b,...] in text, as JSON writes it. */
+static void kv_ints(struct pr *p, const char *key, const unsigned *v, unsigned n)
+{
+	pr_text(p, "  %-22s [", key);
+	pr_open(p, key, true);
+	for (unsigned i = 0; i < n; i++)
+		pr_int(p, NULL, i ? ",%lld" : "%lld", v[i]);
+	pr_close(p);
+	pr_text(p, "]\n");
+}
+
+/* The profile's values and every version-keyed fact. */
+static void kernel_print(struct pr *p, const struct kprofile *k)
+{
+	unsigned tw_ms[2] = { k->tw_len_min_ms, k->tw_len_max_ms };
+	unsigned at[32], n = syn_max_retransmits(k, -1, k->syn_retries_default), t = 0;
 	const struct kfact *f;
 	bool on;
 
-	json_object_set_new(o, "kernel", json_string(k->name));
-	json_object_set_new(o, "desc", json_string(k->desc ? k->desc : ""));
-	json_object_set_new(v, "ts_clock", json_string(ts_clock_str(k->ts_clock)));
-	json_object_set_new(v, "ts_hz", json_integer(k->ts_hz));
-	json_object_set_new(v, "time_wait_ms", json_pack("[i,i]", k->tw_len_min_ms, k->tw_len_max_ms));
-	json_object_set_new(v, "paws_wrap_s", json_integer(k->paws_wrap_s));
-	json_object_set_new(v, "paws_tw_counter", json_string(k->paws_tw_counter));
-	json_object_set_new(v, "paws_tw_drop_reason", k->paws_tw_drop_reason
-			    ? json_string(k->paws_tw_drop_reason) : json_null());
-	json_object_set_new(v, "syn_linear_timeouts", json_integer(k->syn_linear_timeouts));
-	json_object_set_new(v, "syn_retransmits_max", json_integer(syn_max_retransmits(k, -1, k->syn_retries_default)));
-	{
-		/* when each SYN retransmission leaves, ms after the first SYN */
-		json_t *at = json_array();
-		unsigned t = 0, n = syn_max_retransmits(k, -1, k->syn_retries_default);
-		for (unsigned i = 0; i < n; i++) {
-			t += syn_rto_ms(k, -1, i);
-			json_array_append_new(at, json_integer(t));
-		}
-		json_object_set_new(v, "syn_retransmit_at_ms", at);
+	pr_str(p, "kernel", "kernel %s", k->name);
+	pr_str(p, "desc", " (%s)\n", k->desc ? k->desc : "");
+	pr_open(p, "values", false);
+	kv_str(p, "ts_clock", ts_clock_str(k->ts_clock));
+	kv_int(p, "ts_hz", k->ts_hz);
+	kv_ints(p, "time_wait_ms", tw_ms, 2);
+	kv_int(p, "paws_wrap_s", k->paws_wrap_s);
+	kv_str(p, "paws_tw_counter", k->paws_tw_counter);
+	kv_str(p, "paws_tw_drop_reason", k->paws_tw_drop_reason);
+	kv_int(p, "syn_linear_timeouts", k->syn_linear_timeouts);
+	kv_int(p, "syn_retransmits_max", n);
+	/* when each SYN retransmission leaves, ms after the first SYN */
+	if (n > sizeof at / sizeof at[0])
+		n = sizeof at / sizeof at[0];
+	for (unsigned i = 0; i < n; i++)
+		at[i] = t += syn_rto_ms(k, -1, i);
+	kv_ints(p, "syn_retransmit_at_ms", at, n);
+	kv_int(p, "tw_reuse_default", k->tw_reuse_default);
+	pr_close(p);
+	pr_text(p, "rules:\n");
+	pr_open(p, "rules", true);
+	for (unsigned i = 0; (f = kfact_get(i, k, &on)); i++) {
+		pr_open(p, NULL, false);
+		pr_text(p, "  [%s] ", on ? "x" : " ");
+		pr_str(p, "id", "%-22s ", f->id);
+		pr_bool(p, "applies", NULL, on);
+		pr_str(p, "what", "%s\n", f->what);
+		pr_str(p, "since", "        holds for: %s", f->since);
+		pr_str(p, "source", "; source: %s\n", f->source);
+		pr_close(p);
 	}
-	json_object_set_new(v, "tw_reuse_default", json_integer(k->tw_reuse_default));
-	json_object_set_new(o, "values", v);
-	for (unsigned i = 0; (f = kfact_get(i, k, &on)); i++)
-		json_array_append_new(rules, json_pack("{s:s,s:b,s:s,s:s,s:s}", "id", f->id, "applies", on,
-						       "what", f->what, "since", f->since, "source", f->source));
-	json_object_set_new(o, "rules", rules);
-	return o;
-}
-
-static void kernel_text(json_t *o)
-{
-	json_t *v = json_object_get(o, "values"), *r;
-	const char *key;
-	json_t *val;
-	size_t i;
-
-	printf("kernel %s (%s)\n", json_string_value(json_object_get(o, "kernel")),
-	       json_string_value(json_object_get(o, "desc")));
-	json_object_foreach(v, key, val) {
-		char *t = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-		printf("  %-22s %s\n", key, json_is_string(val) ? json_string_value(val) : t);
-		free(t);
-	}
-	printf("rules:\n");
-	json_array_foreach(json_object_get(o, "rules"), i, r)
-		printf("  [%s] %-22s %s\n        holds for: %s; source: %s\n",
-		       json_is_true(json_object_get(r, "applies")) ? "x" : " ",
-		       json_string_value(json_object_get(r, "id")), json_string_value(json_object_get(r, "what")),
-		       json_string_value(json_object_get(r, "since")), json_string_value(json_object_get(r, "source")));
+	pr_close(p);
 }
 
 static int explain_kernel(int argc, char **argv)
@@ -415,20 +377,16 @@ static int explain_kernel(int argc, char **argv)
 	static const int allowed[] = { O_KERNEL, O_JSON, 0 };
 	struct args a = { 0 };
 	const struct kprofile *k;
-	json_t *o;
+	struct pr p;
 	int r = parse(cmd, argc, argv, &a, usage_kernel);
 
 	if (r)
 		return r < 0 ? EXIT_OK : r;
 	if (!only(cmd, &a, allowed) || !(k = cli_kernel(cmd, a.kernel)))
 		return EXIT_USAGE;
-	o = kernel_json(k);
-	if (a.json) {
-		cli_print(o, true);
-		return EXIT_OK;
-	}
-	kernel_text(o);
-	json_decref(o);
+	pr_begin(&p, a.json);
+	kernel_print(&p, k);
+	pr_end(&p);
 	return EXIT_OK;
 }
 

@@ -4,13 +4,12 @@
  * (called from src/lab/repro.c) classifies.
  */
 #include "cli/cli.h"
+#include "cli/lab_opts.h"
 #include "print/pr.h"
 #include "lab/probe.h"
 #include "lab/repro.h"
 
-#include <dirent.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,21 +69,18 @@ static const char usage[] =
 "`up` returns once the server answers through the firewall.\n";
 
 struct opts {
-	const char *scenario, *prefix, *firewall, *out;
+	struct lab_opts lab;          /* --scenario --prefix --firewall --out --json -v --dry-run */
 	unsigned reuses;
 	uint32_t count, seed;
-	bool keep, json, verbose, dry_run;
+	bool keep;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_SCEN = 256, O_PREFIX, O_FW, O_REUSES, O_OUT, O_KEEP, O_JSON, O_DRY, O_COUNT, O_SEED };
+	enum { O_REUSES = LAB_O__END, O_KEEP, O_COUNT, O_SEED };
 	static const struct option lo[] = {
-		{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
-		{ "firewall", required_argument, 0, O_FW }, { "reuses", required_argument, 0, O_REUSES },
-		{ "out", required_argument, 0, O_OUT }, { "keep", no_argument, 0, O_KEEP },
-		{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
-		{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' },
+		LAB_OPTIONS,
+		{ "reuses", required_argument, 0, O_REUSES }, { "keep", no_argument, 0, O_KEEP },
 		{ "count", required_argument, 0, O_COUNT }, { "seed", required_argument, 0, O_SEED },
 		{ 0, 0, 0, 0 },
 	};
@@ -94,16 +90,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		if (lab_opt(c, optarg, &o->lab))
+			continue;
 		switch (c) {
 		case 'h': fputs(usage, stdout); return -1;
-		case 'v': o->verbose = true; break;
-		case O_SCEN: o->scenario = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_FW: o->firewall = optarg; break;
-		case O_OUT: o->out = optarg; break;
 		case O_KEEP: o->keep = true; break;
-		case O_JSON: o->json = true; break;
-		case O_DRY: o->dry_run = true; break;
 		case O_COUNT:
 			if (!cli_u32("lab", "--count", optarg, &o->count))
 				return EXIT_USAGE;
@@ -133,79 +124,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* --out for a command that writes there: short enough for the file names
- * appended to it, and not a file or a directory that holds anything. */
-static bool out_ok(const char *out)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	bool empty = true;
-
-	if (strlen(out) > LAB_OUTDIR_MAX || !*out) {
-		cli_err("lab", "--out: %s: between 1 and %d characters", *out ? "too long" : "empty",
-			LAB_OUTDIR_MAX);
-		return false;
-	}
-	if (stat(out, &st) < 0)
-		return true;                  /* created by the lab */
-	if (!S_ISDIR(st.st_mode)) {
-		cli_err("lab", "--out: %s: exists and is not a directory", out);
-		return false;
-	}
-	if ((d = opendir(out))) {
-		while (empty && (e = readdir(d)))
-			empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-		closedir(d);
-	}
-	if (!empty)
-		cli_err("lab", "--out: %s: a directory that is not empty (its files would be overwritten); "
-			"choose a new one", out);
-	return empty;
-}
-
 /* Scenario + command-line overrides into the lab. Creates nothing: `up`,
  * `repro` and `probe` make the output directory once they own the prefix. */
 static int setup(const char *cmd, const struct opts *o, struct lab *L)
 {
-	char err[512];
-	const char *why;
-	time_t now = time(NULL);
-	struct tm tm;
-	bool writes = strcmp(cmd, "status") && strcmp(cmd, "down");
-
-	memset(L, 0, sizeof *L);
-	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
-		cli_err("lab", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
-		return EXIT_USAGE;
-	}
-	if (o->prefix) {
-		/* checked as a value, not pasted into INI text */
-		if (!scenario_prefix_ok(o->prefix, &why)) {
-			cli_err("lab", "--prefix: %s: '%s'", why, o->prefix);
-			return EXIT_USAGE;
-		}
-		snprintf(L->sc.prefix, sizeof L->sc.prefix, "%s", o->prefix);
-	}
-	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
-		cli_err("lab", "--firewall: expected linux or strict: '%s'", o->firewall);
-		return EXIT_USAGE;
-	}
-	L->verbose = o->verbose;
-	L->dry_run = o->dry_run;
-	gmtime_r(&now, &tm);
-	if (o->out) {
-		if (writes && !o->dry_run && !out_ok(o->out))
-			return EXIT_USAGE;
-		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
-	} else {
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(L->outdir, sizeof L->outdir, "twlab-out/%s-%s", cmd, stamp);
-		if (writes && !o->dry_run && !out_ok(L->outdir))
-			return EXIT_RUNTIME;
-	}
-	return 0;
+	return lab_setup("lab", cmd, &o->lab, strcmp(cmd, "status") && strcmp(cmd, "down"), L);
 }
 
 /* One attempt: a row of the text table, an object of the JSON array. */
@@ -379,20 +302,28 @@ int cmd_lab(int argc, char **argv)
 
 	if (!strcmp(sub, "status")) {
 		struct lab_status st;
+		struct pr p;
 		lab_status(L.sc.prefix, &st);
-		cli_print(json_pack("{s:s,s:b,s:i,s:s,s:b,s:i,s:i,s:i,s:s}", "prefix", L.sc.prefix,
-				    "up", st.up, "namespaces", st.namespaces, "names", st.names,
-				    "in_use", st.in_use, "creator_pid", (int)st.creator,
-				    "processes", st.processes, "missing", st.missing,
-				    "not_ours", st.unowned), o.json);
+		pr_begin_list(&p, o.lab.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_bool(&p, "up", NULL, st.up);
+		pr_int(&p, "namespaces", NULL, st.namespaces);
+		pr_str(&p, "names", NULL, st.names);
+		pr_bool(&p, "in_use", NULL, st.in_use);
+		pr_int(&p, "creator_pid", NULL, (int)st.creator);
+		pr_int(&p, "processes", NULL, st.processes);
+		pr_int(&p, "missing", NULL, st.missing);
+		pr_str(&p, "not_ours", NULL, st.unowned);
+		pr_end(&p);
 		return EXIT_OK;
 	}
-	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
+	if (!o.lab.dry_run && !lab_preflight(err, sizeof err)) {
 		cli_err("lab", "%s", err);
 		return EXIT_RUNTIME;
 	}
 	if (!strcmp(sub, "down")) {
 		unsigned n = 0;
+		struct pr p;
 		r = lab_down_names(&L, names, sizeof names, err, sizeof err);
 		if (r) {
 			cli_err("lab", "down: %s", err);
@@ -400,12 +331,16 @@ int cmd_lab(int argc, char **argv)
 		}
 		for (const char *p = names; *p; p++)
 			n += p == names || p[-1] == ' ';
-		cli_print(json_pack("{s:s,s:i,s:s}", "prefix", L.sc.prefix, "removed", n, "names", names),
-			  o.json);
+		pr_begin_list(&p, o.lab.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_int(&p, "removed", NULL, n);
+		pr_str(&p, "names", NULL, names);
+		pr_end(&p);
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "up")) {
 		struct lab_status st;
+		struct pr p;
 		lab_guard(&L);
 		if (lab_up(&L, err, sizeof err)) {
 			cli_err("lab", "up: %s", err);
@@ -413,15 +348,19 @@ int cmd_lab(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		lab_status(L.sc.prefix, &st);
-		cli_print(json_pack("{s:s,s:s,s:s,s:s}", "prefix", L.sc.prefix, "firewall",
-				    fw_kind_str(L.sc.fw), "namespaces", st.names, "out", L.outdir), o.json);
+		pr_begin_list(&p, o.lab.json, stdout);
+		pr_str(&p, "prefix", NULL, L.sc.prefix);
+		pr_str(&p, "firewall", NULL, fw_kind_str(L.sc.fw));
+		pr_str(&p, "namespaces", NULL, st.names);
+		pr_str(&p, "out", NULL, L.outdir);
+		pr_end(&p);
 		own_release(&L.own);      /* the lab stays up; its record stays */
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "probe")) {
-		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.json && isatty(2) };
+		struct probe_opts po = { .count = o.count, .seed = o.seed, .progress = !o.lab.json && isatty(2) };
 		struct probe_result *pr = calloc(1, sizeof *pr);
-		json_t *j, *dis;
+		struct pr p;
 		if (!pr) {
 			cli_err("lab", "out of memory");
 			return EXIT_RUNTIME;
@@ -431,13 +370,18 @@ int cmd_lab(int argc, char **argv)
 			free(pr);
 			return EXIT_RUNTIME;
 		}
-		dis = json_array();
+		pr_begin_list(&p, o.lab.json, stdout);
+		pr_str(&p, "kernel", NULL, pr->kernel->name);
+		pr_int(&p, "probes", NULL, pr->probes);
+		pr_int(&p, "agree", NULL, pr->agree);
+		pr_int(&p, "disagree", NULL, pr->disagree);
+		pr_int(&p, "failed_sessions", NULL, pr->failed);
+		pr_open(&p, "disagreements", true);
 		for (unsigned i = 0; i < pr->nlisted; i++)
-			json_array_append_new(dis, json_string(pr->listed[i]));
-		j = json_pack("{s:s,s:i,s:i,s:i,s:i,s:o,s:s}", "kernel", pr->kernel->name,
-			      "probes", pr->probes, "agree", pr->agree, "disagree", pr->disagree,
-			      "failed_sessions", pr->failed, "disagreements", dis, "log", pr->log);
-		cli_print(j, o.json);
+			pr_str(&p, NULL, NULL, pr->listed[i]);
+		pr_close(&p);
+		pr_str(&p, "log", NULL, pr->log);
+		pr_end(&p);
 		r = pr->disagree || !pr->probes ? EXIT_RUNTIME : EXIT_OK;
 		free(pr);
 		return r;
@@ -450,7 +394,7 @@ int cmd_lab(int argc, char **argv)
 			cli_err("lab", "out of memory");
 			return EXIT_RUNTIME;
 		}
-		if (!o.json && !o.dry_run)
+		if (!o.lab.json && !o.lab.dry_run)
 			fprintf(stderr, "twlab: lab repro: building the lab in %s (firewall %s)...\n",
 				L.outdir, fw_kind_str(L.sc.fw));
 		if (lab_repro(&L, &ro, res, err, sizeof err)) {
@@ -458,11 +402,11 @@ int cmd_lab(int argc, char **argv)
 			free(res);
 			return EXIT_RUNTIME;
 		}
-		if (o.dry_run) {
+		if (o.lab.dry_run) {
 			free(res);
 			return EXIT_OK;
 		}
-		repro_emit(o.json, &L, res);
+		repro_emit(o.lab.json, &L, res);
 		free(res);
 		return EXIT_OK;
 	}

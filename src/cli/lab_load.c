@@ -5,13 +5,14 @@
  * figure printed was measured by the run.
  */
 #include "cli/cli.h"
+#include "cli/lab_opts.h"
+#include "print/pr.h"
 #include "util/inet.h"
 #include "lab/load.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,26 +70,24 @@ static const char usage[] =
 "`twlab lab down --prefix P` cleans up after a killed run.\n";
 
 struct lopts {
-	const char *scenario, *prefix, *firewall, *out, *server;
+	struct lab_opts lab;          /* --scenario --prefix --firewall --out --json -v --dry-run */
+	const char *server;
 	const char *fleet_key[16], *fleet_val[16];
 	unsigned nfleet;
 	double fw_tw;
-	bool compare, json, verbose, dry_run;
+	bool compare;
 };
 
 static int parse(int argc, char **argv, struct lopts *o)
 {
-	enum { O_SCEN = 256, O_PREFIX, O_FW, O_OUT, O_JSON, O_DRY, O_COMPARE, O_SERVER, O_FWTW, O_FLEET };
+	enum { O_COMPARE = LAB_O__END, O_SERVER, O_FWTW, O_FLEET };
 	static struct option lo[32];
 	unsigned n = 0;
 	int c, idx;
 
 	if (!lo[0].name) {
 		const struct option base[] = {
-			{ "scenario", required_argument, 0, O_SCEN }, { "prefix", required_argument, 0, O_PREFIX },
-			{ "firewall", required_argument, 0, O_FW }, { "out", required_argument, 0, O_OUT },
-			{ "json", no_argument, 0, O_JSON }, { "verbose", no_argument, 0, 'v' },
-			{ "dry-run", no_argument, 0, O_DRY }, { "help", no_argument, 0, 'h' },
+			LAB_OPTIONS,
 			{ "compare", no_argument, 0, O_COMPARE }, { "server", required_argument, 0, O_SERVER },
 			{ "fw-time-wait", required_argument, 0, O_FWTW },
 		};
@@ -101,15 +100,10 @@ static int parse(int argc, char **argv, struct lopts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", lo, &idx)) != -1) {
+		if (lab_opt(c, optarg, &o->lab))
+			continue;
 		switch (c) {
 		case 'h': fputs(usage, stdout); return -1;
-		case 'v': o->verbose = true; break;
-		case O_SCEN: o->scenario = optarg; break;
-		case O_PREFIX: o->prefix = optarg; break;
-		case O_FW: o->firewall = optarg; break;
-		case O_OUT: o->out = optarg; break;
-		case O_JSON: o->json = true; break;
-		case O_DRY: o->dry_run = true; break;
 		case O_COMPARE: o->compare = true; break;
 		case O_SERVER:
 			if (strcmp(optarg, "epoll") && strcmp(optarg, "python")) {
@@ -209,14 +203,10 @@ static bool lab_limits(const struct lab *L, const struct snat_spec *m, double ke
 static int setup(const struct lopts *o, struct lab *L)
 {
 	char err[512];
-	time_t now = time(NULL);
-	struct tm tm;
+	int r = lab_setup("lab load", "load", &o->lab, false, L);
 
-	memset(L, 0, sizeof *L);
-	if (!scenario_load(o->scenario, &L->sc, err, sizeof err)) {
-		cli_err("lab load", "%s: %s", o->scenario ? "--scenario" : "built-in scenario", err);
-		return EXIT_USAGE;
-	}
+	if (r)
+		return r;
 	for (unsigned i = 0; i < o->nfleet; i++)
 		if (!fleet_set(&L->sc.fleet, o->fleet_key[i], o->fleet_val[i], err, sizeof err)) {
 			char opt[40];
@@ -239,322 +229,266 @@ static int setup(const struct lopts *o, struct lab *L)
 		}
 		L->sc.clients = L->sc.fleet.clients;
 	}
-	if (o->prefix) {
-		char text[64];
-		struct scenario tmp;
-		snprintf(text, sizeof text, "[lab]\nprefix = %s\n", o->prefix);
-		if (!scenario_parse(text, &tmp, err, sizeof err)) {
-			cli_err("lab load", "--prefix: %s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
-			return EXIT_USAGE;
-		}
-		memcpy(L->sc.prefix, tmp.prefix, sizeof L->sc.prefix);
-	}
-	if (o->firewall && !fw_kind_parse(o->firewall, &L->sc.fw)) {
-		cli_err("lab load", "--firewall: expected linux or strict: '%s'", o->firewall);
-		return EXIT_USAGE;
-	}
 	if (o->fw_tw > 0)
 		L->sc.fw_time_wait = (unsigned)o->fw_tw;
-	L->verbose = o->verbose;
-	L->dry_run = o->dry_run;
-	gmtime_r(&now, &tm);
-	if (o->out) {
-		snprintf(L->outdir, sizeof L->outdir, "%s", o->out);
-	} else {
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		mkdir("twlab-out", 0755);
-		snprintf(L->outdir, sizeof L->outdir, "twlab-out/load-%s", stamp);
-	}
+	if (!o->lab.out)
+		mkdir("twlab-out", 0755);    /* the default --out's parent */
 	return 0;
 }
 
-/* ---- one print path: a row as JSON; text is rendered from it ---- */
+/* ---- one print path: each field once, with its JSON key and its text ---- */
 
-static json_t *row_json(const struct lab *L, const struct load_result *r)
-{
-	json_t *o = json_object(), *cl = json_array();
-	char a[INET_ADDRSTRLEN];
-
-	json_object_set_new(o, "mode", json_string(r->mode));
-	json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
-	json_object_set_new(o, "ok", json_integer((json_int_t)r->ok));
-	json_object_set_new(o, "delayed", json_integer((json_int_t)r->delayed));
-	json_object_set_new(o, "timed_out", json_integer((json_int_t)r->timed_out));
-	json_object_set_new(o, "refused", json_integer((json_int_t)r->refused));
-	json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
-	json_object_set_new(o, "unfinished", json_integer((json_int_t)r->unfinished));
-	json_object_set_new(o, "connections", json_integer((json_int_t)r->connections));
-	{
-		json_t *e = json_object();
-		for (unsigned i = 0; i < 256; i++)
-			if (r->errno_count[i]) {
-				const char *n = i && i < 255 ? strerrorname_np((int)i) : NULL;
-				char num[16];
-				snprintf(num, sizeof num, "errno %u", i);
-				json_object_set_new(e, n ? n : num, json_integer((json_int_t)r->errno_count[i]));
-			}
-		json_object_set_new(o, "error_kinds", e);
-	}
-	json_object_set_new(o, "collisions", json_integer((json_int_t)r->cap_collisions));
-	json_object_set_new(o, "collisions_paws", json_integer((json_int_t)r->cap_paws));
-	json_object_set_new(o, "collisions_seq", json_integer((json_int_t)r->cap_seq));
-	json_object_set_new(o, "timeout_rate", json_real(r->timeout_rate));
-	json_object_set_new(o, "ci95", json_pack("[f,f]", r->ci95[0], r->ci95[1]));
-	json_object_set_new(o, "connect_ms", json_pack("{s:f,s:f,s:f}", "p50", r->p50_ms,
-						       "p99", r->p99_ms, "max", r->max_ms));
-	json_object_set_new(o, "paws_rejected_syns", json_pack("{s:o,s:o,s:b}",
-		"nstat", r->nstat_paws >= 0 ? json_integer(r->nstat_paws) : json_null(),
-		"capture", r->cap_paws_syns != UINT64_MAX ? json_integer((json_int_t)r->cap_paws_syns) : json_null(),
-		"agree", r->counts_agree));
-	json_object_set_new(o, "server_time_waits", r->nstat_tw >= 0 ? json_integer(r->nstat_tw) : json_null());
-	json_object_set_new(o, "port_reuses", json_integer((json_int_t)r->cap_port_reuses));
-	for (unsigned i = 0; i < r->clients; i++) {
-		const struct load_client *c = &r->client[i];
-		json_t *snat = json_object();
-		for (unsigned k = 0; k < c->naddr; k++)
-			json_object_set_new(snat, ip4_str(c->snat[k], a), json_integer((json_int_t)c->snat_conns[k]));
-		json_array_append_new(cl, json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
-			"client", i + 1, "address", ip4_str(c->addr, a),
-			"requests", (json_int_t)c->requests, "ok", (json_int_t)c->ok,
-			"delayed", (json_int_t)c->delayed, "timed_out", (json_int_t)c->timed_out,
-			"refused", (json_int_t)c->refused, "errors", (json_int_t)c->errors, "snat", snat));
-	}
-	json_object_set_new(o, "per_client", cl);
-	json_object_set_new(o, "nat", json_pack("{s:I,s:I,s:I}", "connections", (json_int_t)r->ct_new,
-						"ports_changed", (json_int_t)r->ct_port_changed,
-						"address_shared", (json_int_t)r->addr_shared));
-	if (!strncmp(r->mode, "one-to-one", 10))
-		json_object_set_new(o, "pool", json_pack("{s:I,s:I,s:I}",
-			"allocations", (json_int_t)r->pool_allocations, "releases", (json_int_t)r->pool_releases,
-			"exhausted", (json_int_t)r->pool_exhausted));
-	json_object_set_new(o, "generator", json_pack("{s:f,s:f,s:f,s:f}",
-		"offered_per_s", r->offered_per_s, "achieved_per_s", r->achieved_per_s,
-		"cpu_s", r->gen_cpu_s,
-		"requests_per_cpu_s", r->gen_cpu_s > 0 ? (double)r->requests / r->gen_cpu_s : 0.0));
-	json_object_set_new(o, "server_answers", json_integer((json_int_t)r->server_served));
-	json_object_set_new(o, "capture_dropped", json_integer((json_int_t)r->pcap_dropped));
-	json_object_set_new(o, "elapsed_s", json_real(r->elapsed_s));
-	json_object_set_new(o, "interrupted", json_boolean(r->interrupted));
-	json_object_set_new(o, "capture", json_string(r->pcap));
-	(void)L;
-	return o;
-}
-
-static json_t *run_json(const struct lab *L, const char *server)
+/* The run's settings: JSON fields; text, the header line "twlab lab load:
+ * <what>, firewall ...". */
+static void run_print(struct pr *p, const struct lab *L, const char *server, const char *what)
 {
 	const struct fleet *f = &L->sc.fleet;
 	char range[32];
+
 	snprintf(range, sizeof range, "%u-%u", f->port_lo, f->port_hi);
-	return json_pack("{s:s,s:i,s:i,s:f,s:s,s:f,s:s,s:s,s:i,s:s,s:f}",
-			 "firewall", fw_kind_str(L->sc.fw), "fw_time_wait_s", L->sc.fw_time_wait,
-			 "clients", L->sc.clients, "rate", f->rate,
-			 "arrivals", f->periodic ? "periodic" : "poisson", "duration_s", f->duration_s,
-			 "port_range", range, "server", server,
-			 "connect_timeout_s", L->sc.connect_timeout, "out", L->outdir,
-			 "keepalive", f->keepalive);
+	pr_text(p, "twlab lab load: %s, ", what);
+	pr_str(p, "firewall", "firewall %s", fw_kind_str(L->sc.fw));
+	pr_int(p, "fw_time_wait_s", " (conntrack TIME_WAIT %lld s), ", L->sc.fw_time_wait);
+	pr_int(p, "clients", "%lld clients x ", L->sc.clients);
+	pr_real(p, "rate", "%g req/s ", f->rate);
+	pr_str(p, "arrivals", "%s, ", f->periodic ? "periodic" : "poisson");
+	pr_real(p, "duration_s", "%g s, ", f->duration_s);
+	pr_str(p, "port_range", "ports %s, ", range);
+	pr_int(p, "connect_timeout_s", "connect timeout %lld s, ", L->sc.connect_timeout);
+	pr_str(p, "server", "server %s\n", server);
+	pr_str(p, "out", NULL, L->outdir);
+	pr_real(p, "keepalive", NULL, f->keepalive);
 }
 
-/* The SNAT addresses all clients were given, if they all got the same one. */
-static const char *one_address(json_t *row)
+/* The SNAT address all clients were given, if they all got the same one
+ * (into buf), else NULL. */
+static const char *one_address(const struct load_result *r, char *buf)
 {
-	const char *same = NULL;
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(row, "per_client"), i, c) {
-		json_t *snat = json_object_get(c, "snat");
-		const char *k;
-		json_t *v;
-		if (json_object_size(snat) != 1)
+	uint32_t same = 0;
+
+	for (unsigned i = 0; i < r->clients; i++) {
+		const struct load_client *c = &r->client[i];
+		if (c->naddr != 1 || (i && c->snat[0] != same))
 			return NULL;
-		json_object_foreach(snat, k, v) {
-			if (same && strcmp(same, k))
-				return NULL;
-			same = k;
-		}
+		same = c->snat[0];
 	}
-	return same;
+	return r->clients ? ip4_str(same, buf) : NULL;
 }
 
-static unsigned addresses_used(json_t *row)
+/* How many SNAT addresses the clients were given between them. */
+static unsigned addresses_used(const struct load_result *r)
 {
-	json_t *all = json_object(), *c;
-	size_t i;
-	unsigned n;
-	json_array_foreach(json_object_get(row, "per_client"), i, c) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(json_object_get(c, "snat"), k, v)
-			json_object_set_new(all, k, json_true());
-	}
-	n = (unsigned)json_object_size(all);
-	json_decref(all);
+	uint32_t seen[SCEN_MAX_CLIENTS * LOAD_MAX_ADDRS];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->clients; i++)
+		for (unsigned k = 0; k < r->client[i].naddr; k++) {
+			unsigned j = 0;
+			while (j < n && seen[j] != r->client[i].snat[k])
+				j++;
+			if (j == n)
+				seen[n++] = r->client[i].snat[k];
+		}
 	return n;
 }
 
-static double jnum(json_t *o, const char *k)
+/* One line: what this row did compared with the baseline row (base NULL:
+ * no comparison). */
+static void verdict(const struct load_result *r, const struct load_result *base, bool is_base,
+		    char *v, size_t len)
 {
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) ? (double)json_integer_value(v) : json_real_value(v);
-}
+	double req = (double)r->requests, per1000 = 1000.0 * r->timeout_rate;
+	char a[INET_ADDRSTRLEN];
+	const char *same = one_address(r, a);
+	bool quiet = r->timed_out == 0 && r->cap_collisions == 0;
 
-/* Text shows rates per 1000 requests; the JSON keeps fractions, as sim's
- * rows do, so the two can be laid side by side. */
-static double per1000(json_t *row, const char *key) { return 1000.0 * jnum(row, key); }
-static double ci1000(json_t *ci, size_t i) { return 1000.0 * json_real_value(json_array_get(ci, i)); }
-
-/* One line: what this row did compared with the baseline row. */
-static void verdict(json_t *row, json_t *base, bool is_base)
-{
-	char v[300];
-	const char *mode = json_string_value(json_object_get(row, "mode"));
-	double to = jnum(row, "timed_out"), coll = jnum(row, "collisions"), req = jnum(row, "requests");
-	json_t *ci = json_object_get(row, "ci95"), *bci = base ? json_object_get(base, "ci95") : NULL;
-	const char *same = one_address(row);
-	unsigned nclients = (unsigned)json_array_size(json_object_get(row, "per_client"));
-
-	if (!base && to == 0 && coll == 0) {
-		snprintf(v, sizeof v, "no collision, no timeout in %.0f requests", req);
+	if (!base && quiet) {
+		snprintf(v, len, "no collision, no timeout in %.0f requests", req);
 	} else if (!base) {
-		snprintf(v, sizeof v, "%.1f timeouts per 1000 requests (95%% CI %.1f-%.1f)%s%s",
-			 per1000(row, "timeout_rate"), ci1000(ci, 0),
-			 ci1000(ci, 1), same ? ", all clients on " : "", same ? same : "");
+		snprintf(v, len, "%.1f timeouts per 1000 requests (95%% CI %.1f-%.1f)%s%s", per1000,
+			 1000.0 * r->ci95[0], 1000.0 * r->ci95[1], same ? ", all clients on " : "", same ? same : "");
 	} else if (is_base) {
-		snprintf(v, sizeof v, "baseline: %.1f timeouts per 1000 requests%s%s", per1000(row, "timeout_rate"),
+		snprintf(v, len, "baseline: %.1f timeouts per 1000 requests%s%s", per1000,
 			 same ? ", all clients on " : "", same ? same : "");
-	} else if (to == 0 && coll == 0) {
-		snprintf(v, sizeof v, "fixed: no collision, no timeout in %.0f requests", req);
+	} else if (quiet) {
+		snprintf(v, len, "fixed: no collision, no timeout in %.0f requests", req);
 	} else {
-		double lo = json_real_value(json_array_get(ci, 0)), hi = json_real_value(json_array_get(ci, 1));
-		double blo = json_real_value(json_array_get(bci, 0)), bhi = json_real_value(json_array_get(bci, 1));
-		const char *word = hi < blo ? "lower" : lo > bhi ? "higher" : "no change";
+		const char *word = r->ci95[1] < base->ci95[0] ? "lower" : r->ci95[0] > base->ci95[1] ? "higher"
+			: "no change";
 		char why[120] = "";
-		if (!strncmp(mode, "overload", 8)) {
+		if (!strncmp(r->mode, "overload", 8)) {
 			if (same)
-				snprintf(why, sizeof why, ": all %u clients hash to %s", nclients, same);
+				snprintf(why, sizeof why, ": all %u clients hash to %s", r->clients, same);
 			else
-				snprintf(why, sizeof why, ": clients spread over %u addresses", addresses_used(row));
+				snprintf(why, sizeof why, ": clients spread over %u addresses", addresses_used(r));
 		}
-		snprintf(v, sizeof v, "%s%s (%.1f vs %.1f per 1000%s)", word, why, per1000(row, "timeout_rate"),
-			 per1000(base, "timeout_rate"),
+		snprintf(v, len, "%s%s (%.1f vs %.1f per 1000%s)", word, why, per1000, 1000.0 * base->timeout_rate,
 			 !strcmp(word, "no change") ? ", 95% CIs overlap" : ", 95% CIs apart");
 	}
-	json_object_set_new(row, "verdict", json_string(v));
 }
 
-static void row_text(json_t *row)
+/* A row: the JSON object of one mode's run. Text: all of it (F, `lab load`
+ * of one mode) or its line of the --compare table (printed first, from the
+ * same struct; the fields then print as JSON only). */
+static void row_print(struct pr *p, const struct load_result *r, const char *verdict_text, bool table)
 {
-	json_t *c, *snat;
-	size_t i;
-	char a[64];
+	char a[INET_ADDRSTRLEN];
+	const bool F = !table;
+	unsigned kinds = 0;
+#define T(fmt) (F ? (fmt) : NULL)
 
-	printf("requests %.0f  ok %.0f  delayed %.0f  timed_out %.0f  refused %.0f  errors %.0f  unfinished %.0f\n",
-	       jnum(row, "requests"), jnum(row, "ok"), jnum(row, "delayed"), jnum(row, "timed_out"),
-	       jnum(row, "refused"), jnum(row, "errors"), jnum(row, "unfinished"));
-	if (json_object_size(json_object_get(row, "error_kinds"))) {
-		const char *k;
-		json_t *v;
-		printf("errors by kind");
-		json_object_foreach(json_object_get(row, "error_kinds"), k, v)
-			printf("  %s %lld", k, (long long)json_integer_value(v));
-		printf("\n");
-	}
-	printf("timeout rate   %.2f per 1000 requests (95%% CI %.2f-%.2f)\n", per1000(row, "timeout_rate"),
-	       ci1000(json_object_get(row, "ci95"), 0), ci1000(json_object_get(row, "ci95"), 1));
-	c = json_object_get(row, "connect_ms");
-	printf("connect        p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%.0f new connections)\n",
-	       jnum(c, "p50"), jnum(c, "p99"), jnum(c, "max"), jnum(row, "connections"));
-	c = json_object_get(row, "paws_rejected_syns");
-	printf("collisions     %.0f (paws %.0f, seq %.0f) in %.0f port reuses (analyze, server capture)\n",
-	       jnum(row, "collisions"), jnum(row, "collisions_paws"), jnum(row, "collisions_seq"),
-	       jnum(row, "port_reuses"));
-	printf("PAWS-rejected SYNs  nstat TcpExtPAWSTimewait %s, capture %s: %s\n",
-	       json_is_null(json_object_get(c, "nstat")) ? "-" : (snprintf(a, 32, "%lld",
-		       (long long)json_integer_value(json_object_get(c, "nstat"))), a),
-	       json_is_null(json_object_get(c, "capture")) ? "-" : (snprintf(a + 32, 32, "%lld",
-		       (long long)json_integer_value(json_object_get(c, "capture"))), a + 32),
-	       json_is_true(json_object_get(c, "agree")) ? "agree" : "DISAGREE");
-	printf("\n  client  address          requests  timed_out  delayed  SNAT address (conntrack: connections)\n");
-	json_array_foreach(json_object_get(row, "per_client"), i, c) {
-		const char *k;
-		json_t *v;
-		bool first = true;
-		printf("  c%-6.0f %-16s %9.0f %10.0f %8.0f  ", jnum(c, "client"),
-		       json_string_value(json_object_get(c, "address")), jnum(c, "requests"),
-		       jnum(c, "timed_out"), jnum(c, "delayed"));
-		snat = json_object_get(c, "snat");
-		json_object_foreach(snat, k, v) {
-			printf("%s%s (%lld)", first ? "" : ", ", k, (long long)json_integer_value(v));
-			first = false;
-		}
-		printf("%s\n", first ? "-" : "");
-	}
-	c = json_object_get(row, "generator");
-	printf("\ngenerator      offered %.1f req/s, achieved %.1f req/s, CPU %.2f s (%.0f requests per CPU-second)\n",
-	       jnum(c, "offered_per_s"), jnum(c, "achieved_per_s"), jnum(c, "cpu_s"), jnum(c, "requests_per_cpu_s"));
-	printf("NAT            %.0f connections seen by conntrack, %.0f with a changed port\n",
-	       jnum(json_object_get(row, "nat"), "connections"), jnum(json_object_get(row, "nat"), "ports_changed"));
-	if (json_object_get(row, "pool"))
-		printf("pool           %.0f allocations, %.0f releases, %.0f SYNs found it empty; "
-		       "%.0f new sessions on an address another client held\n",
-		       jnum(json_object_get(row, "pool"), "allocations"), jnum(json_object_get(row, "pool"), "releases"),
-		       jnum(json_object_get(row, "pool"), "exhausted"), jnum(json_object_get(row, "nat"), "address_shared"));
-	printf("server         %.0f answers; capture %s (%.0f packets dropped)\n", jnum(row, "server_answers"),
-	       json_string_value(json_object_get(row, "capture")), jnum(row, "capture_dropped"));
-	if (json_is_true(json_object_get(row, "interrupted")))
-		printf("INTERRUPTED after %.1f s: the figures cover what ran\n", jnum(row, "elapsed_s"));
-}
-
-static void header_text(json_t *run, const char *what)
-{
-	printf("twlab lab load: %s, firewall %s (conntrack TIME_WAIT %.0f s), %.0f clients x %g req/s %s, "
-	       "%g s, ports %s, connect timeout %.0f s, server %s\n", what,
-	       json_string_value(json_object_get(run, "firewall")), jnum(run, "fw_time_wait_s"),
-	       jnum(run, "clients"), jnum(run, "rate"), json_string_value(json_object_get(run, "arrivals")),
-	       jnum(run, "duration_s"), json_string_value(json_object_get(run, "port_range")),
-	       jnum(run, "connect_timeout_s"), json_string_value(json_object_get(run, "server")));
-}
-
-static void compare_text(json_t *run, json_t *rows)
-{
-	size_t i;
-	json_t *r;
-	header_text(run, "compare");
-	printf("\n  %-14s %9s %10s %9s %8s  %-17s %9s %8s  %s\n", "mode", "requests", "collisions",
-	       "timed_out", "per_1000", "95% CI", "p99_ms", "nstat=cap", "verdict");
-	json_array_foreach(rows, i, r) {
+	if (table) {
 		char ci[40];
-		snprintf(ci, sizeof ci, "%.1f-%.1f", ci1000(json_object_get(r, "ci95"), 0),
-			 ci1000(json_object_get(r, "ci95"), 1));
-		printf("  %-14s %9.0f %10.0f %9.0f %8.1f  %-17s %9.1f %8s  %s\n",
-		       json_string_value(json_object_get(r, "mode")), jnum(r, "requests"), jnum(r, "collisions"),
-		       jnum(r, "timed_out"), per1000(r, "timeout_rate"), ci,
-		       jnum(json_object_get(r, "connect_ms"), "p99"),
-		       json_is_true(json_object_get(json_object_get(r, "paws_rejected_syns"), "agree")) ? "yes" : "NO",
-		       json_string_value(json_object_get(r, "verdict")));
+		snprintf(ci, sizeof ci, "%.1f-%.1f", 1000.0 * r->ci95[0], 1000.0 * r->ci95[1]);
+		pr_text(p, "  %-14s %9llu %10llu %9llu %8.1f  %-17s %9.1f %8s  %s\n", r->mode,
+			(unsigned long long)r->requests, (unsigned long long)r->cap_collisions,
+			(unsigned long long)r->timed_out, 1000.0 * r->timeout_rate, ci, r->p99_ms,
+			r->counts_agree ? "yes" : "NO", verdict_text);
 	}
-	json_array_foreach(rows, i, r) {
-		json_t *c;
-		size_t k;
-		printf("\n%-14s SNAT per client (conntrack)", json_string_value(json_object_get(r, "mode")));
-		json_array_foreach(json_object_get(r, "per_client"), k, c) {
-			const char *a;
-			json_t *v, *snat = json_object_get(c, "snat");
-			bool first = true;
-			printf("%s c%.0f ", k ? "," : ":", jnum(c, "client"));
-			if (json_object_size(snat) > 3) {
-				printf("%zu addresses", json_object_size(snat));
-				continue;
-			}
-			json_object_foreach(snat, a, v) {
-				printf("%s%s", first ? "" : "/", a);
-				first = false;
-			}
+	pr_str(p, "mode", NULL, r->mode);
+	pr_int(p, "requests", T("requests %lld"), (long long)r->requests);
+	pr_int(p, "ok", T("  ok %lld"), (long long)r->ok);
+	pr_int(p, "delayed", T("  delayed %lld"), (long long)r->delayed);
+	pr_int(p, "timed_out", T("  timed_out %lld"), (long long)r->timed_out);
+	pr_int(p, "refused", T("  refused %lld"), (long long)r->refused);
+	pr_int(p, "errors", T("  errors %lld"), (long long)r->errors);
+	pr_int(p, "unfinished", T("  unfinished %lld\n"), (long long)r->unfinished);
+	pr_open(p, "error_kinds", false);
+	for (unsigned i = 0; i < 256; i++)
+		if (r->errno_count[i]) {
+			const char *n = i && i < 255 ? strerrorname_np((int)i) : NULL;
+			char num[16];
+			snprintf(num, sizeof num, "errno %u", i);
+			if (F)
+				pr_text(p, "%s  %s", kinds++ ? "" : "errors by kind", n ? n : num);
+			pr_int(p, n ? n : num, T(" %lld"), (long long)r->errno_count[i]);
 		}
-		if (json_is_true(json_object_get(r, "interrupted")))
-			printf(" (INTERRUPTED)");
+	if (kinds)
+		pr_text(p, "\n");
+	pr_close(p);
+	pr_real(p, "timeout_rate", NULL, r->timeout_rate);
+	pr_open(p, "ci95", true);
+	pr_real(p, NULL, NULL, r->ci95[0]);
+	pr_real(p, NULL, NULL, r->ci95[1]);
+	pr_close(p);
+	if (F)   /* text shows rates per 1000 requests; JSON keeps fractions, as sim does */
+		pr_text(p, "timeout rate   %.2f per 1000 requests (95%% CI %.2f-%.2f)\n", 1000.0 * r->timeout_rate,
+			1000.0 * r->ci95[0], 1000.0 * r->ci95[1]);
+	pr_open(p, "connect_ms", false);
+	pr_real(p, "p50", T("connect        p50 %.2f ms"), r->p50_ms);
+	pr_real(p, "p99", T("  p99 %.2f ms"), r->p99_ms);
+	pr_real(p, "max", T("  max %.2f ms"), r->max_ms);
+	pr_close(p);
+	pr_int(p, "connections", T("  (%lld new connections)\n"), (long long)r->connections);
+	pr_int(p, "collisions", T("collisions     %lld"), (long long)r->cap_collisions);
+	pr_int(p, "collisions_paws", T(" (paws %lld"), (long long)r->cap_paws);
+	pr_int(p, "collisions_seq", T(", seq %lld)"), (long long)r->cap_seq);
+	pr_int(p, "port_reuses", T(" in %lld port reuses (analyze, server capture)\n"), (long long)r->cap_port_reuses);
+	pr_open(p, "paws_rejected_syns", false);
+	if (F)
+		pr_text(p, "PAWS-rejected SYNs  nstat TcpExtPAWSTimewait ");
+	if (r->nstat_paws >= 0)
+		pr_int(p, "nstat", T("%lld"), r->nstat_paws);
+	else
+		pr_null(p, "nstat", T("-"));
+	if (F)
+		pr_text(p, ", capture ");
+	if (r->cap_paws_syns != UINT64_MAX)
+		pr_int(p, "capture", T("%lld"), (long long)r->cap_paws_syns);
+	else
+		pr_null(p, "capture", T("-"));
+	pr_bool(p, "agree", NULL, r->counts_agree);
+	if (F)
+		pr_text(p, ": %s\n", r->counts_agree ? "agree" : "DISAGREE");
+	pr_close(p);
+	if (r->nstat_tw >= 0)
+		pr_int(p, "server_time_waits", NULL, r->nstat_tw);
+	else
+		pr_null(p, "server_time_waits", NULL);
+	if (F)
+		pr_text(p, "\n  client  address          requests  timed_out  delayed  SNAT address (conntrack: connections)\n");
+	pr_open(p, "per_client", true);
+	for (unsigned i = 0; i < r->clients; i++) {
+		const struct load_client *c = &r->client[i];
+		pr_open(p, NULL, false);
+		pr_int(p, "client", T("  c%-6lld "), i + 1);
+		pr_str(p, "address", T("%-16s "), ip4_str(c->addr, a));
+		pr_int(p, "requests", T("%9lld "), (long long)c->requests);
+		pr_int(p, "ok", NULL, (long long)c->ok);
+		pr_int(p, "timed_out", T("%10lld "), (long long)c->timed_out);
+		pr_int(p, "delayed", T("%8lld  "), (long long)c->delayed);
+		pr_int(p, "refused", NULL, (long long)c->refused);
+		pr_int(p, "errors", NULL, (long long)c->errors);
+		pr_open(p, "snat", false);
+		for (unsigned k = 0; k < c->naddr; k++) {
+			if (F)
+				pr_text(p, "%s%s", k ? ", " : "", ip4_str(c->snat[k], a));
+			pr_int(p, ip4_str(c->snat[k], a), T(" (%lld)"), (long long)c->snat_conns[k]);
+		}
+		pr_close(p);
+		if (F)
+			pr_text(p, "%s\n", c->naddr ? "" : "-");
+		pr_close(p);
 	}
-	printf("\nout: %s\n", json_string_value(json_object_get(run, "out")));
+	pr_close(p);
+	pr_open(p, "nat", false);
+	pr_int(p, "connections", NULL, (long long)r->ct_new);
+	pr_int(p, "ports_changed", NULL, (long long)r->ct_port_changed);
+	pr_int(p, "address_shared", NULL, (long long)r->addr_shared);
+	pr_close(p);
+	if (!strncmp(r->mode, "one-to-one", 10)) {
+		pr_open(p, "pool", false);
+		pr_int(p, "allocations", NULL, (long long)r->pool_allocations);
+		pr_int(p, "releases", NULL, (long long)r->pool_releases);
+		pr_int(p, "exhausted", NULL, (long long)r->pool_exhausted);
+		pr_close(p);
+	}
+	pr_open(p, "generator", false);
+	pr_real(p, "offered_per_s", T("\ngenerator      offered %.1f req/s"), r->offered_per_s);
+	pr_real(p, "achieved_per_s", T(", achieved %.1f req/s"), r->achieved_per_s);
+	pr_real(p, "cpu_s", T(", CPU %.2f s"), r->gen_cpu_s);
+	pr_real(p, "requests_per_cpu_s", T(" (%.0f requests per CPU-second)\n"),
+		r->gen_cpu_s > 0 ? (double)r->requests / r->gen_cpu_s : 0.0);
+	pr_close(p);
+	if (F) {
+		pr_text(p, "NAT            %llu connections seen by conntrack, %llu with a changed port\n",
+			(unsigned long long)r->ct_new, (unsigned long long)r->ct_port_changed);
+		if (!strncmp(r->mode, "one-to-one", 10))
+			pr_text(p, "pool           %llu allocations, %llu releases, %llu SYNs found it empty; "
+				"%llu new sessions on an address another client held\n",
+				(unsigned long long)r->pool_allocations, (unsigned long long)r->pool_releases,
+				(unsigned long long)r->pool_exhausted, (unsigned long long)r->addr_shared);
+	}
+	pr_int(p, "server_answers", T("server         %lld answers"), (long long)r->server_served);
+	pr_str(p, "capture", T("; capture %s"), r->pcap);
+	pr_int(p, "capture_dropped", T(" (%lld packets dropped)\n"), (long long)r->pcap_dropped);
+	pr_real(p, "elapsed_s", NULL, r->elapsed_s);
+	pr_bool(p, "interrupted", NULL, r->interrupted);
+	if (F && r->interrupted)
+		pr_text(p, "INTERRUPTED after %.1f s: the figures cover what ran\n", r->elapsed_s);
+	pr_str(p, "verdict", T("verdict        %s\n"), verdict_text);
+#undef T
+}
+
+/* --compare, text: the SNAT addresses each client was given, a line per
+ * row. */
+static void snat_text(struct pr *p, const struct load_result *r)
+{
+	char a[INET_ADDRSTRLEN];
+
+	pr_text(p, "\n%-14s SNAT per client (conntrack)", r->mode);
+	for (unsigned i = 0; i < r->clients; i++) {
+		const struct load_client *c = &r->client[i];
+		pr_text(p, "%s c%u ", i ? "," : ":", i + 1);
+		if (c->naddr > 3) {
+			pr_text(p, "%u addresses", c->naddr);
+			continue;
+		}
+		for (unsigned k = 0; k < c->naddr; k++)
+			pr_text(p, "%s%s", k ? "/" : "", ip4_str(c->snat[k], a));
+	}
+	if (r->interrupted)
+		pr_text(p, " (INTERRUPTED)");
 }
 
 int cmd_lab_load(int argc, char **argv)
@@ -565,8 +499,11 @@ int cmd_lab_load(int argc, char **argv)
 	int r;
 	bool python;
 	struct load_opts rows[6];
-	unsigned nrows = 0;
-	json_t *run, *jrows;
+	unsigned nrows = 0, nrun = 0;
+	struct load_result *res[6] = { 0 };
+	char verdicts[6][300];
+	struct pr p;
+	int rc = EXIT_RUNTIME;
 	bool interrupted = false;
 
 	if ((r = parse(argc, argv, &o)))
@@ -596,14 +533,14 @@ int cmd_lab_load(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!o.dry_run && !lab_preflight(err, sizeof err)) {
+	if (!o.lab.dry_run && !lab_preflight(err, sizeof err)) {
 		cli_err("lab load", "%s", err);
 		return EXIT_RUNTIME;
 	}
 	/* what lab load needs beyond lab_preflight(): the firewall's NAT
 	 * bindings (conntrack -E, line-buffered by stdbuf), the one-to-one
 	 * pool's queue rule (iptables: this kernel's nft has no queue) */
-	for (unsigned i = 0; !o.dry_run && i < 3; i++) {
+	for (unsigned i = 0; !o.lab.dry_run && i < 3; i++) {
 		static const char *const tool[] = { "conntrack", "stdbuf", "iptables" };
 		char cmd[64];
 		bool need = i < 2;
@@ -615,19 +552,16 @@ int cmd_lab_load(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 	}
-	if (!o.dry_run && mkdir(L.outdir, 0755) && errno != EEXIST) {
+	if (!o.lab.dry_run && mkdir(L.outdir, 0755) && errno != EEXIST) {
 		cli_err("lab load", "%s: cannot create", L.outdir);
 		return EXIT_RUNTIME;
 	}
-	run = run_json(&L, python ? "python" : "epoll");
-	jrows = json_array();
 	for (unsigned i = 0; i < nrows && !interrupted; i++) {
-		struct load_result *res = calloc(1, sizeof *res);
 		struct lab Li = L;
 		char label[32];
-		if (!res) {
+		if (!(res[i] = calloc(1, sizeof *res[i]))) {
 			cli_err("lab load", "out of memory");
-			return EXIT_RUNTIME;
+			goto out;
 		}
 		if (rows[i].keepalive_row)
 			snprintf(label, sizeof label, "keepalive");
@@ -636,57 +570,49 @@ int cmd_lab_load(int argc, char **argv)
 		rows[i].label = label;
 		if (o.compare)
 			snprintf(Li.outdir, sizeof Li.outdir, "%.400s/%.31s", L.outdir, label);
-		for (char *p = Li.outdir; *p; p++)
-			if (*p == ':')
-				*p = '-';
-		if (!o.json && !o.dry_run)
+		for (char *q = Li.outdir; *q; q++)
+			if (*q == ':')
+				*q = '-';
+		if (!o.lab.json && !o.lab.dry_run)
 			fprintf(stderr, "twlab: lab load: %s: building the lab in %s...\n", label, Li.outdir);
-		if (lab_load(&Li, &rows[i], res, err, sizeof err)) {
+		if (lab_load(&Li, &rows[i], res[i], err, sizeof err)) {
 			cli_err("lab load", "%s: %s", label, err);
-			free(res);
-			json_decref(run);
-			json_decref(jrows);
-			return EXIT_RUNTIME;
+			goto out;
 		}
-		if (!o.dry_run)
-			json_array_append_new(jrows, row_json(&Li, res));
-		interrupted = res->interrupted;
-		free(res);
+		interrupted = res[i]->interrupted;
+		nrun = i + 1;
 	}
-	if (o.dry_run) {
-		json_decref(run);
-		json_decref(jrows);
-		return EXIT_OK;
+	if (o.lab.dry_run) {
+		rc = EXIT_OK;
+		goto out;
 	}
-	{
-		json_t *base = o.compare ? json_array_get(jrows, 0) : NULL, *row;
-		size_t i;
-		json_array_foreach(jrows, i, row)
-			verdict(row, base, o.compare && i == 0);
-	}
+	for (unsigned i = 0; i < nrun; i++)
+		verdict(res[i], o.compare ? res[0] : NULL, o.compare && i == 0, verdicts[i], sizeof verdicts[i]);
+	pr_begin(&p, o.lab.json);
 	if (o.compare) {
-		json_object_set_new(run, "interrupted", json_boolean(interrupted));
-		json_object_set_new(run, "rows", jrows);
-		if (o.json) {
-			cli_print(run, true);
-		} else {
-			compare_text(run, jrows);
-			json_decref(run);
+		run_print(&p, &L, python ? "python" : "epoll", "compare");
+		pr_bool(&p, "interrupted", NULL, interrupted);
+		pr_text(&p, "\n  %-14s %9s %10s %9s %8s  %-17s %9s %8s  %s\n", "mode", "requests", "collisions",
+			"timed_out", "per_1000", "95% CI", "p99_ms", "nstat=cap", "verdict");
+		pr_open(&p, "rows", true);
+		for (unsigned i = 0; i < nrun; i++) {
+			pr_open(&p, NULL, false);
+			row_print(&p, res[i], verdicts[i], true);
+			pr_close(&p);
 		}
+		pr_close(&p);
+		for (unsigned i = 0; i < nrun; i++)
+			snat_text(&p, res[i]);
+		pr_text(&p, "\nout: %s\n", L.outdir);
 	} else {
-		json_t *row = json_array_get(jrows, 0);
-		json_object_update(row, run);
-		if (o.json) {
-			json_incref(row);
-			cli_print(row, true);
-		} else {
-			header_text(run, json_string_value(json_object_get(row, "mode")));
-			row_text(row);
-			printf("verdict        %s\nout            %s\n", json_string_value(json_object_get(row, "verdict")),
-			       json_string_value(json_object_get(run, "out")));
-		}
-		json_decref(run);
-		json_decref(jrows);
+		run_print(&p, &L, python ? "python" : "epoll", res[0]->mode);
+		row_print(&p, res[0], verdicts[0], false);
+		pr_text(&p, "out            %s\n", L.outdir);
 	}
-	return interrupted ? EXIT_RUNTIME : EXIT_OK;
+	pr_end(&p);
+	rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
+out:
+	for (unsigned i = 0; i < 6; i++)
+		free(res[i]);
+	return rc;
 }

@@ -1,9 +1,11 @@
 /*
  * sim.c - `twlab sim`: parse (sim/config.c), run the simulator (sim/engine.c),
- * print. One JSON object per result serves --json and the text rendering.
+ * print. Text and JSON of a result come from one emitter (src/print).
  */
 #include "cli/cli.h"
+#include "print/pr.h"
 #include "util/inet.h"
+#include "util/clock.h"
 #include "sim/config.h"
 #include "sim/fromcap.h"
 #include "sim/pcapout.h"
@@ -11,7 +13,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,183 +72,225 @@ static const char usage[] =
 /* CPU seconds of the last run (perf figures) */
 static double last_cpu;
 
-static json_t *ci_json(uint64_t k, uint64_t n)
-{
-	double lo, hi;
-	wilson95(k, n, &lo, &hi);
-	return json_pack("[f,f]", lo, hi);
-}
-
 static double rate(uint64_t k, uint64_t n)
 {
 	return n ? (double)k / (double)n : 0;
 }
 
-static json_t *scenario_json(const struct sim_params *p)
+/* The 95% Wilson interval of k in n under key: [lo, hi] (JSON only). */
+static void ci_print(struct pr *p, const char *key, uint64_t k, uint64_t n, double *lo, double *hi)
 {
-	const struct fleet *f = &p->fleet;
-	char mode[32], pr[16];
-	snprintf(pr, sizeof pr, "%u-%u", f->port_lo, f->port_hi);
-	return json_pack("{s:s,s:i,s:f,s:s,s:f,s:f,s:s,s:s,s:f,s:f,s:s,s:s,s:s,s:I}",
-			 "snat", snat_spec_str(&f->snat, mode, sizeof mode), "clients", f->clients,
-			 "rate", f->rate, "arrivals", f->periodic ? "periodic" : "poisson",
-			 "keepalive", f->keepalive, "duration", f->duration_s, "port_range", pr,
-			 "firewall", fw_kind_str(p->fw), "fw_time_wait", p->fw_time_wait_s,
-			 "connect_timeout", p->connect_timeout_s, "nat_preset", sim_preset_for(p),
-			 "client_kernel", p->client_k->name, "server_kernel", p->server_k->name,
-			 "seed", (json_int_t)p->seed);
+	wilson95(k, n, lo, hi);
+	pr_open(p, key, true);
+	pr_real(p, NULL, NULL, *lo);
+	pr_real(p, NULL, NULL, *hi);
+	pr_close(p);
 }
 
-static json_t *result_json(const struct sim_params *p, const struct sim_result *r, double wall)
+static void scenario_print(struct pr *p, const struct sim_params *sp)
 {
-	json_t *o = json_object(), *top = json_array();
+	const struct fleet *f = &sp->fleet;
+	char mode[32], range[16];
+
+	snprintf(range, sizeof range, "%u-%u", f->port_lo, f->port_hi);
+	pr_open(p, "scenario", false);
+	pr_str(p, "snat", NULL, snat_spec_str(&f->snat, mode, sizeof mode));
+	pr_int(p, "clients", NULL, f->clients);
+	pr_real(p, "rate", NULL, f->rate);
+	pr_str(p, "arrivals", NULL, f->periodic ? "periodic" : "poisson");
+	pr_real(p, "keepalive", NULL, f->keepalive);
+	pr_real(p, "duration", NULL, f->duration_s);
+	pr_str(p, "port_range", NULL, range);
+	pr_str(p, "firewall", NULL, fw_kind_str(sp->fw));
+	pr_real(p, "fw_time_wait", NULL, sp->fw_time_wait_s);
+	pr_real(p, "connect_timeout", NULL, sp->connect_timeout_s);
+	pr_str(p, "nat_preset", NULL, sim_preset_for(sp));
+	pr_str(p, "client_kernel", NULL, sp->client_k->name);
+	pr_str(p, "server_kernel", NULL, sp->server_k->name);
+	pr_int(p, "seed", NULL, (long long)sp->seed);
+	pr_close(p);
+}
+
+/* A count, its rate per request and the rate's interval: text as one line
+ * "label  count  rate%  (95% CI lo% .. hi%)". */
+static void rate_print(struct pr *p, const char *label, const char *count_key, const char *rate_key,
+		       const char *ci_key, uint64_t k, uint64_t n)
+{
+	double lo, hi;
+
+	pr_text(p, "%-14s ", label);
+	pr_int(p, count_key, "%-9lld ", (long long)k);
+	pr_real(p, rate_key, NULL, rate(k, n));
+	ci_print(p, ci_key, k, n, &lo, &hi);
+	pr_text(p, "%8.4f%%  (95%% CI %.4f%% .. %.4f%%)\n", 100 * rate(k, n), 100 * lo, 100 * hi);
+}
+
+/* One run: text has the headline rates first, then every other field as a
+ * "key  value" line. pcap: --pcap's file and its packet count, or NULL. */
+static void result_print(bool json, const struct sim_params *sp, const struct sim_result *r, double wall,
+			 const char *pcap, uint64_t packets)
+{
 	char a[INET_ADDRSTRLEN];
 	uint64_t n = r->requests;
+	struct pr p;
 
-	json_object_set_new(o, "requests", json_integer((json_int_t)n));
-	json_object_set_new(o, "kept_alive", json_integer((json_int_t)r->kept_alive));
-	json_object_set_new(o, "connections", json_integer((json_int_t)r->connections));
-	json_object_set_new(o, "established", json_integer((json_int_t)r->established));
-	json_object_set_new(o, "collisions", json_integer((json_int_t)r->collisions));
-	json_object_set_new(o, "collisions_paws", json_integer((json_int_t)r->collisions_paws));
-	json_object_set_new(o, "collisions_seq", json_integer((json_int_t)r->collisions_seq));
-	json_object_set_new(o, "timed_out", json_integer((json_int_t)r->timed_out));
-	json_object_set_new(o, "delayed", json_integer((json_int_t)r->delayed));
-	json_object_set_new(o, "collision_rate", json_real(rate(r->collisions, n)));
-	json_object_set_new(o, "collision_ci95", ci_json(r->collisions, n));
-	json_object_set_new(o, "paws_rate", json_real(rate(r->collisions_paws, n)));
-	json_object_set_new(o, "paws_ci95", ci_json(r->collisions_paws, n));
-	json_object_set_new(o, "seq_rate", json_real(rate(r->collisions_seq, n)));
-	json_object_set_new(o, "seq_ci95", ci_json(r->collisions_seq, n));
-	json_object_set_new(o, "timeout_rate", json_real(rate(r->timed_out, n)));
-	json_object_set_new(o, "timeout_ci95", ci_json(r->timed_out, n));
-	json_object_set_new(o, "delayed_rate", json_real(rate(r->delayed, n)));
-	json_object_set_new(o, "delayed_ci95", ci_json(r->delayed, n));
-	json_object_set_new(o, "latency_ms", json_pack("{s:f,s:f,s:f,s:f}", "p50", r->lat_p50_ms,
-		"p99", r->lat_p99_ms, "p999", r->lat_p999_ms, "max", r->lat_max_ms));
-	json_object_set_new(o, "time_wait", json_pack("{s:f,s:I,s:I,s:I}", "mean", r->tw_mean,
-		"max", (json_int_t)r->tw_max, "port_reuses", (json_int_t)r->port_reuses,
-		"overflow", (json_int_t)r->tw_overflow));
-	for (unsigned i = 0; i < r->ntop; i++)
-		json_array_append_new(top, json_pack("{s:i,s:s,s:I,s:I,s:I}", "client", r->top[i].client,
-			"addr", ip4_str(r->top[i].addr, a), "requests", (json_int_t)r->top[i].requests,
-			"collisions", (json_int_t)r->top[i].collisions,
-			"timed_out", (json_int_t)r->top[i].timed_out));
-	json_object_set_new(o, "clients", json_pack("{s:i,s:i,s:f,s:f,s:o}", "count", r->clients,
-		"with_collisions", r->clients_with_collisions, "worst_rate", r->coll_rate_client_max,
-		"top10pct_share", r->coll_share_top10, "top", top));
-	json_object_set_new(o, "details", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
-		"tw_reopened", (json_int_t)r->tw_reopened, "syn_retransmits", (json_int_t)r->syn_retransmits,
-		"bare_acks", (json_int_t)r->bare_acks, "bare_acks_dropped", (json_int_t)r->bare_acks_dropped,
-		"acks_rate_limited", (json_int_t)r->acks_rate_limited, "client_rsts", (json_int_t)r->client_rsts,
-		"tw_killed_by_rst", (json_int_t)r->tw_killed_by_rst, "nat_exhausted", (json_int_t)r->nat_exhausted,
-		"client_ports_exhausted", (json_int_t)r->client_ports_exhausted,
-		"nat_port_changed", (json_int_t)r->nat_port_changed, "rtt_ms", p->rtt_ms));
-	json_object_set_new(o, "scenario", scenario_json(p));
-	json_object_set_new(o, "perf", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I}", "wall_s", wall,
-		"cpu_s", last_cpu, "conn_per_s", wall > 0 ? (double)n / wall : 0.0,
-		"conn_per_cpu_s", last_cpu > 0 ? (double)n / last_cpu : 0.0, "events", (json_int_t)r->events,
-		"peak_bytes", (json_int_t)r->peak_bytes, "nat_max", (json_int_t)r->nat_max));
-	return o;
+	pr_begin(&p, json);
+	pr_text(&p, "%-14s ", "requests");
+	pr_int(&p, "requests", "%lld", (long long)n);
+	pr_int(&p, "kept_alive", "  (%lld on kept-alive connections, ", (long long)r->kept_alive);
+	pr_int(&p, "connections", "%lld connect() calls)\n", (long long)r->connections);
+	rate_print(&p, "collisions", "collisions", "collision_rate", "collision_ci95", r->collisions, n);
+	rate_print(&p, "  paws", "collisions_paws", "paws_rate", "paws_ci95", r->collisions_paws, n);
+	rate_print(&p, "  seq", "collisions_seq", "seq_rate", "seq_ci95", r->collisions_seq, n);
+	rate_print(&p, "timed_out", "timed_out", "timeout_rate", "timeout_ci95", r->timed_out, n);
+	rate_print(&p, "delayed", "delayed", "delayed_rate", "delayed_ci95", r->delayed, n);
+	pr_set_list(&p, true);
+	pr_int(&p, "established", NULL, (long long)r->established);
+	pr_open(&p, "latency_ms", false);
+	pr_real(&p, "p50", NULL, r->lat_p50_ms);
+	pr_real(&p, "p99", NULL, r->lat_p99_ms);
+	pr_real(&p, "p999", NULL, r->lat_p999_ms);
+	pr_real(&p, "max", NULL, r->lat_max_ms);
+	pr_close(&p);
+	pr_open(&p, "time_wait", false);
+	pr_real(&p, "mean", NULL, r->tw_mean);
+	pr_int(&p, "max", NULL, (long long)r->tw_max);
+	pr_int(&p, "port_reuses", NULL, (long long)r->port_reuses);
+	pr_int(&p, "overflow", NULL, (long long)r->tw_overflow);
+	pr_close(&p);
+	pr_open(&p, "clients", false);
+	pr_int(&p, "count", NULL, r->clients);
+	pr_int(&p, "with_collisions", NULL, r->clients_with_collisions);
+	pr_real(&p, "worst_rate", NULL, r->coll_rate_client_max);
+	pr_real(&p, "top10pct_share", NULL, r->coll_share_top10);
+	pr_open(&p, "top", true);
+	for (unsigned i = 0; i < r->ntop; i++) {
+		pr_open(&p, NULL, false);
+		pr_int(&p, "client", NULL, r->top[i].client);
+		pr_str(&p, "addr", NULL, ip4_str(r->top[i].addr, a));
+		pr_int(&p, "requests", NULL, (long long)r->top[i].requests);
+		pr_int(&p, "collisions", NULL, (long long)r->top[i].collisions);
+		pr_int(&p, "timed_out", NULL, (long long)r->top[i].timed_out);
+		pr_close(&p);
+	}
+	pr_close(&p);
+	pr_close(&p);
+	pr_open(&p, "details", false);
+	pr_int(&p, "tw_reopened", NULL, (long long)r->tw_reopened);
+	pr_int(&p, "syn_retransmits", NULL, (long long)r->syn_retransmits);
+	pr_int(&p, "bare_acks", NULL, (long long)r->bare_acks);
+	pr_int(&p, "bare_acks_dropped", NULL, (long long)r->bare_acks_dropped);
+	pr_int(&p, "acks_rate_limited", NULL, (long long)r->acks_rate_limited);
+	pr_int(&p, "client_rsts", NULL, (long long)r->client_rsts);
+	pr_int(&p, "tw_killed_by_rst", NULL, (long long)r->tw_killed_by_rst);
+	pr_int(&p, "nat_exhausted", NULL, (long long)r->nat_exhausted);
+	pr_int(&p, "client_ports_exhausted", NULL, (long long)r->client_ports_exhausted);
+	pr_int(&p, "nat_port_changed", NULL, (long long)r->nat_port_changed);
+	pr_real(&p, "rtt_ms", NULL, sp->rtt_ms);
+	pr_close(&p);
+	scenario_print(&p, sp);
+	pr_open(&p, "perf", false);
+	pr_real(&p, "wall_s", NULL, wall);
+	pr_real(&p, "cpu_s", NULL, last_cpu);
+	pr_real(&p, "conn_per_s", NULL, wall > 0 ? (double)n / wall : 0.0);
+	pr_real(&p, "conn_per_cpu_s", NULL, last_cpu > 0 ? (double)n / last_cpu : 0.0);
+	pr_int(&p, "events", NULL, (long long)r->events);
+	pr_int(&p, "peak_bytes", NULL, (long long)r->peak_bytes);
+	pr_int(&p, "nat_max", NULL, (long long)r->nat_max);
+	pr_close(&p);
+	if (pcap) {
+		pr_open(&p, "pcap", false);
+		pr_str(&p, "file", NULL, pcap);
+		pr_int(&p, "packets", NULL, (long long)packets);
+		pr_close(&p);
+	}
+	pr_end(&p);
 }
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 
 static int run_one(const struct sim_params *p, struct sim_result *r, double *wall)
 {
 	char err[256];
-	double t0 = now_s(), c0 = cpu_s();
+	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	if (sim_run(p, r, err, sizeof err) < 0) {
 		cli_err("sim", "%s", err);
 		return EXIT_RUNTIME;
 	}
-	*wall = now_s() - t0;
-	last_cpu = cpu_s() - c0;
+	*wall = clock_s(CLOCK_MONOTONIC) - t0;
+	last_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	return 0;
-}
-
-/* Text: the headline rates first, then the rest of the object. */
-static void print_result(json_t *o, bool json)
-{
-	if (json) {
-		cli_print(o, true);
-		return;
-	}
-	static const char *const rates[][3] = {
-		{ "collisions", "collision_rate", "collision_ci95" },
-		{ "  paws", "paws_rate", "paws_ci95" },
-		{ "  seq", "seq_rate", "seq_ci95" },
-		{ "timed_out", "timeout_rate", "timeout_ci95" },
-		{ "delayed", "delayed_rate", "delayed_ci95" },
-	};
-	static const char *const counts[] = { "collisions", "collisions_paws", "collisions_seq",
-					      "timed_out", "delayed" };
-	printf("%-14s %" JSON_INTEGER_FORMAT "  (%" JSON_INTEGER_FORMAT " on kept-alive connections, %"
-	       JSON_INTEGER_FORMAT " connect() calls)\n", "requests",
-	       json_integer_value(json_object_get(o, "requests")),
-	       json_integer_value(json_object_get(o, "kept_alive")),
-	       json_integer_value(json_object_get(o, "connections")));
-	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-		json_t *ci = json_object_get(o, rates[i][2]);
-		printf("%-14s %-9" JSON_INTEGER_FORMAT " %8.4f%%  (95%% CI %.4f%% .. %.4f%%)\n", rates[i][0],
-		       json_integer_value(json_object_get(o, counts[i])),
-		       100 * json_real_value(json_object_get(o, rates[i][1])),
-		       100 * json_real_value(json_array_get(ci, 0)), 100 * json_real_value(json_array_get(ci, 1)));
-	}
-	static const char *const skip[] = { "requests", "kept_alive", "connections", "collisions", "collisions_paws", "collisions_seq",
-		"timed_out", "delayed", "collision_rate", "collision_ci95", "paws_rate", "paws_ci95",
-		"seq_rate", "seq_ci95", "timeout_rate", "timeout_ci95", "delayed_rate", "delayed_ci95" };
-	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-		json_object_del(o, skip[i]);
-	cli_print(o, false);
 }
 
 /* ---- --compare */
 
-static json_t *row_json(const char *mode, const struct sim_result *r)
+/* One mitigation's figures (or why it could not run), a row of --compare
+ * and of --sweep. */
+struct row {
+	const char *mode;
+	char error[256];              /* the row did not run: why */
+	const struct sim_result *r;   /* ... else its result */
+	bool has_value;               /* --sweep: the parameter's value */
+	double value;
+};
+
+#define MAX_ROWS 16
+
+/* Text: the header of the rows' table. */
+static void rows_head(struct pr *p)
 {
-	uint64_t n = r->requests;
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:f,s:o,s:f,s:f}",
-			 "mode", mode, "requests", (json_int_t)n, "collisions", (json_int_t)r->collisions,
-			 "collisions_paws", (json_int_t)r->collisions_paws,
-			 "collisions_seq", (json_int_t)r->collisions_seq,
-			 "timed_out", (json_int_t)r->timed_out, "delayed", (json_int_t)r->delayed,
-			 "timeout_rate", rate(r->timed_out, n), "ci95", ci_json(r->timed_out, n),
-			 "collision_rate", rate(r->collisions, n), "collision_ci95", ci_json(r->collisions, n),
-			 "p99_ms", r->lat_p99_ms, "p999_ms", r->lat_p999_ms);
+	pr_text(p, "%-14s %10s %10s %7s %7s %9s %9s %-21s %9s\n", "mode", "requests", "collisions",
+		"paws", "seq", "timed_out", "timeout%", "95% CI", "p99 ms");
+}
+
+/* A row: an object of the JSON array, a line of the text table. */
+static void row_print(struct pr *p, const struct row *w)
+{
+	const struct sim_result *r = w->r;
+	uint64_t n;
+	double lo, hi, clo, chi;
+	char cis[48];
+
+	pr_open(p, NULL, false);
+	pr_str(p, "mode", "%-14s ", w->mode);
+	if (w->error[0]) {
+		pr_str(p, "error", "%s\n", w->error);
+		pr_close(p);
+		return;
+	}
+	n = r->requests;
+	pr_int(p, "requests", "%10lld ", (long long)n);
+	pr_int(p, "collisions", "%10lld ", (long long)r->collisions);
+	pr_int(p, "collisions_paws", "%7lld ", (long long)r->collisions_paws);
+	pr_int(p, "collisions_seq", "%7lld ", (long long)r->collisions_seq);
+	pr_int(p, "timed_out", "%9lld ", (long long)r->timed_out);
+	pr_int(p, "delayed", NULL, (long long)r->delayed);
+	pr_real(p, "timeout_rate", NULL, rate(r->timed_out, n));
+	ci_print(p, "ci95", r->timed_out, n, &lo, &hi);
+	snprintf(cis, sizeof cis, "%.4f..%.4f", 100 * lo, 100 * hi);
+	pr_text(p, "%9.4f %-21s ", 100 * rate(r->timed_out, n), cis);
+	pr_real(p, "collision_rate", NULL, rate(r->collisions, n));
+	ci_print(p, "collision_ci95", r->collisions, n, &clo, &chi);
+	pr_real(p, "p99_ms", "%9.1f\n", r->lat_p99_ms);
+	pr_real(p, "p999_ms", NULL, r->lat_p999_ms);
+	if (w->has_value)
+		pr_real(p, "value", NULL, w->value);
+	pr_close(p);
 }
 
 /* Every mitigation on one fleet: the scenario's own mode first, then each
- * --snat mode and keep-alive, all with the same arrivals (same seed). */
-static json_t *compare_rows(const struct sim_params *base_p)
+ * --snat mode and keep-alive, all with the same arrivals (same seed). Rows
+ * into w (MAX_ROWS), their number into *nw, their results into r (MAX_ROWS);
+ * 0 or the exit code. The modes point into base (the caller's) or string
+ * literals. */
+static int compare_rows(const struct sim_params *base_p, char base[32], struct row *w, size_t *nw,
+			struct sim_result *r)
 {
 	static const char *const modes[] = { "overload:1", "overload:2", "one-to-one:16", "static",
 					     "masquerade", "random-fully", "keepalive", NULL };
-	char base[32], err[256];
-	json_t *rows = json_array();
-	struct sim_result *r = malloc(sizeof *r);
-	const char *list[16];
+	char err[256];
+	const char *list[MAX_ROWS];
 	size_t n = 0;
 
-	if (!r) {
-		cli_err("sim", "out of memory");
-		json_decref(rows);
-		return NULL;
-	}
-	snat_spec_str(&base_p->fleet.snat, base, sizeof base);
+	snat_spec_str(&base_p->fleet.snat, base, 32);
 	list[n++] = base;
 	for (size_t i = 0; modes[i]; i++)
 		if (strcmp(modes[i], base))
@@ -259,66 +302,48 @@ static json_t *compare_rows(const struct sim_params *base_p)
 			p.fleet.keepalive = 1;
 		else
 			snat_spec_parse(list[i], &p.fleet.snat, err, sizeof err);
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].mode = list[i];
 		if (!sim_check(&p, err, sizeof err)) {
-			json_array_append_new(rows, json_pack("{s:s,s:s}", "mode", list[i], "error", err));
+			snprintf(w[i].error, sizeof w[i].error, "%s", err);
 			continue;
 		}
-		if (run_one(&p, r, &wall)) {
-			free(r);
-			json_decref(rows);
-			return NULL;
-		}
-		json_array_append_new(rows, row_json(list[i], r));
+		if (run_one(&p, &r[i], &wall))
+			return EXIT_RUNTIME;
+		w[i].r = &r[i];
 	}
-	free(r);
-	return rows;
+	*nw = n;
+	return 0;
 }
 
-static void rows_text(json_t *rows)
+static void rows_print(struct pr *p, const struct row *w, size_t n)
 {
-	size_t i;
-	json_t *row;
-	printf("%-14s %10s %10s %7s %7s %9s %9s %-21s %9s\n", "mode", "requests", "collisions",
-	       "paws", "seq", "timed_out", "timeout%", "95% CI", "p99 ms");
-	json_array_foreach(rows, i, row) {
-		const char *e = json_string_value(json_object_get(row, "error"));
-		if (e) {
-			printf("%-14s %s\n", json_string_value(json_object_get(row, "mode")), e);
-			continue;
-		}
-		json_t *ci = json_object_get(row, "ci95");
-		char cis[48];
-		snprintf(cis, sizeof cis, "%.4f..%.4f", 100 * json_real_value(json_array_get(ci, 0)),
-			 100 * json_real_value(json_array_get(ci, 1)));
-		printf("%-14s %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT
-		       " %7" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT " %9.4f %-21s %9.1f\n",
-		       json_string_value(json_object_get(row, "mode")),
-		       json_integer_value(json_object_get(row, "requests")),
-		       json_integer_value(json_object_get(row, "collisions")),
-		       json_integer_value(json_object_get(row, "collisions_paws")),
-		       json_integer_value(json_object_get(row, "collisions_seq")),
-		       json_integer_value(json_object_get(row, "timed_out")),
-		       100 * json_real_value(json_object_get(row, "timeout_rate")), cis,
-		       json_real_value(json_object_get(row, "p99_ms")));
-	}
+	rows_head(p);
+	pr_open(p, "rows", true);
+	for (size_t i = 0; i < n; i++)
+		row_print(p, &w[i]);
+	pr_close(p);
 }
 
 static int compare(const struct sim_config *c)
 {
-	json_t *o = json_object(), *rows = compare_rows(&c->p);
-	if (!rows) {
-		json_decref(o);
-		return EXIT_RUNTIME;
+	struct row w[MAX_ROWS];
+	struct sim_result *r = calloc(MAX_ROWS, sizeof *r);
+	char base[32];
+	size_t n = 0;
+	struct pr p;
+	int rc = r ? compare_rows(&c->p, base, w, &n, r) : EXIT_RUNTIME;
+
+	if (!rc) {
+		pr_begin(&p, c->json);
+		rows_print(&p, w, n);
+		scenario_print(&p, &c->p);
+		pr_end(&p);
+	} else if (!r) {
+		cli_err("sim", "out of memory");
 	}
-	json_object_set_new(o, "rows", rows);
-	json_object_set_new(o, "scenario", scenario_json(&c->p));
-	if (c->json) {
-		cli_print(o, true);
-	} else {
-		rows_text(rows);
-		json_decref(o);
-	}
-	return EXIT_OK;
+	free(r);
+	return rc;
 }
 
 /* ---- --from-capture */
@@ -326,7 +351,7 @@ static int compare(const struct sim_config *c)
 static int from_capture(struct sim_config *c)
 {
 	struct fromcap *fc = malloc(sizeof *fc);
-	struct sim_result *r = malloc(sizeof *r);
+	struct sim_result *r = malloc(sizeof *r), *rows_r = NULL;
 	char err[512], a[INET_ADDRSTRLEN];
 	double wall, olo, ohi, slo, shi;
 	int rc = EXIT_RUNTIME;
@@ -351,64 +376,70 @@ static int from_capture(struct sim_config *c)
 	wilson95(fc->collisions, on, &olo, &ohi);
 	wilson95(r->collisions, r->requests, &slo, &shi);
 	bool same = olo <= shi && slo <= ohi;
-	json_t *o = json_object(), *nat = json_array();
-	for (unsigned i = 0; i < fc->nnat; i++)
-		json_array_append_new(nat, json_pack("{s:s,s:i,s:i}", "addr", ip4_str(fc->nat_addr[i], a),
-			"hosts", fc->nat_hosts[i], "connections", fc->nat_conns[i]));
-	json_object_set_new(o, "capture", json_pack("{s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s}",
-		"span_s", fc->span_s, "connections", (json_int_t)fc->connections,
-		"collisions", (json_int_t)fc->collisions, "collisions_paws", (json_int_t)fc->coll_paws,
-		"collisions_seq", (json_int_t)fc->coll_seq, "recovered", (json_int_t)fc->recovered,
-		"timed_out", (json_int_t)fc->timed_out,
-		"server_closed_first", (json_int_t)fc->server_closed_first,
-		"client_closed_first", (json_int_t)fc->client_closed_first, "nat", nat,
-		"firewall", fc->strict ? "strict" : "linux"));
-	json_object_set_new(o, "observed", json_pack("{s:f,s:[f,f]}", "collision_rate",
-		rate(fc->collisions, on), "ci95", olo, ohi));
-	json_object_set_new(o, "simulated", json_pack("{s:f,s:[f,f],s:f,s:[f,f]}", "collision_rate",
-		rate(r->collisions, r->requests), "ci95", slo, shi, "timeout_rate",
-		rate(r->timed_out, r->requests), "timeout_ci95", 0.0, 0.0));
-	{
-		double tlo, thi;
-		wilson95(r->timed_out, r->requests, &tlo, &thi);
-		json_object_set_new(json_object_get(o, "simulated"), "timeout_ci95", json_pack("[f,f]", tlo, thi));
-	}
-	json_object_set_new(o, "reproduces", json_boolean(same));
-	json_object_set_new(o, "scenario", scenario_json(&c->p));
-	json_t *rows = compare_rows(&c->p);
-	if (!rows) {
-		json_decref(o);
+	struct row w[MAX_ROWS];
+	char base[32];
+	size_t nw = 0;
+	struct pr p;
+	if (!(rows_r = calloc(MAX_ROWS, sizeof *rows_r))) {
+		cli_err("sim", "out of memory");
 		goto out;
 	}
-	json_object_set_new(o, "rows", rows);
-	if (c->json) {
-		cli_print(o, true);
-	} else {
-		printf("capture        %.1f s, %llu connections, %llu collisions (%llu paws, %llu seq), "
-		       "%llu recovered, %llu timed out\n", fc->span_s,
-		       (unsigned long long)fc->connections, (unsigned long long)fc->collisions,
-		       (unsigned long long)fc->coll_paws, (unsigned long long)fc->coll_seq,
-		       (unsigned long long)fc->recovered, (unsigned long long)fc->timed_out);
-		for (unsigned i = 0; i < fc->nnat; i++)
-			printf("nat address    %s: %u hosts, %u connections\n", ip4_str(fc->nat_addr[i], a),
-			       fc->nat_hosts[i], fc->nat_conns[i]);
-		printf("fleet          %u clients x %.3f req/s, overload:%u, keep-alive %.2f, "
-		       "firewall %s, server kernel %s (assumed: --server-kernel), client kernel %s\n",
-		       c->p.fleet.clients, c->p.fleet.rate, c->p.fleet.snat.n, c->p.fleet.keepalive,
-		       fw_kind_str(c->p.fw), c->p.server_k->name, c->p.client_k->name);
-		printf("observed       %.4f%% collisions (95%% CI %.4f .. %.4f)\n", 100 * rate(fc->collisions, on),
-		       100 * olo, 100 * ohi);
-		printf("simulated      %.4f%% collisions (95%% CI %.4f .. %.4f): %s\n\n",
-		       100 * rate(r->collisions, r->requests), 100 * slo, 100 * shi,
-		       same ? "the baseline reproduces the capture" :
-			      "the baseline does NOT reproduce the capture (check --server-kernel, --client-kernel, --fw-time-wait)");
-		rows_text(rows);
-		json_decref(o);
+	if (compare_rows(&c->p, base, w, &nw, rows_r))
+		goto out;
+	pr_begin(&p, c->json);
+	pr_open(&p, "capture", false);
+	pr_real(&p, "span_s", "capture        %.1f s, ", fc->span_s);
+	pr_int(&p, "connections", "%lld connections, ", (long long)fc->connections);
+	pr_int(&p, "collisions", "%lld collisions (", (long long)fc->collisions);
+	pr_int(&p, "collisions_paws", "%lld paws, ", (long long)fc->coll_paws);
+	pr_int(&p, "collisions_seq", "%lld seq), ", (long long)fc->coll_seq);
+	pr_int(&p, "recovered", "%lld recovered, ", (long long)fc->recovered);
+	pr_int(&p, "timed_out", "%lld timed out\n", (long long)fc->timed_out);
+	pr_int(&p, "server_closed_first", NULL, (long long)fc->server_closed_first);
+	pr_int(&p, "client_closed_first", NULL, (long long)fc->client_closed_first);
+	pr_open(&p, "nat", true);
+	for (unsigned i = 0; i < fc->nnat; i++) {
+		pr_open(&p, NULL, false);
+		pr_str(&p, "addr", "nat address    %s: ", ip4_str(fc->nat_addr[i], a));
+		pr_int(&p, "hosts", "%lld hosts, ", fc->nat_hosts[i]);
+		pr_int(&p, "connections", "%lld connections\n", fc->nat_conns[i]);
+		pr_close(&p);
 	}
+	pr_close(&p);
+	pr_str(&p, "firewall", NULL, fc->strict ? "strict" : "linux");
+	pr_close(&p);
+	pr_text(&p, "fleet          %u clients x %.3f req/s, overload:%u, keep-alive %.2f, "
+		"firewall %s, server kernel %s (assumed: --server-kernel), client kernel %s\n",
+		c->p.fleet.clients, c->p.fleet.rate, c->p.fleet.snat.n, c->p.fleet.keepalive,
+		fw_kind_str(c->p.fw), c->p.server_k->name, c->p.client_k->name);
+	pr_open(&p, "observed", false);
+	pr_real(&p, "collision_rate", NULL, rate(fc->collisions, on));
+	ci_print(&p, "ci95", fc->collisions, on, &olo, &ohi);
+	pr_text(&p, "observed       %.4f%% collisions (95%% CI %.4f .. %.4f)\n", 100 * rate(fc->collisions, on),
+		100 * olo, 100 * ohi);
+	pr_close(&p);
+	pr_open(&p, "simulated", false);
+	pr_real(&p, "collision_rate", NULL, rate(r->collisions, r->requests));
+	ci_print(&p, "ci95", r->collisions, r->requests, &slo, &shi);
+	pr_real(&p, "timeout_rate", NULL, rate(r->timed_out, r->requests));
+	{
+		double tlo, thi;
+		ci_print(&p, "timeout_ci95", r->timed_out, r->requests, &tlo, &thi);
+	}
+	pr_close(&p);
+	pr_text(&p, "simulated      %.4f%% collisions (95%% CI %.4f .. %.4f): ",
+		100 * rate(r->collisions, r->requests), 100 * slo, 100 * shi);
+	pr_bool(&p, "reproduces", NULL, same);
+	pr_text(&p, "%s\n\n", same ? "the baseline reproduces the capture" :
+		"the baseline does NOT reproduce the capture (check --server-kernel, --client-kernel, --fw-time-wait)");
+	scenario_print(&p, &c->p);
+	rows_print(&p, w, nw);
+	pr_end(&p);
 	rc = EXIT_OK;
 out:
 	free(fc);
 	free(r);
+	free(rows_r);
 	return rc;
 }
 
@@ -442,7 +473,7 @@ static int plot(const char *file, const char *param, const char *csv)
 static int sweep(const struct sim_config *c)
 {
 	struct sim_result *r = malloc(sizeof *r);
-	json_t *o = json_object(), *rows = json_array();
+	struct pr out;
 	size_t cap = 4096, len = 0;
 	char *csv = malloc(cap), err[256];
 	int rc = EXIT_OK;
@@ -451,8 +482,6 @@ static int sweep(const struct sim_config *c)
 		cli_err("sim", "out of memory");
 		free(r);
 		free(csv);
-		json_decref(o);
-		json_decref(rows);
 		return EXIT_RUNTIME;
 	}
 	if (c->plot) {
@@ -462,8 +491,6 @@ static int sweep(const struct sim_config *c)
 			cli_err("sim", "--plot: %s: %s", c->plot, strerror(errno));
 			free(r);
 			free(csv);
-			json_decref(o);
-			json_decref(rows);
 			return EXIT_RUNTIME;
 		}
 		fclose(t);
@@ -471,6 +498,10 @@ static int sweep(const struct sim_config *c)
 	len = (size_t)snprintf(csv, cap, "param,value,requests,collisions,collision_rate,"
 			       "collision_lo,collision_hi,timed_out,timeout_rate,timeout_lo,timeout_hi,"
 			       "delayed,delayed_rate,p99_ms\n");
+	/* JSON: the rows as they come; text is the CSV */
+	pr_begin(&out, true);
+	pr_str(&out, "param", NULL, c->sweep_param);
+	pr_open(&out, "rows", true);
 	unsigned npts = (unsigned)((c->sweep_to - c->sweep_from) / c->sweep_step + 1e-9) + 1;
 	for (unsigned i = 0; i < npts; i++) {
 		double v = c->sweep_from + i * c->sweep_step, wall;
@@ -503,26 +534,22 @@ static int sweep(const struct sim_config *c)
 		}
 		memcpy(csv + len, line, (size_t)w + 1);
 		len += (size_t)w;
-		json_t *row = row_json(c->sweep_param, r);
-		json_object_set_new(row, "value", json_real(v));
-		json_array_append_new(rows, row);
+		struct row row = { .mode = c->sweep_param, .r = r, .has_value = true, .value = v };
+		row_print(&out, &row);
+	}
+	pr_close(&out);
+	if (!rc && c->json) {
+		scenario_print(&out, &c->p);
+		pr_end(&out);
+	} else {
+		pr_discard(&out);
 	}
 	if (!rc) {
-		if (c->json) {
-			json_object_set_new(o, "param", json_string(c->sweep_param));
-			json_object_set_new(o, "rows", rows);
-			rows = NULL;
-			json_object_set_new(o, "scenario", scenario_json(&c->p));
-			cli_print(o, true);
-			o = NULL;
-		} else {
+		if (!c->json)
 			fputs(csv, stdout);
-		}
 		if (c->plot)
 			rc = plot(c->plot, c->sweep_param, csv);
 	}
-	json_decref(rows);
-	json_decref(o);
 	free(csv);
 	free(r);
 	return rc;
@@ -580,13 +607,8 @@ int cmd_sim(int argc, char **argv)
 			cli_err("sim", "--pcap: %s: write failed", c->pcap);
 			rc = EXIT_RUNTIME;
 		}
-		if (!rc) {
-			json_t *o = result_json(&c->p, r, wall);
-			if (c->pcap)
-				json_object_set_new(o, "pcap", json_pack("{s:s,s:I}", "file", c->pcap,
-					"packets", (json_int_t)packets));
-			print_result(o, c->json);
-		}
+		if (!rc)
+			result_print(c->json, &c->p, r, wall, c->pcap, packets);
 		free(r);
 	}
 	free(c);

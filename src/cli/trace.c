@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "util/inet.h"
 #include "util/num.h"
 #include "trace/classify.h"
 #include "trace/kcounters.h"
@@ -252,8 +253,8 @@ static void put_head(struct run *r, struct out *p, const struct twlab_event *e,
 		r->tb_sec = sec;
 	}
 	snprintf(tb, sizeof tb, "%s.%06uZ", r->tb_prefix, (unsigned)((t - (double)sec) * 1e6));
-	inet_ntop(AF_INET, &e->saddr, sa, sizeof sa);
-	inet_ntop(AF_INET, &e->daddr, da, sizeof da);
+	ip4_str(ntohl(e->saddr), sa);
+	ip4_str(ntohl(e->daddr), da);
 	if (p->json) {
 		put_str(p, "time", NULL, tb);
 		put_str(p, "event", NULL, ev);

@@ -17,6 +17,7 @@
 #include "lab/load.h"
 #include "run/kernel.h"
 #include "util/inet.h"
+#include "util/clock.h"
 #include "util/stats.h"
 #include "analyze/analyze.h"
 #include "capture/capture.h"
@@ -168,19 +169,8 @@ bool load_sessions_alive(struct load_sessions *s, double t, uint32_t nat)
 
 static double mono(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_s(CLOCK_MONOTONIC);
 }
-
-#define RUN(...) do { \
-	const char *a_[] = { __VA_ARGS__, NULL }; \
-	if (lab_run(L, a_, log) != 0) { \
-		snprintf(err, errlen, "command failed: %s %s %s %s %s (see %s)", a_[0], a_[1], a_[2], \
-			 a_[3] ? a_[3] : "", a_[3] && a_[4] ? a_[4] : "", log); \
-		goto out; \
-	} \
-} while (0)
 
 /* ---- threads that each run one lab_in_ns() child ---- */
 
@@ -500,19 +490,23 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 		lab_client_ns(L, i, ns, sizeof ns);
 		if (caddr[i] != def) {
 			snprintf(cidr, sizeof cidr, "%s/24", ip4_str(caddr[i], a));
-			RUN("ip", "-n", ns, "addr", "add", cidr, "dev", "eth0");
-			RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4_str(gwa, b),
-			    "src", ip4_str(caddr[i], a));
+			if (LAB_RUN("ip", "-n", ns, "addr", "add", cidr, "dev", "eth0"))
+				goto out;
+			if (LAB_RUN("ip", "-n", ns, "route", "replace", "198.18.0.0/15", "via", ip4_str(gwa, b),
+				    "src", ip4_str(caddr[i], a)))
+				goto out;
 		}
 		snprintf(range, sizeof range, "net.ipv4.ip_local_port_range=%u %u", f->port_lo, f->port_hi);
-		RUN("ip", "netns", "exec", ns, "sysctl", "-qw", range);
+		if (LAB_RUN("ip", "netns", "exec", ns, "sysctl", "-qw", range))
+			goto out;
 	}
 	/* firewall: the pool's addresses, the mode's rules */
 	for (unsigned i = 0; i < nat.npool; i++) {
 		if (nat.pool[i] == L->sc.snat_addr)
 			continue;
 		snprintf(cidr, sizeof cidr, "%s/32", ip4_str(nat.pool[i], a));
-		RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw");
+		if (LAB_RUN("ip", "-n", fw, "addr", "add", cidr, "dev", "gw"))
+			goto out;
 	}
 	if (lab_nft(L, fw, "snat", nat.rules, log, err, errlen))
 		goto out;
@@ -608,9 +602,10 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
 			snprintf(err, errlen, "one-to-one: the allocator did not start (nfnetlink_queue?)");
 			goto out;
 		}
-		RUN("ip", "netns", "exec", fw, "iptables", "-t", "mangle", "-A", "FORWARD", "-o", "gw",
-		    "-p", "tcp", "--syn", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE",
-		    "--queue-num", "0");
+		if (LAB_RUN("ip", "netns", "exec", fw, "iptables", "-t", "mangle", "-A", "FORWARD", "-o", "gw",
+			    "-p", "tcp", "--syn", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE",
+			    "--queue-num", "0"))
+			goto out;
 	}
 	paws0 = lab_counter(srv, "TcpExtPAWSTimewait");
 	tw0 = lab_counter(srv, "TcpExtTW");

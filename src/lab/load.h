@@ -169,10 +169,6 @@ int lab_load(struct lab *L, const struct load_opts *o, struct load_result *r,
  * lab's default 198.18.(i+1).2. */
 uint32_t load_client_addr(const struct scenario *s, unsigned i);
 
-/* Client i's own address: the scenario's [client] addresses, or the
- * lab's default 198.18.(i+1).2. */
-uint32_t load_client_addr(const struct scenario *s, unsigned i);
-
 /* The q-quantile (0..1) of v[0..n) (sorted in place); 0 if n == 0. */
 double load_quantile(float *v, size_t n, double q);
 /* One line of `conntrack -E -o timestamp` output. */

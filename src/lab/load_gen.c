@@ -10,6 +10,8 @@
  */
 #include "lab/load.h"
 #include "lab/load_http.h"
+#include "util/inet.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,9 +61,7 @@ struct gen {
 
 static double now_s(const struct gen *g)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - g->c->t0;
+	return clock_s(CLOCK_MONOTONIC) - g->c->t0;
 }
 
 /* xorshift64*: uniform in (0, 1) */
@@ -324,7 +324,6 @@ int load_gen_main(void *arg)
 	struct epoll_event ev[64], sev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
 	struct rlimit rl = { MAXC + 64, MAXC + 64 };
 	char host[INET_ADDRSTRLEN];
-	struct in_addr in = { htonl(c->service_addr) };
 	double next, end = c->duration_s, next_expire = 0;
 	bool stop = false;
 	struct rusage ru;
@@ -340,7 +339,7 @@ int load_gen_main(void *arg)
 		g.conn[i].fd = -1;
 		g.free_list[g.free_top++] = i;
 	}
-	inet_ntop(AF_INET, &in, host, sizeof host);
+	ip4_str(c->service_addr, host);
 	g.req10_len = http_client_request(false, host, g.req10, sizeof g.req10);
 	g.req11_len = http_client_request(true, host, g.req11, sizeof g.req11);
 	g.dst.sin_family = AF_INET;

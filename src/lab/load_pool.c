@@ -23,6 +23,7 @@
  * address for 200 ms after its client's last queued SYN.
  */
 #include "lab/load.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,9 +54,7 @@ struct pool {
 /* wall clock: conntrack -E -o timestamp prints event times in it */
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_s(CLOCK_REALTIME);
 }
 
 static int client_of(struct pool *p, uint32_t addr)

@@ -297,7 +297,7 @@ static int server_view(struct lab *L, struct repro_result *r, const char *pcap, 
 			last_syn = a;
 			if (a->syn_sent++ == 0) {
 				a->reuse = p->seen;
-				a->syn = tcp_seg_model(&s);
+				a->syn = s.m;
 				if (p->seen && p->srv_tw) {
 					struct tw_sock *tw = &a->tw;
 					*tw = tw_sock_init(p->cli_end, p->srv_end, p->ts, p->cli_tsval,

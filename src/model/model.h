@@ -174,12 +174,20 @@ static inline struct tw_sock tw_sock_init(uint32_t rcv_nxt, uint32_t snd_nxt, bo
 	return tw;
 }
 
-struct segment {                 /* an incoming segment, as parsed */
-	uint8_t  flags;              /* TCPF_* */
-	uint32_t seq, ack;
-	uint32_t len;                /* payload bytes (end_seq = seq+syn+fin+len) */
-	bool     has_ts;             /* timestamp option present */
+/* The fields of a TCP segment the model reads. Written once here: struct
+ * segment is this list, and the capture decoder's struct tcp_seg
+ * (src/capture/capture.h) holds the same list in a union with a struct
+ * segment `m`, so a decoded segment's `&s->m` is the model's segment with
+ * no copy, and `s->seq` still reads as before. */
+#define SEGMENT_FIELDS \
+	uint8_t  flags;              /* TCPF_* */ \
+	uint32_t seq, ack; \
+	uint32_t len;                /* payload bytes (end_seq = seq+syn+fin+len) */ \
+	bool     has_ts;             /* timestamp option present */ \
 	uint32_t tsval, tsecr;
+
+struct segment {                 /* an incoming segment, as parsed */
+	SEGMENT_FIELDS
 };
 
 /* TCP_SKB_CB(skb)->end_seq: SYN and FIN each take one sequence number

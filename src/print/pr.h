@@ -7,6 +7,12 @@
  * JSON mode builds one jansson object and prints it on one line at pr_end;
  * text mode prints each fmt now. key NULL: text only (inside an array the
  * value is appended: arrays have no keys); fmt NULL: JSON only.
+ *
+ * List mode (pr_begin_list) is text for a result that is all fields: each
+ * keyed field is a "key  value" line (key padded to 14), a nested object
+ * one line of "key value" pairs, an array one value per line ("-" when
+ * empty), anything nested deeper compact JSON; fmt is not used. Values:
+ * yes/no, "-" for null, reals %.3f.
  */
 #ifndef TWLAB_PR_H
 #define TWLAB_PR_H
@@ -15,16 +21,30 @@
 
 struct json_t;
 struct tw_decision;
+struct synsent_decision;
+struct reply;
+struct why;
 
 struct pr {
 	FILE *f;                   /* where text and JSON go (stdout) */
 	bool json;
+	bool list;                 /* text as "key  value" lines */
 	unsigned depth;
 	struct json_t *stack[8];   /* [0] the root object, then open containers */
+	/* list mode: the open containers (depth), arrays or objects, and
+	 * whether a value was printed in each yet */
+	bool l_array[8], l_any[8];
+	const char *l_key;         /* the key of a line's value built as JSON */
 };
 
 void pr_begin(struct pr *p, bool json);   /* to stdout */
 void pr_begin_file(struct pr *p, bool json, FILE *f);
+/* Text in list mode (json: as pr_begin). */
+void pr_begin_list(struct pr *p, bool json, FILE *f);
+/* Text from here on in list mode or not (at the top level only). */
+void pr_set_list(struct pr *p, bool list);
+/* Drop what was built without printing it (an error came up). */
+void pr_discard(struct pr *p);
 /* JSON: print the root object on one line and free it. */
 void pr_end(struct pr *p);
 
@@ -40,7 +60,23 @@ void pr_text(struct pr *p, const char *fmt, ...) __attribute__((format(printf, 2
 void pr_open(struct pr *p, const char *key, bool array);
 void pr_close(struct pr *p);
 
-/* The model's decision on a segment hitting TIME_WAIT, with explain's field
- * names (verdict, cause, paws_reject, why); text: "VERDICT (cause)". */
+/* One emitter per object of the model, so explain, lab and trace name the
+ * same thing the same way. */
+
+/* A segment the kernel sends back: an object {flags, seq, ack (when the
+ * ACK bit is set), tsecr (when it carries timestamps)}, or null when
+ * nothing is sent. seq_unknown: seq is null (a fresh ISN). JSON and list
+ * mode only. */
+void pr_reply(struct pr *p, const char *key, const struct reply *r, bool seq_unknown);
+/* The why lines as an array of strings under key. JSON and list mode
+ * only. */
+void pr_why(struct pr *p, const char *key, const struct why *w);
+/* The model's decision on a segment hitting TIME_WAIT: verdict,
+ * paws_reject, cause, reply, isn and isn_lost (TCP_TW_SYN), timer_rearmed,
+ * tw_killed, rate_limited, kernel_status, drop_reason, counters, why.
+ * Text: "VERDICT (cause)"; list mode: every field. */
 void pr_tw_decision(struct pr *p, const struct tw_decision *d);
+/* The model's decision in SYN_SENT: verdict, reply, next_syn_ms (null: no
+ * SYN again), fast_retry, drop_reason, why. Text: the verdict. */
+void pr_synsent_decision(struct pr *p, const struct synsent_decision *d);
 #endif

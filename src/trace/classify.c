@@ -80,10 +80,10 @@ static void classify_tw(const struct kprofile *k, const struct twlab_event *e,
 	tw_from_event(e, &d->tw_sock);
 	env_from_event(e, &d->env);
 	kernel_said(e, d);
-	tw_process_quiet(k, &d->env, &d->tw_sock, &d->seg, &d->tw_d);
+	tw_process_quiet(k, &d->env, &d->tw_sock, &d->seg.m, &d->tw_d);
 	if (e->type == TEV_TW_SYN_ACCEPTED) {
 		/* Only SYNs reopen; the model gives the ISN. */
-		d->kind = pure_syn(&d->seg) ? TK_TW_SYN_ACCEPTED : TK_IGNORED;
+		d->kind = pure_syn(&d->seg.m) ? TK_TW_SYN_ACCEPTED : TK_IGNORED;
 		d->model_agrees = d->tw_d.verdict == TCP_TW_SYN;
 		return;
 	}
@@ -91,13 +91,13 @@ static void classify_tw(const struct kprofile *k, const struct twlab_event *e,
 	 * what the model says this kernel's reason is, not with paws_reject */
 	d->model_agrees = d->kernel_paws == (d->tw_d.paws_reject && d->tw_d.drop_reason &&
 					     !strcmp(d->tw_d.drop_reason, "TCP_RFC7323_TW_PAWS"));
-	if (!pure_syn(&d->seg)) {
+	if (!pure_syn(&d->seg.m)) {
 		d->kind = TK_TW_SEGMENT_DROPPED;
 	} else if (d->tw_d.verdict == TCP_TW_SYN) {
 		/* tcp_v4_rcv() frees an acceptable SYN only when no listener
 		 * takes it: the model answers that case with the old ACK. */
 		d->env.no_listener = true;
-		tw_process_quiet(k, &d->env, &d->tw_sock, &d->seg, &d->tw_d);
+		tw_process_quiet(k, &d->env, &d->tw_sock, &d->seg.m, &d->tw_d);
 		d->kind = TK_TW_SYN_NO_LISTENER;
 	} else {
 		d->kind = TK_TW_SYN_REJECTED;
@@ -107,16 +107,14 @@ static void classify_tw(const struct kprofile *k, const struct twlab_event *e,
 void trace_classify(const struct kprofile *k, const struct twlab_event *e,
 		    struct trace_decision *d)
 {
-	struct tcp_seg t;
 	size_t n = e->pkt_len < sizeof(e->pkt) ? e->pkt_len : sizeof(e->pkt);
 
 	memset(d, 0, sizeof(*d));
-	d->skip = seg_decode(DLT_RAW, e->pkt, n, &t);
+	d->skip = seg_decode(DLT_RAW, e->pkt, n, &d->seg);
 	if (d->skip != SKIP_NONE) {
 		d->kind = TK_UNDECODED;
 		return;
 	}
-	d->seg = tcp_seg_model(&t);
 	switch (e->type) {
 	case TEV_TW_DROP:
 	case TEV_TW_SYN_ACCEPTED:
@@ -127,7 +125,7 @@ void trace_classify(const struct kprofile *k, const struct twlab_event *e,
 		d->ss.snd_una = e->snd_una;
 		d->ss.snd_nxt = e->snd_nxt;
 		d->ss.retransmits = e->syn_retransmits;
-		synsent_process_quiet(k, &d->ss, &d->seg, &d->ss_d);
+		synsent_process_quiet(k, &d->ss, &d->seg.m, &d->ss_d);
 		d->kind = TK_SYNSENT_RESET;
 		d->model_agrees = d->ss_d.verdict == SYNSENT_RESET;
 		return;

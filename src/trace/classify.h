@@ -28,7 +28,7 @@ const char *trace_kind_str(enum trace_kind k);
 struct trace_decision {
 	enum trace_kind kind;
 	enum seg_skip skip;           /* TK_UNDECODED: why */
-	struct segment seg;           /* the event's segment (capture's decoder) */
+	struct tcp_seg seg;           /* the event's segment (capture's decoder); seg.m the model's */
 	bool tw;                      /* tw, env, tw_d are set (TEV_TW_*) */
 	struct tw_sock tw_sock;       /* the TIME_WAIT socket before the segment */
 	struct tcp_env env;           /* the namespace's sysctls */

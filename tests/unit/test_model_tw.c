@@ -18,9 +18,7 @@ static const struct tcp_env env0 = { .invalid_ratelimit_ms = -1 };
 
 static struct tw_sock tw_plain(uint32_t rcv_nxt)
 {
-	struct tw_sock tw = { .rcv_nxt = rcv_nxt, .snd_nxt = 5000, .rcv_wnd = 65535,
-			      .last_oow_ack_ms = -1 };
-	return tw;
+	return tw_sock_init(rcv_nxt, 5000, false, 0, 0);
 }
 
 static struct tw_sock tw_ts(uint32_t rcv_nxt, uint32_t ts_recent, uint32_t age)

@@ -37,9 +37,7 @@ static const struct tcp_env env0 = { .invalid_ratelimit_ms = -1 };
 static struct tw_decision tw_syn(const struct kprofile *k, uint32_t rcv_nxt, uint32_t seq,
 				 bool ts, uint32_t ts_recent, uint32_t age, uint32_t tsval)
 {
-	struct tw_sock tw = { .rcv_nxt = rcv_nxt, .snd_nxt = 7000, .rcv_wnd = 65535,
-			      .ts_recent_stamp_set = ts, .ts_recent = ts_recent,
-			      .ts_recent_age_s = age, .last_oow_ack_ms = -1 };
+	struct tw_sock tw = tw_sock_init(rcv_nxt, 7000, ts, ts_recent, age);
 	struct segment s = { .flags = TCPF_SYN, .seq = seq, .has_ts = ts, .tsval = tsval };
 	struct tw_decision d;
 	tw_process(k, &env0, &tw, &s, &d);
@@ -111,10 +109,11 @@ static void oow_rate_limit_from_40_and_on_rhel77(void **st)
 {
 	(void)st;
 	struct kprofile a = K(3, 19, 8), b = K(4, 0, 0);
-	struct tw_sock tw = { .rcv_nxt = 1000, .rcv_wnd = 65535, .last_oow_ack_ms = 100 };
+	struct tw_sock tw = tw_sock_init(1000, 0, false, 0, 0);
 	struct segment s = { .flags = TCPF_SYN, .seq = 999 };
 	struct tw_decision d;
 
+	tw.last_oow_ack_ms = 100;
 	tw_process(&a, &env0, &tw, &s, &d);
 	assert_false(d.rate_limited);
 	tw_process(&b, &env0, &tw, &s, &d);

@@ -20,23 +20,15 @@
 static void put32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = (uint8_t)v; }
 static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
 
-struct seg_spec {
-	uint8_t flags;
-	uint32_t seq, ack;
-	bool ts;
-	uint32_t tsval, tsecr;
-	uint16_t payload;
-};
-
 /* The IPv4 and TCP headers of a segment into e->pkt, as BPF copies them. */
-static void headers(struct twlab_event *e, const struct seg_spec *s, bool to_server)
+static void headers(struct twlab_event *e, const struct segment *s, bool to_server)
 {
 	uint8_t *ip = e->pkt, *th = e->pkt + 20;
-	unsigned doff = s->ts ? 32 : 20;
+	unsigned doff = s->has_ts ? 32 : 20;
 
 	memset(e->pkt, 0, sizeof(e->pkt));
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + doff + s->payload));
+	put16(ip + 2, (uint16_t)(20 + doff + s->len));
 	ip[8] = 64;
 	ip[9] = 6;
 	memcpy(ip + 12, to_server ? "\xc6\x12\x32\x02" : "\xc6\x12\x32\x01", 4);
@@ -48,7 +40,7 @@ static void headers(struct twlab_event *e, const struct seg_spec *s, bool to_ser
 	th[12] = (uint8_t)((doff / 4) << 4);
 	th[13] = s->flags;
 	put16(th + 14, 64240);
-	if (s->ts) {
+	if (s->has_ts) {
 		th[20] = 1;
 		th[21] = 1;
 		th[22] = 8;
@@ -63,7 +55,7 @@ enum { R_UNSPEC = 2, R_PAWS = 112 };   /* values this kernel's enum might have *
 
 /* A segment freed on a TIME_WAIT socket: rcv_nxt 1000002, snd_nxt 5000,
  * ts_recent 900000 stamped 3 s ago, the namespace at its defaults. */
-static struct twlab_event tw_drop(const struct seg_spec *s, uint32_t reason)
+static struct twlab_event tw_drop(const struct segment *s, uint32_t reason)
 {
 	struct twlab_event e;
 
@@ -95,7 +87,7 @@ static const struct kprofile *k618(void) { return kprofile_find("6.18"); }
 
 static void syn_with_older_tsval_is_paws_rejected(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5, .ts = true, .tsval = 800000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
 	struct twlab_event e = tw_drop(&s, R_PAWS);
 	struct trace_decision d;
 	(void)st;
@@ -124,7 +116,7 @@ static void syn_with_older_tsval_is_paws_rejected(void **st)
 
 static void same_event_on_3_10_has_no_ack_oow_status(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5, .ts = true, .tsval = 800000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
 	struct twlab_event e = tw_drop(&s, R_PAWS);
 	struct trace_decision d;
 	(void)st;
@@ -136,7 +128,7 @@ static void same_event_on_3_10_has_no_ack_oow_status(void **st)
 
 static void syn_with_old_seq_and_no_timestamp_is_seq_rejected(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 1000000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 1000000 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	struct trace_stats n = { 0 };
@@ -157,7 +149,7 @@ static void syn_with_old_seq_and_no_timestamp_is_seq_rejected(void **st)
 static void kernel_paws_reason_the_model_does_not_share_is_a_mismatch(void **st)
 {
 	/* the model sees no PAWS (tsval newer), the kernel said PAWS */
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5, .ts = true, .tsval = 950000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 950000 };
 	struct twlab_event e = tw_drop(&s, R_PAWS);
 	struct trace_decision d;
 	struct trace_stats n = { 0 };
@@ -171,7 +163,7 @@ static void kernel_paws_reason_the_model_does_not_share_is_a_mismatch(void **st)
 
 static void unknown_drop_reason_has_no_name_but_its_value(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5 };
 	struct twlab_event e = tw_drop(&s, 77);
 	struct trace_decision d;
 	(void)st;
@@ -183,7 +175,7 @@ static void unknown_drop_reason_has_no_name_but_its_value(void **st)
 
 static void acceptable_syn_that_was_freed_had_no_listener(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 3000000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 3000000 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	(void)st;
@@ -197,7 +189,7 @@ static void acceptable_syn_that_was_freed_had_no_listener(void **st)
 
 static void accepted_syn_gets_the_models_isn(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 3000000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 3000000 };
 	struct twlab_event e = tw_drop(&s, 0);
 	struct trace_decision d;
 	(void)st;
@@ -217,7 +209,7 @@ static void accepted_syn_gets_the_models_isn(void **st)
 
 static void accepted_non_syn_is_ignored(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_ACK, .seq = 1000002, .ack = 5000 };
+	struct segment s = { .flags = TCPF_ACK, .seq = 1000002, .ack = 5000 };
 	struct twlab_event e = tw_drop(&s, 0);
 	struct trace_decision d;
 	(void)st;
@@ -229,7 +221,7 @@ static void accepted_non_syn_is_ignored(void **st)
 
 static void synsent_bad_ack_is_reset_with_seq_equal_ack(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_ACK, .seq = 5000, .ack = 1000002 };
+	struct segment s = { .flags = TCPF_ACK, .seq = 5000, .ack = 1000002 };
 	struct twlab_event e = tw_drop(&s, 0);
 	struct trace_decision d;
 	struct trace_stats n = { 0 };
@@ -265,7 +257,7 @@ static void synsent_bad_ack_is_reset_with_seq_equal_ack(void **st)
 
 static void ack_sent_before_within_ratelimit_suppresses_the_ack(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5, .ts = true, .tsval = 800000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
 	struct twlab_event e = tw_drop(&s, R_PAWS);
 	struct trace_decision d;
 	(void)st;
@@ -298,7 +290,7 @@ static void ack_sent_before_within_ratelimit_suppresses_the_ack(void **st)
 
 static void timestamps_off_in_the_namespace_means_no_paws(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5, .ts = true, .tsval = 800000 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	(void)st;
@@ -311,8 +303,8 @@ static void timestamps_off_in_the_namespace_means_no_paws(void **st)
 
 static void ack_on_time_wait_is_a_dropped_segment_and_rfc1337_decides_rst(void **st)
 {
-	struct seg_spec a = { .flags = TCPF_ACK, .seq = 1000002, .ack = 5000 };
-	struct seg_spec r = { .flags = TCPF_RST, .seq = 1000002 };
+	struct segment a = { .flags = TCPF_ACK, .seq = 1000002, .ack = 5000 };
+	struct segment r = { .flags = TCPF_RST, .seq = 1000002 };
 	struct twlab_event e = tw_drop(&a, R_UNSPEC);
 	struct trace_decision d;
 	struct trace_stats n = { 0 };
@@ -335,7 +327,7 @@ static void ack_on_time_wait_is_a_dropped_segment_and_rfc1337_decides_rst(void *
 
 static void fin_wait2_flag_sets_the_substate(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	(void)st;
@@ -349,7 +341,7 @@ static void fin_wait2_flag_sets_the_substate(void **st)
 
 static void headers_that_do_not_decode_are_counted_not_guessed(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_SYN, .seq = 5 };
+	struct segment s = { .flags = TCPF_SYN, .seq = 5 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	struct trace_stats n = { 0 };
@@ -376,7 +368,7 @@ static void headers_that_do_not_decode_are_counted_not_guessed(void **st)
 
 static void payload_length_comes_from_the_ip_header(void **st)
 {
-	struct seg_spec s = { .flags = TCPF_ACK | TCPF_PSH, .seq = 1000002, .ack = 5000, .payload = 100 };
+	struct segment s = { .flags = TCPF_ACK | TCPF_PSH, .seq = 1000002, .ack = 5000, .len = 100 };
 	struct twlab_event e = tw_drop(&s, R_UNSPEC);
 	struct trace_decision d;
 	(void)st;
