@@ -65,15 +65,18 @@ enum {                                 /* struct conn.st */
 
 /* One 4-tuple, oriented (client, server). family 0 marks a free slot. */
 struct conn {
-	uint8_t  caddr[16], saddr[16];
-	uint16_t cport, sport;
+	/* what a sweep reads first, within 32 bytes: one cache line whether
+	 * the slot starts on a line or half way (96-byte slots) */
+	uint8_t  family, syns, bare_acks, syn_flags;
+	uint32_t st;
 	uint32_t idle_until;           /* s after base: forgotten after this */
-	double   syn_t, close_t;
+	uint16_t cport, sport;
+	double   close_t;
+	uint8_t  caddr[16], saddr[16];
+	double   syn_t;
 	float    last_syn_dt;          /* last SYN of the attempt - syn_t */
 	uint32_t cli_end, srv_end, cli_tsval, sa_ack, syn_seq, syn_tsval;
 	uint32_t open;                 /* 1 + pool index of the collision this attempt is */
-	uint8_t  family, syns, bare_acks, syn_flags;
-	uint32_t st;
 };
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 
