@@ -27,6 +27,7 @@
  */
 #include "sim/sim.h"
 #include "sim/table.h"
+#include "sim/rexp.h"
 #include "model/fleet.h"
 
 #include <math.h>
@@ -72,6 +73,8 @@ struct conn {
 	uint16_t cport, nat_port;
 	uint32_t isn, sisn;
 	uint32_t ts_off;             /* the client's TS offset on this 4-tuple */
+	bool     lazy;               /* isn, ts_off not computed (clock_later) */
+	int64_t  c0;                 /* connect() time (client time) */
 };
 
 /* A server TIME_WAIT mini-socket. Entries are appended when they begin (or
@@ -82,6 +85,13 @@ struct twe {
 	int64_t  exp;
 	uint32_t rcv_nxt, snd_nxt, ts_recent;
 	bool     ts_set;
+	/* lazy: rcv_nxt and ts_recent not computed yet (clock_later): rcv_nxt
+	 * holds the client, ts_recent the client's port, last_oow the
+	 * connect() time; tw_find() computes them when a SYN finds the entry */
+	bool     lazy;
+	/* dead: killed, or re-armed (a newer copy): its expiry has nothing
+	 * to remove, and skips the index */
+	bool     dead;
 	int64_t  ts_stamp;           /* when ts_recent was recorded */
 	int64_t  last_oow;           /* last out-of-window ACK; INT64_MIN: never */
 };
@@ -141,6 +151,12 @@ struct sim {
 	struct host_clock server_clk;
 	struct nat_state nat;
 	bool nat_table;              /* modes that share addresses: port table */
+	/* A connection's ISN and TS offset (one keyed hash of its 4-tuple) are
+	 * read only if a SYN finds its TIME_WAIT later (rcv_nxt, ts_recent),
+	 * or by a NAT that shares addresses, or for the pcap: without those,
+	 * they are computed then, from the connection's client, port and
+	 * connect() time (the host's clock is fixed), not at every connect. */
+	bool clock_later;
 	unsigned nclients;
 	struct client *cl;
 	uint32_t *perturb;           /* all clients' table_perturb, one block */
@@ -160,7 +176,17 @@ struct sim {
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;            /* attempts (collided SYNs) */
-	struct ltree arr;            /* each client's next arrival */
+	struct ltree arr;            /* each client's next arrival (periodic) */
+	/* Poisson arrivals: every client draws at the same rate, so the fleet's
+	 * arrivals are one Poisson process at clients x rate whose every
+	 * arrival is a uniformly chosen client (superposition and thinning of
+	 * Poisson processes): one draw per arrival, no per-client queue. */
+	bool     pooled;
+	double   pooled_mean_us;     /* 1e6 / (clients x rate) */
+	double   arr_clock;          /* the next arrival, us with fractions */
+	int64_t  arr_t;              /* the next arrival (INF: none) */
+	uint32_t arr_ci;             /* its client */
+	struct rexp_tab rexp;
 	struct attempt *att;
 	size_t natt, att_cap, att_live;
 	uint32_t att_free;
@@ -186,6 +212,18 @@ static inline uint64_t cport_key(uint32_t client, uint16_t port)
 	return 1ull << 61 | (uint64_t)client << 16 | port;
 }
 
+/* A client-port entry's NAT mapping (tw_key), kept as its address (f; 0:
+ * none: no pool address is 0) and port (d). */
+static inline uint64_t cport_natkey(const struct tent *e)
+{
+	return e->f ? tw_key(e->f, e->d) : 0;
+}
+static inline void cport_set_natkey(struct tent *e, uint64_t natkey)
+{
+	e->f = natkey ? (uint32_t)(natkey >> 16) : 0;
+	e->d = (uint16_t)natkey;
+}
+
 /* The TIME_WAIT index's tag of a 4-tuple: the NAT address as its offset in
  * the pool (every mode's addresses are p->nat_addr + k, k below the larger
  * of the client count and the pool size) and the port; never 0. An address
@@ -208,9 +246,15 @@ static void tw_count(struct sim *s)
 	s->tw_last = s->now;
 }
 
-static int64_t exp_us(struct model_rng *r, double rate)
+/* The fleet's next Poisson arrival and its client. The clock runs in
+ * fractions of a microsecond (rounding each gap down would add arrivals
+ * at the fleet's rate: 0.5 us a gap) and events take its whole part. */
+static void pooled_next(struct sim *s)
 {
-	return (int64_t)(-log(model_rng_unit(r)) / rate * 1e6);
+	s->arr_clock += rexp_draw(&s->rexp, &s->rng_arrive) * s->pooled_mean_us;
+	int64_t t = (int64_t)s->arr_clock;
+	s->arr_t = t < s->end_arrivals ? t : INF;
+	s->arr_ci = model_rng_below(&s->rng_arrive, s->nclients);
 }
 
 /* The interval before SYN retransmission number j+1 (j = 0: after the
@@ -432,7 +476,7 @@ static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint1
 			e->exp = until;
 			e->a = closing && s->nat.preset->netfilter;
 			e->b = seq_end;
-			if (!fifo_push(q, until, e->key, (uint64_t)until))
+			if (!fifo_push(q, until, e->key, cport_key(e->c, (uint16_t)e->d)))
 				s->oom = true;
 		}
 	} else if (s->p->fleet.snat.mode == SNAT_ONE_TO_ONE) {
@@ -445,12 +489,14 @@ static void nat_expire(struct sim *s, const struct fent *f)
 {
 	if (s->nat_table) {
 		struct tent *e = tmap_get(&s->natmap, f->key);
-		if (e && e->exp == (int64_t)f->tag) {
+		/* the mapping is the one released at f->t (tag: its client's
+		 * port entry, for nat_expire_prefetch) */
+		if (e && e->exp == f->t) {
 			/* the client's record of this mapping goes with it */
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
 			tmap_del(&s->natmap, f->key);
-			if (ce && ce->f == (int64_t)f->key && ce->exp <= s->now)
+			if (ce && cport_natkey(ce) == f->key && ce->exp <= s->now)
 				tmap_del(&s->cport, ck);
 		}
 		return;
@@ -463,20 +509,15 @@ static void nat_expire(struct sim *s, const struct fent *f)
 	}
 }
 
-/* Start loading what nat_expire() will read: the NAT entry 8 expiries
- * ahead, and for the one 4 ahead (its NAT entry loaded by now) the
- * client's port entry it names. */
+/* Start loading what nat_expire() will read 8 expiries ahead: the NAT
+ * entry and the client's port entry (the FIFO entry's tag). */
 static void nat_expire_prefetch(struct sim *s, const struct fifo *q)
 {
-	if (!s->nat_table)
+	if (!s->nat_table || q->n <= 8)
 		return;
-	if (q->n > 8)
-		tmap_prefetch(&s->natmap, q->v[(q->head + 8) & (q->cap - 1)].key);
-	if (q->n > 4) {
-		const struct tent *e = tmap_get(&s->natmap, q->v[(q->head + 4) & (q->cap - 1)].key);
-		if (e)
-			tmap_prefetch(&s->cport, cport_key(e->c, (uint16_t)e->d));
-	}
+	const struct fent *f = &q->v[(q->head + 8) & (q->cap - 1)];
+	tmap_prefetch(&s->natmap, f->key);
+	tmap_prefetch(&s->cport, f->tag);
 }
 
 /* Outside address and port for a new connection; false if the NAT has none
@@ -523,7 +564,7 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 	 * box's TIME_WAIT. */
 	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
 	if (ce && ce->f && ce->e > s->now) {
-		uint64_t nk = (uint64_t)ce->f;
+		uint64_t nk = cport_natkey(ce);
 		struct tent *ne = tmap_get(&s->natmap, nk);
 		ce->f = 0;
 		if (ne && ne->exp > s->now && ne->c == ci && ne->d == cport) {
@@ -603,10 +644,11 @@ static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw
 	tw->last_oow_ack_ms = e->last_oow == INT64_MIN ? -1 : (s->now - e->last_oow) / 1000;
 }
 
-static void tw_kill(struct sim *s, const struct twe *e)
+static void tw_kill(struct sim *s, struct twe *e)
 {
 	tw_count(s);
 	pmap_del(&s->twk, tw_tag_of_key(s, e->key));
+	e->dead = true;
 	s->tw_live--;
 }
 
@@ -626,6 +668,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 	if (d->timer_rearmed) {
 		/* inet_twsk_reschedule(): a new copy at the end of the ring */
 		struct twe x = *e;
+		e->dead = true;              /* (e may move when the ring grows) */
 		x.exp = s->now + s->tw_len;
 		uint64_t seq = twr_push(s, &x);
 		if (seq != UINT64_MAX && !pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq))
@@ -643,7 +686,21 @@ static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 	 * 2^sbits (twr_push): the low bits give the whole number */
 	uint64_t seq = s->twr.head + ((low - s->twr.head) & pmap_low_mask(&s->twk));
 	struct twe *e = twr_at(s, seq);
-	return e->exp > s->now ? e : NULL;
+	if (e->exp <= s->now)
+		return NULL;
+	if (e->lazy) {
+		/* what close_conn() would have stored (clock_later) */
+		const struct client *c = &s->cl[e->rcv_nxt];
+		struct conn_clock cc;
+		uint16_t cport = (uint16_t)e->ts_recent;
+		tcp_conn_clock(&s->cl[e->rcv_nxt].clk, c->addr, s->service_addr, cport,
+			       s->service_port, &cc);
+		e->rcv_nxt = conn_isn(&cc, EPOCH_NS + (uint64_t)e->last_oow * 1000) + REQ_LEN + 2;
+		e->ts_recent = cli_ts(c, cc.ts_off, e->ts_stamp - s->d);
+		e->last_oow = INT64_MIN;
+		e->lazy = false;
+	}
+	return e;
 }
 
 /* The oldest copy in the ring ends: if the index still points at it, the
@@ -652,6 +709,8 @@ static void tw_expire(struct sim *s)
 {
 	uint64_t at = s->twr.head++;
 	const struct twe *e = twr_at(s, at);
+	if (e->dead)                         /* the index no longer names it */
+		return;
 	if (pmap_del_if(&s->twk, tw_tag_of_key(s, e->key), at)) {
 		tw_count(s);
 		s->tw_live--;
@@ -676,7 +735,7 @@ static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint
 	if (!e)
 		return;
 	e->exp = s->now;
-	e->f = (int64_t)natkey;
+	cport_set_natkey(e, natkey);
 	e->e = s->now + hold;
 	e->a = kind;
 }
@@ -685,7 +744,7 @@ static void client_port_release(struct sim *s, uint32_t ci, uint16_t cport, uint
  * connect() time. */
 static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat_addr,
 			uint16_t nat_port, uint32_t isn, uint32_t tsval, uint32_t ts_off,
-			uint32_t sisn, int64_t c0, bool collided)
+			uint32_t sisn, int64_t c0, bool collided, bool lazy)
 {
 	struct sim_result *r = s->r;
 	int64_t lat = s->now + s->d - c0;
@@ -745,6 +804,8 @@ static void accept_conn(struct sim *s, uint32_t ci, uint16_t cport, uint32_t nat
 	k->isn = isn;
 	k->sisn = sisn;
 	k->ts_off = ts_off;
+	k->lazy = lazy;
+	k->c0 = c0;
 }
 
 /* The FIN exchange ends: the server's TIME_WAIT begins, the NAT's session
@@ -768,15 +829,23 @@ static void close_conn(struct sim *s, const struct conn *k)
 	struct twe x = {
 		.key = tw_key(k->nat_addr, k->nat_port),
 		.exp = s->now + s->tw_len,
-		.rcv_nxt = k->isn + REQ_LEN + 2,         /* after the client's FIN */
 		.snd_nxt = k->sisn + RESP_LEN + 2,       /* after our FIN */
-		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
-		 * records as ts_recent */
-		.ts_recent = cli_ts(c, k->ts_off, s->now - s->d),
 		.ts_set = true,
 		.ts_stamp = s->now,
-		.last_oow = INT64_MIN,
 	};
+	if (k->lazy) {
+		/* tw_find() computes these if a SYN ever finds the entry */
+		x.lazy = true;
+		x.rcv_nxt = k->client;
+		x.ts_recent = k->cport;
+		x.last_oow = k->c0;
+	} else {
+		x.rcv_nxt = k->isn + REQ_LEN + 2;        /* after the client's FIN */
+		/* the client's FIN (sent rtt/2 ago) carries the TSval the server
+		 * records as ts_recent */
+		x.ts_recent = cli_ts(c, k->ts_off, s->now - s->d);
+		x.last_oow = INT64_MIN;
+	}
 	uint64_t seq = twr_push(s, &x);
 	if (seq == UINT64_MAX)
 		return;
@@ -790,10 +859,10 @@ static void close_conn(struct sim *s, const struct conn *k)
 
 /* A SYN of attempt `a` (or of a new connection) reaches the server now.
  * Returns the decision's verdict class: true if a SYN-ACK went back. */
-static bool server_syn(struct sim *s, uint32_t nat_addr, uint16_t nat_port, uint32_t isn,
-		       uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
+static bool server_syn(struct sim *s, struct twe *e, uint32_t nat_addr, uint16_t nat_port,
+		       uint32_t isn, uint32_t tsval, uint32_t *sisn, struct tw_decision *d, bool *found)
 {
-	struct twe *e = tw_find(s, nat_addr, nat_port);
+	/* e: tw_find(s, nat_addr, nat_port) */
 	*found = e != NULL;
 	if (!e) {
 		/* no TIME_WAIT: the listener answers with a fresh ISN */
@@ -863,8 +932,12 @@ static void arm_rto(struct sim *s, struct attempt *a, int64_t sent)
 static void next_arrival(struct sim *s, uint32_t ci)
 {
 	const struct fleet *f = &s->p->fleet;
-	int64_t next = s->now + (f->periodic ? (int64_t)(1e6 / f->rate) : exp_us(&s->rng_arrive, f->rate));
 	(void)ci;
+	if (s->pooled) {
+		pooled_next(s);
+		return;
+	}
+	int64_t next = s->now + (int64_t)(1e6 / f->rate);
 	ltree_replace_top(&s->arr, next < s->end_arrivals ? next : INF);
 }
 
@@ -904,18 +977,27 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	}
 	uint16_t cport = pp.port;
 	/* the NAT usually keeps the port: start fetching that TIME_WAIT slot
-	 * while the clock and ISN hashes run */
-	pmap_prefetch(&s->twk, tw_tag(s, f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
-				     f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
-				     f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
-				     s->p->nat_addr, cport));
+	 * (and, where addresses are shared, the NAT's entry nat_map() asks
+	 * about first) while the clock and ISN hashes run */
+	uint32_t guess = f->snat.mode == SNAT_STATIC ? s->p->nat_addr + ci :
+			 f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
+			 f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
+			 s->p->nat_addr;
+	pmap_prefetch(&s->twk, tw_tag(s, guess, cport), false);
+	if (s->nat_table)
+		tmap_prefetch(&s->natmap, tw_key(guess, cport));
 	next_arrival(s, ci);
 	/* one keyed hash gives this connection's TS offset and ISN base
-	 * (model/fleet.h tcp_conn_clock); the rest is the clock */
-	struct conn_clock cc;
-	tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
-	uint32_t tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
-	uint32_t isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+	 * (model/fleet.h tcp_conn_clock); the rest is the clock. With
+	 * clock_later, only if the SYN finds a TIME_WAIT (below). */
+	struct conn_clock cc = { 0, 0 };
+	uint32_t tsval = 0, isn = 0;
+	bool lazy = s->clock_later;
+	if (!lazy) {
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+	}
 	uint32_t nat_addr;
 	uint16_t nat_port;
 	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
@@ -941,10 +1023,17 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	struct tw_decision d;
 	uint32_t sisn;
 	bool found;
-	bool ok = server_syn(s, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
+	struct twe *e = tw_find(s, nat_addr, nat_port);
+	if (e && lazy) {
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
+		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
+		lazy = false;
+	}
+	bool ok = server_syn(s, e, nat_addr, nat_port, isn, tsval, &sisn, &d, &found);
 	r->port_reuses += found;
 	if (ok) {
-		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false);
+		accept_conn(s, ci, cport, nat_addr, nat_port, isn, tsval, cc.ts_off, sisn, c0, false, lazy);
 		return;
 	}
 	/* a collision: the SYN found the 4-tuple in TIME_WAIT, no SYN-ACK */
@@ -1038,9 +1127,10 @@ static void on_attempt(struct sim *s, uint32_t idx)
 		a->retransmits++;
 		s->r->syn_retransmits++;
 		emit(s, s->now, true, a->nat_addr, a->nat_port, TCPF_SYN, a->isn, 0, 0, true, tsval, 0);
-		if (server_syn(s, a->nat_addr, a->nat_port, a->isn, tsval, &sisn, &d, &found)) {
+		if (server_syn(s, tw_find(s, a->nat_addr, a->nat_port), a->nat_addr, a->nat_port, a->isn,
+			       tsval, &sisn, &d, &found)) {
 			accept_conn(s, a->client, a->cport, a->nat_addr, a->nat_port, a->isn, tsval, a->ts_off,
-				    sisn, a->c0, true);
+				    sisn, a->c0, true, false);
 			att_free(s, idx);
 			return;
 		}
@@ -1153,6 +1243,8 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	nat_state_init(&s->nat, np, KVER(6, 18, 0));
 	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
 		       f->snat.mode == SNAT_RANDOM_FULLY;
+	/* nat_map() passes the ISN only to a shared-address NAT */
+	s->clock_later = !s->nat_table && !p->packet;
 
 	if (!port_alg_for_release(f->client_kernel, &alg))
 		alg = port_alg_for(ckver, ckver / 1000 == 3010);
@@ -1176,6 +1268,7 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	if (!pmap_init(&s->twk, 1024, 64 - 17 - s->tw_abits) || !tmap_init(&s->natmap, 1024) ||
 	    !tmap_init(&s->cport, 1024))
 		goto oom;
+	s->pooled = !f->periodic;
 	int64_t *t0 = malloc((s->nclients ? s->nclients : 1) * sizeof *t0);
 	if (!t0)
 		goto oom;
@@ -1196,10 +1289,15 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 			free(t0);
 			return -1;
 		}
-		/* first arrival: Poisson from 0, periodic at a random phase */
-		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate)
-					: exp_us(&s->rng_arrive, f->rate);
+		/* first arrival: periodic at a random phase (Poisson: pooled) */
+		int64_t t = f->periodic ? (int64_t)(model_rng_unit(&s->rng_arrive) * 1e6 / f->rate) : INF;
 		t0[i] = t < s->end_arrivals ? t : INF;
+	}
+	/* Poisson: the fleet's first arrival, from 0 */
+	if (s->pooled) {
+		rexp_init(&s->rexp);
+		s->pooled_mean_us = 1e6 / ((double)s->nclients * f->rate);
+		pooled_next(s);
 	}
 	bool ok = ltree_init(&s->arr, t0, s->nclients);
 	free(t0);
@@ -1304,9 +1402,9 @@ static void finish(struct sim *s)
 		r->coll_share_top10 = (double)sum / (double)r->collisions;
 	}
 	free(cc);
-	r->peak_bytes = s->twk.cap * sizeof *s->twk.v + s->twr.cap * sizeof(struct twe) +
-			s->natmap.cap * sizeof(struct tent) +
-			s->cport.cap * sizeof(struct tent) +
+	r->peak_bytes = s->twk.cap * (sizeof *s->twk.v + 1) + s->twr.cap * sizeof(struct twe) +
+			s->natmap.cap * (sizeof(struct tent) + 1) +
+			s->cport.cap * (sizeof(struct tent) + 1) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
 			s->heap.cap * sizeof(struct hent) +
 			s->arr.cap * (sizeof *s->arr.t + sizeof *s->arr.loser) + s->conns.cap * sizeof(struct conn) +
@@ -1316,6 +1414,41 @@ static void finish(struct sim *s)
 
 
 /* ---- the loop */
+
+/* The timers that only end state (TIME_WAIT ends, NAT holds end), in time
+ * order up to and including t, all before an arrival, attempt or close at
+ * t. TIME_WAIT ends touch only the TIME_WAIT table and its occupancy, NAT
+ * hold ends only the NAT and client-port tables: the two streams are
+ * independent, and each is run in its own order (the NAT's two FIFOs
+ * merged: at equal times a never-connected session's hold first). */
+static void expire_until(struct sim *s, int64_t t)
+{
+	while (s->twr.head < s->twr.tail) {
+		int64_t te = twr_at(s, s->twr.head)->exp;
+		if (te > t)
+			break;
+		s->now = te;
+		s->r->events++;
+		if (s->twr.tail - s->twr.head > 8) {
+			const struct twe *ahead = twr_at(s, s->twr.head + 8);
+			if (!ahead->dead)
+				pmap_prefetch(&s->twk, tw_tag_of_key(s, ahead->key), true);
+		}
+		tw_expire(s);
+	}
+	for (;;) {
+		int64_t tn = fifo_next(&s->nat_q), tn2 = fifo_next(&s->nat_q2);
+		struct fifo *q = tn2 <= tn ? &s->nat_q2 : &s->nat_q;
+		int64_t te = tn2 <= tn ? tn2 : tn;
+		if (te > t || s->oom)
+			return;
+		s->now = te;
+		s->r->events++;
+		nat_expire_prefetch(s, q);
+		nat_expire(s, fifo_peek(q));
+		fifo_pop(q);
+	}
+}
 
 int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t errlen)
 {
@@ -1329,16 +1462,11 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 	for (;;) {
 		/* arrivals before attempts at the same time (ids: a client's
 		 * index against ID_ATTEMPT | ...) */
-		int64_t ta = ltree_next(&s.arr), tx = heap_next(&s.heap);
+		int64_t ta = s.pooled ? s.arr_t : ltree_next(&s.arr), tx = heap_next(&s.heap);
 		int64_t th = ta <= tx ? ta : tx, tc = s.conns.n ? s.conns.v[s.conns.head].t_close : INF;
-		int64_t tt = s.twr.head < s.twr.tail ? twr_at(&s, s.twr.head)->exp : INF, tn = fifo_next(&s.nat_q);
-		int64_t tn2 = fifo_next(&s.nat_q2);
 		int64_t t = th;
 		int which = ta <= tx ? 0 : 4;
 		if (tc < t) { t = tc; which = 1; }
-		if (tt <= t) { t = tt; which = 2; }
-		if (tn <= t) { t = tn; which = 3; }
-		if (tn2 <= t) { t = tn2; which = 5; }
 		/* after the last arrival only what is in flight matters: stop
 		 * once no connection or attempt is left (TIME_WAIT and NAT holds
 		 * still ticking change no count) */
@@ -1346,13 +1474,18 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			break;
 		if (t == INF)
 			break;
+		/* the expiries due by then, first (expiries only end state: they
+		 * schedule nothing before t) */
+		expire_until(&s, t);
+		if (s.oom)
+			break;
 		s.now = t;
 		if (p->packet)
 			pk_flush(&s, t - 1);
 		r->events++;
 		switch (which) {
 		case 0:
-			on_arrival(&s, ltree_top(&s.arr));
+			on_arrival(&s, s.pooled ? s.arr_ci : ltree_top(&s.arr));
 			break;
 		case 4: {
 			struct hent h;
@@ -1366,7 +1499,7 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			struct conn k = s.conns.v[s.conns.head];
 			if (s.conns.n > 8) {
 				const struct conn *ahead = &s.conns.v[(s.conns.head + 8) & (s.conns.cap - 1)];
-				pmap_prefetch(&s.twk, tw_tag(&s, ahead->nat_addr, ahead->nat_port));
+				pmap_prefetch(&s.twk, tw_tag(&s, ahead->nat_addr, ahead->nat_port), false);
 				/* close_conn() also reads the client's port entry
 				 * and, where addresses are shared, the NAT's */
 				tmap_prefetch(&s.cport, cport_key(ahead->client, ahead->cport));
@@ -1378,21 +1511,6 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			close_conn(&s, &k);
 			break;
 		}
-		case 2:
-			if (s.twr.tail - s.twr.head > 8)
-				pmap_prefetch(&s.twk, tw_tag_of_key(&s, twr_at(&s, s.twr.head + 8)->key));
-			tw_expire(&s);
-			break;
-		case 3:
-			nat_expire_prefetch(&s, &s.nat_q);
-			nat_expire(&s, fifo_peek(&s.nat_q));
-			fifo_pop(&s.nat_q);
-			break;
-		case 5:
-			nat_expire_prefetch(&s, &s.nat_q2);
-			nat_expire(&s, fifo_peek(&s.nat_q2));
-			fifo_pop(&s.nat_q2);
-			break;
 		}
 		if (s.oom)
 			break;

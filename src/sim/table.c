@@ -16,8 +16,14 @@
 static void *table_alloc(size_t bytes)
 {
 	void *p;
-	if (bytes < HUGE)
-		return calloc(1, bytes);
+	if (bytes < HUGE) {
+		/* whole cache lines: a 32-byte map entry never straddles two */
+		bytes = (bytes + 63) & ~(size_t)63;
+		p = aligned_alloc(64, bytes);
+		if (p)
+			memset(p, 0, bytes);
+		return p;
+	}
 	bytes = (bytes + HUGE - 1) & ~(size_t)(HUGE - 1);
 	p = aligned_alloc(HUGE, bytes);
 	if (!p)
@@ -29,6 +35,12 @@ static void *table_alloc(size_t bytes)
 
 #define hash64 tmap_hash
 
+/* The fingerprint of a hash: its top 7 bits, plus one (never 0). */
+static inline uint8_t fp_of(size_t h)
+{
+	return (uint8_t)((uint64_t)h >> 57) + 1;
+}
+
 bool tmap_init(struct tmap *m, size_t cap)
 {
 	size_t c = 16;
@@ -36,8 +48,14 @@ bool tmap_init(struct tmap *m, size_t cap)
 		c *= 2;
 	memset(m, 0, sizeof *m);
 	m->slot = table_alloc(c * sizeof *m->slot);
-	if (!m->slot)
+	m->fp = table_alloc(c);
+	if (!m->slot || !m->fp) {
+		free(m->slot);
+		free(m->fp);
+		m->slot = NULL;
+		m->fp = NULL;
 		return false;
+	}
 	m->cap = c;
 	return true;
 }
@@ -45,19 +63,28 @@ bool tmap_init(struct tmap *m, size_t cap)
 void tmap_free(struct tmap *m)
 {
 	free(m->slot);
+	free(m->fp);
 	memset(m, 0, sizeof *m);
+}
+
+/* The slot holding key, or the empty slot where it would go (fp 0). */
+static inline size_t tfind(const struct tmap *m, uint64_t key, uint8_t *fpv)
+{
+	size_t h = hash64(key), mask = m->cap - 1, i = h & mask;
+	uint8_t f = fp_of(h);
+	*fpv = f;
+	for (;; i = (i + 1) & mask) {
+		uint8_t b = m->fp[i];
+		if (!b || (b == f && m->slot[i].key == key))
+			return i;
+	}
 }
 
 struct tent *tmap_get(struct tmap *m, uint64_t key)
 {
-	size_t mask = m->cap - 1, i = hash64(key) & mask;
-	for (;; i = (i + 1) & mask) {
-		uint64_t k = m->slot[i].key;
-		if (k == key)
-			return &m->slot[i];
-		if (!k)
-			return NULL;
-	}
+	uint8_t f;
+	size_t i = tfind(m, key, &f);
+	return m->fp[i] ? &m->slot[i] : NULL;
 }
 
 static bool grow(struct tmap *m)
@@ -66,66 +93,63 @@ static bool grow(struct tmap *m)
 	if (!tmap_init(&n, m->cap * 2))
 		return false;
 	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->slot[i].key)
+		if (!m->fp[i])
 			continue;
-		size_t mask = n.cap - 1, j = hash64(m->slot[i].key) & mask;
-		while (n.slot[j].key)
-			j = (j + 1) & mask;
+		uint8_t f;
+		size_t j = tfind(&n, m->slot[i].key, &f);
 		n.slot[j] = m->slot[i];
+		n.fp[j] = f;
 	}
 	n.n = m->n;
 	n.peak = m->peak;
-	free(m->slot);
+	tmap_free(m);
 	*m = n;
 	return true;
 }
 
 struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created)
 {
-	size_t mask, i;
-
 	if ((m->n + 1) * 2 > m->cap && !grow(m))
 		return NULL;
-	mask = m->cap - 1;
-	for (i = hash64(key) & mask;; i = (i + 1) & mask) {
-		struct tent *e = &m->slot[i];
-		if (e->key == key) {
-			if (created)
-				*created = false;
-			return e;
-		}
-		if (!e->key) {
-			memset(e, 0, sizeof *e);
-			e->key = key;
-			if (++m->n > m->peak)
-				m->peak = m->n;
-			if (created)
-				*created = true;
-			return e;
-		}
+	uint8_t f;
+	size_t i = tfind(m, key, &f);
+	struct tent *e = &m->slot[i];
+	if (m->fp[i]) {
+		if (created)
+			*created = false;
+		return e;
 	}
+	m->fp[i] = f;
+	memset(e, 0, sizeof *e);
+	e->key = key;
+	if (++m->n > m->peak)
+		m->peak = m->n;
+	if (created)
+		*created = true;
+	return e;
 }
 
 void tmap_del(struct tmap *m, uint64_t key)
 {
-	size_t mask = m->cap - 1, i = hash64(key) & mask, j;
+	size_t mask = m->cap - 1, i, j;
+	uint8_t f;
 
-	for (;; i = (i + 1) & mask) {
-		if (m->slot[i].key == key)
-			break;
-		if (!m->slot[i].key)
-			return;
-	}
+	i = tfind(m, key, &f);
+	if (!m->fp[i])
+		return;
+	m->fp[i] = 0;
 	m->slot[i].key = 0;
 	m->n--;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!m->slot[j].key)
+		if (!m->fp[j])
 			return;
 		size_t k = hash64(m->slot[j].key) & mask;
 		/* move j back to i unless its home k lies cyclically in (i, j] */
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
 			m->slot[i] = m->slot[j];
+			m->fp[i] = m->fp[j];
+			m->fp[j] = 0;
 			m->slot[j].key = 0;
 			i = j;
 		}
@@ -312,8 +336,14 @@ bool pmap_init(struct pmap *m, size_t cap, unsigned sbits)
 		c *= 2;
 	memset(m, 0, sizeof *m);
 	m->v = table_alloc(c * sizeof *m->v);
-	if (!m->v)
+	m->fp = table_alloc(c);
+	if (!m->v || !m->fp) {
+		free(m->v);
+		free(m->fp);
+		m->v = NULL;
+		m->fp = NULL;
 		return false;
+	}
 	m->cap = c;
 	m->sbits = sbits;
 	return true;
@@ -322,6 +352,7 @@ bool pmap_init(struct pmap *m, size_t cap, unsigned sbits)
 void pmap_free(struct pmap *m)
 {
 	free(m->v);
+	free(m->fp);
 	memset(m, 0, sizeof *m);
 }
 
@@ -330,23 +361,32 @@ static inline uint64_t ptag(const struct pmap *m, uint64_t w)
 	return w >> m->sbits;
 }
 
-/* The slot holding tag, or the empty slot where it would go. */
-static inline size_t pfind(const struct pmap *m, uint64_t tag)
+/* The fingerprint of a hash: its top 7 bits, plus one (never 0). */
+static inline uint8_t pfp(size_t h)
 {
-	size_t mask = m->cap - 1, i = hash64(tag) & mask;
+	return (uint8_t)((uint64_t)h >> 57) + 1;
+}
+
+/* The slot holding tag, or the empty slot where it would go (fp 0). */
+static inline size_t pfind(const struct pmap *m, uint64_t tag, uint8_t *fpv)
+{
+	size_t h = hash64(tag), mask = m->cap - 1, i = h & mask;
+	uint8_t f = pfp(h);
+	*fpv = f;
 	for (;; i = (i + 1) & mask) {
-		uint64_t w = m->v[i];
-		if (!w || ptag(m, w) == tag)
+		uint8_t b = m->fp[i];
+		if (!b || (b == f && ptag(m, m->v[i]) == tag))
 			return i;
 	}
 }
 
 bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low)
 {
-	uint64_t w = m->v[pfind(m, tag)];
-	if (!w)
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i])
 		return false;
-	*low = w & pmap_low_mask(m);
+	*low = m->v[i] & pmap_low_mask(m);
 	return true;
 }
 
@@ -356,11 +396,15 @@ static bool pgrow(struct pmap *m)
 	if (!pmap_init(&n, m->cap * 2, m->sbits))
 		return false;
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->v[i])
-			n.v[pfind(&n, ptag(m, m->v[i]))] = m->v[i];
+		if (m->fp[i]) {
+			uint8_t f;
+			size_t j = pfind(&n, ptag(m, m->v[i]), &f);
+			n.v[j] = m->v[i];
+			n.fp[j] = f;
+		}
 	n.n = m->n;
 	n.peak = m->peak;
-	free(m->v);
+	pmap_free(m);
 	*m = n;
 	return true;
 }
@@ -369,9 +413,13 @@ bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low)
 {
 	if ((m->n + 1) * 2 > m->cap && !pgrow(m))
 		return false;
-	size_t i = pfind(m, tag);
-	if (!m->v[i] && ++m->n > m->peak)
-		m->peak = m->n;
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i]) {
+		m->fp[i] = f;
+		if (++m->n > m->peak)
+			m->peak = m->n;
+	}
 	m->v[i] = tag << m->sbits | (low & pmap_low_mask(m));
 	return true;
 }
@@ -380,17 +428,18 @@ static void premove_at(struct pmap *m, size_t i)
 {
 	size_t mask = m->cap - 1, j;
 
-	m->v[i] = 0;
+	m->fp[i] = 0;
 	m->n--;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (!m->v[j])
+		if (!m->fp[j])
 			return;
 		size_t k = hash64(ptag(m, m->v[j])) & mask;
 		/* move j back to i unless its home k lies cyclically in (i, j] */
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
 			m->v[i] = m->v[j];
-			m->v[j] = 0;
+			m->fp[i] = m->fp[j];
+			m->fp[j] = 0;
 			i = j;
 		}
 	}
@@ -398,15 +447,17 @@ static void premove_at(struct pmap *m, size_t i)
 
 void pmap_del(struct pmap *m, uint64_t tag)
 {
-	size_t i = pfind(m, tag);
-	if (m->v[i])
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (m->fp[i])
 		premove_at(m, i);
 }
 
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low)
 {
-	size_t i = pfind(m, tag);
-	if (!m->v[i] || (m->v[i] & pmap_low_mask(m)) != (low & pmap_low_mask(m)))
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i] || (m->v[i] & pmap_low_mask(m)) != (low & pmap_low_mask(m)))
 		return false;
 	premove_at(m, i);
 	return true;

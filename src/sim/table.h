@@ -18,9 +18,17 @@
 struct tent {
 	uint64_t key;                /* 0: empty slot */
 	int64_t  exp;                /* when the entry ends (us); INT64_MAX: open */
-	uint32_t a, b, c, d;         /* payload (meaning per table) */
-	int64_t  e, f;
+	/* payload (meaning per table; the engine's two tables use disjoint
+	 * parts of the union): 32 bytes an entry, two to a cache line */
+	union {
+		struct { uint32_t b, c; };
+		int64_t e;
+	};
+	uint32_t f;
+	uint16_t d;
+	uint16_t a;
 };
+_Static_assert(sizeof(struct tent) == 32, "two map entries a cache line");
 
 /* One array, the key inside its entry: the NAT and client-port lookups
  * mostly find their entry, and then read one cache line, not a key line
@@ -28,6 +36,9 @@ struct tent {
  * nothing, is the pmap below.) */
 struct tmap {
 	struct tent *slot;
+	uint8_t *fp;                 /* per slot: 0 empty, else 1..128 from the
+				      * key's hash (as pmap's): a look-up that
+				      * finds nothing reads only these bytes */
 	size_t cap, n, peak;
 };
 
@@ -45,7 +56,9 @@ static inline size_t tmap_hash(uint64_t k)
  * accesses are random: this hides the miss behind other work). */
 static inline void tmap_prefetch(const struct tmap *m, uint64_t key)
 {
-	__builtin_prefetch(&m->slot[tmap_hash(key) & (m->cap - 1)]);
+	size_t i = tmap_hash(key) & (m->cap - 1);
+	__builtin_prefetch(&m->fp[i]);
+	__builtin_prefetch(&m->slot[i]);
 }
 
 bool tmap_init(struct tmap *m, size_t cap);
@@ -67,6 +80,12 @@ void tmap_del(struct tmap *m, uint64_t key);
 
 struct pmap {
 	uint64_t *v;
+	uint8_t  *fp;                /* per slot: 0 empty, else 1..128 from the
+				      * tag's hash: a probe reads these bytes (an
+				      * eighth of the slots' size, so mostly
+				      * cached) and a slot only on a match: a
+				      * look-up that finds nothing (most SYNs)
+				      * touches no slot */
 	size_t cap, n, peak;
 	unsigned sbits;
 };
@@ -84,9 +103,14 @@ bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low);
 void pmap_del(struct pmap *m, uint64_t tag);
 /* Remove tag if it holds low; true if it did. */
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low);
-static inline void pmap_prefetch(const struct pmap *m, uint64_t tag)
+/* Start loading tag's home fingerprint (and, with slot, its slot: for a
+ * tag known to be there). */
+static inline void pmap_prefetch(const struct pmap *m, uint64_t tag, bool slot)
 {
-	__builtin_prefetch(&m->v[tmap_hash(tag) & (m->cap - 1)]);
+	size_t i = tmap_hash(tag) & (m->cap - 1);
+	__builtin_prefetch(&m->fp[i]);
+	if (slot)
+		__builtin_prefetch(&m->v[i]);
 }
 
 /* ---- growable rings (power-of-two capacity, n entries from head) */
