@@ -597,6 +597,11 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 			} else {
 				continue;
 			}
+			/* the usual case, kept by expire()'s own tests without the call */
+			if (!(c->st & ST_PENDING) && (c->st & ST_HISTORY) &&
+			    !(s->ts - a->base > (double)c->idle_until) &&
+			    !((c->st & ST_CLOSED) && s->ts - c->close_t > a->o.kernel->tw_len_s + 60.0))
+				return c;
 			if (!expire(a, c, s->ts))
 				return c;
 			coll_drop(a, c);       /* its time is past: a fresh tuple */
