@@ -22,7 +22,8 @@
 #
 # Sources are found by wildcard: a new .c under src/ is part of the binary, a
 # new tests/unit/test_*.c is a test program, a new tests/fuzz/fuzz_*.c a fuzz
-# target, a new tests/integration/*.sh an integration test.
+# target, a new tests/integration/*.sh an integration test (lib.sh there is
+# the helpers they source).
 #
 # Libraries: each directory src/<area>/ (but cli) is a static library
 # build/lib/libtwlab-<area>.a; a source that includes a BPF skeleton
@@ -76,7 +77,8 @@ test_libs  = $(foreach a,$(filter $(sort $(foreach t,$(call test_areas,$(1)),$(t
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-INTEG    := $(sort $(wildcard tests/integration/*.sh))
+# tests/integration/lib.sh is what the tests source, not a test
+INTEG    := $(filter-out tests/integration/lib.sh,$(sort $(wildcard tests/integration/*.sh)))
 
 # BPF: vmlinux.h from this host's BTF, object by clang, skeleton by bpftool.
 BPF_SRC  := $(wildcard src/trace/*.bpf.c)

@@ -19,8 +19,10 @@
  * Everything else is read by libpcap.
  */
 #include "capture/capture.h"
+#include "capture/pcapng.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +423,8 @@ void capture_close(struct capture *c)
 	free(c);
 }
 
+static void advise(struct source *s);
+
 /* Open one file of the set: 0, or -1 with the reason in s->f.error. */
 static int open_one(struct source *s, const char *file, bool fast)
 {
@@ -451,6 +455,7 @@ static int open_one(struct source *s, const char *file, bool fast)
 		const char *nm = pcap_datalink_val_to_name(s->f.dlt);
 		snprintf(s->f.error, sizeof s->f.error, "unsupported link type %d (%s)", s->f.dlt,
 			 nm ? nm : "unknown");
+		advise(s);
 		pcap_close(s->p);
 		s->p = NULL;
 		return -1;
@@ -480,6 +485,7 @@ static struct capture *open_set(const char *const *files, size_t nfiles, unsigne
 		if (open_one(s, files[i], !c->no_fast) == 0)
 			continue;
 		s->f.failed = true;
+		s->f.failed_open = true;
 		s->done = true;
 		if (!c->lenient) {
 			snprintf(err, errlen, "%s: %s", files[i], s->f.error);
@@ -560,19 +566,72 @@ int capture_record(struct capture *c, size_t i, struct pcap_pkthdr *h, const uin
 }
 
 /* libpcap refuses a pcapng whose interfaces differ in link type or
- * snaplen: say what can be done about it. */
+ * snaplen: say what can be done about it. Its message names only the first
+ * interface that differs, so the file's interface blocks are read
+ * (pcapng.c) to print, per interface, the command that splits it out; also
+ * when the first interface's link type is one analyze does not decode and
+ * others may be. */
+
+/* The interfaces of pcapng file name, or NULL (not a regular pcapng file,
+ * out of memory). Freed by the caller. */
+static struct pcapng_ifs *scan_file(const char *name)
+{
+	struct pcapng_ifs *ifs = NULL;
+	int fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 12) {
+		void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (b != MAP_FAILED) {
+			madvise(b, (size_t)st.st_size, MADV_SEQUENTIAL);
+			ifs = malloc(sizeof *ifs);
+			if (ifs && pcapng_scan(b, (size_t)st.st_size, ifs) < 0) {
+				free(ifs);
+				ifs = NULL;
+			}
+			munmap(b, (size_t)st.st_size);
+		}
+	}
+	close(fd);
+	return ifs;
+}
+
 static void advise(struct source *s)
 {
-	size_t l = strlen(s->f.error);
-	if (strstr(s->f.error, "snapshot length") && strstr(s->f.error, "different from"))
-		snprintf(s->f.error + l, sizeof s->f.error - l,
-			 "; libpcap reads no pcapng whose interfaces differ in snaplen: convert it with "
-			 "`editcap -F pcap %s %s.pcap` and analyze that", s->f.name, s->f.name);
-	else if (strstr(s->f.error, "different from the type of the first interface"))
-		snprintf(s->f.error + l, sizeof s->f.error - l,
-			 "; libpcap reads no pcapng whose interfaces differ in link type, and Debian's tools "
-			 "cannot split one by interface keeping its timestamps (tshark -F pcap refuses it): "
-			 "capture each interface to its own file (tcpdump -i IFACE -w FILE)");
+	char *e = s->f.error;
+	size_t l = strlen(e), n = sizeof s->f.error;
+	bool snap = strstr(e, "snapshot length") && strstr(e, "different from");
+	bool link = strstr(e, "different from the type of the first interface");
+	bool unsupported = !strncmp(e, "unsupported link type", 21);
+
+	if (!snap && !link && !unsupported)
+		return;
+	struct pcapng_ifs *ifs = scan_file(s->f.name);
+	bool links_differ = false;
+	for (size_t i = 1; ifs && i < ifs->n && i < PCAPNG_MAX_IFS; i++)
+		links_differ |= ifs->ifs[i].linktype != ifs->ifs[0].linktype;
+	if (snap && !links_differ) {
+		/* one link type: editcap writes one classic pcap (the largest snaplen) */
+		char q[1024], qo[1100], name[1100];
+		shell_quote(s->f.name, q, sizeof q);
+		snprintf(name, sizeof name, "%s.pcap", s->f.name);
+		shell_quote(name, qo, sizeof qo);
+		snprintf(e + l, n - l, "; libpcap reads no pcapng whose interfaces differ in snaplen: convert it with "
+			 "`editcap -F pcap %s %s` and analyze that", q, qo);
+	} else if (snap || link) {
+		snprintf(e + l, n - l, "; libpcap reads no pcapng whose interfaces differ in %s",
+			 snap ? "snaplen, and editcap -F pcap none whose interfaces differ in link type" : "link type");
+		if (ifs)
+			pcapng_split_advice(s->f.name, ifs, seg_dlt_supported, e, n);
+		else
+			snprintf(e + strlen(e), n - strlen(e), "; save it to a file and run analyze on that to be "
+				 "told how to split it by interface (or capture each interface to its own file)");
+	} else if (ifs && ifs->n > 1) {  /* unsupported first link type: others may do */
+		pcapng_split_advice(s->f.name, ifs, seg_dlt_supported, e, n);
+	}
+	free(ifs);
 }
 
 /* The next TCP segment of one source into out: 1, 0 at its end, -1 error

@@ -123,7 +123,8 @@ struct capture_file {            /* one input file, as read so far */
 	unsigned cut_at;             /* the longest record whose options were cut */
 	bool     failed;             /* error says what; its records up to the
 				      * failure were read */
-	char     error[512];
+	bool     failed_open;        /* ... and it failed when opened */
+	char     error[4096];       /* room for the commands that split a pcapng */
 };
 size_t capture_nfiles(const struct capture *c);
 const struct capture_file *capture_file(const struct capture *c, size_t i);

@@ -985,8 +985,12 @@ int cmd_analyze(int argc, char **argv)
 		const struct capture_file *f = capture_file(cap, i);
 		if (f->failed) {
 			status = EXIT_PARTIAL;
-			if (f->dlt >= 0)       /* opened, then failed: not said yet */
-				cli_err("analyze", "%s: %s; the report covers what was read before", f->name, f->error);
+			if (!f->failed_open) { /* opened, then failed: not said yet */
+				/* before the lines of commands some errors end with */
+				int first = (int)strcspn(f->error, "\n");
+				cli_err("analyze", "%s: %.*s; the report covers what was read before%s", f->name, first,
+					f->error, f->error + first);
+			}
 		}
 		if (f->opts_cut && f->cut_at < f->snaplen)
 			cli_err("analyze", "%s: records cut at %u bytes (the file says snaplen %u) cut the TCP "

@@ -4,10 +4,13 @@
  * Parsing and printing only: src/trace/trace.c loads the BPF programs and
  * hands over raw events, src/trace/classify.c turns each into the model's
  * decision (so `twlab explain` on the same numbers agrees), and this file
- * prints it, as text or JSON from one print path, and the summary.
+ * prints it, as text or JSON through src/print (the decision by the same
+ * emitter as explain's, in stream mode: no allocation per event), and the
+ * summary.
  */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "print/pr.h"
 #include "util/inet.h"
 #include "util/num.h"
 #include "trace/classify.h"
@@ -16,10 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <jansson.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,169 +80,17 @@ struct run {
 	char tb_prefix[32];   /* "2026-11-25T06:28:26" */
 };
 
-/*
- * One print path (iproute2's print_uint(PRINT_ANY, key, fmt, v)): every
- * field is written once, with its JSON key and its text format side by
- * side, so text and JSON cannot disagree. An event is one JSON object or
- * one aligned text line (fixed columns, then "detail" pieces; fmt NULL:
- * JSON only); the summary is one JSON object or "key  value" lines. Both
- * are built in one buffer and written with one fwrite (no allocation per
- * field: this runs for every event at up to 100k events/s).
- */
-struct out {
-	bool json, list;          /* list: text as "key value" lines (summary) */
-	bool first;               /* JSON: no comma before the next key */
-	char buf[1024];
-	size_t n;
-};
-
-static void out_begin(struct out *p, bool json, bool list)
-{
-	p->json = json;
-	p->list = list;
-	p->first = true;
-	p->n = 0;
-	p->buf[0] = 0;
-	if (json)
-		p->buf[p->n++] = '{';
-}
-
-static void vappend(struct out *p, const char *fmt, va_list ap)
-{
-	int m;
-
-	if (p->n >= sizeof p->buf - 1)
-		return;
-	m = vsnprintf(p->buf + p->n, sizeof p->buf - p->n, fmt, ap);
-	if (m > 0)
-		p->n = p->n + (size_t)m < sizeof p->buf ? p->n + (size_t)m : sizeof p->buf - 1;
-}
-
-static void appendf(struct out *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void appendf(struct out *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vappend(p, fmt, ap);
-	va_end(ap);
-}
-
-/* A text detail piece: separated from the previous one by a space. */
-static void textf(struct out *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void textf(struct out *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->list && p->n && p->n < sizeof p->buf - 1 && p->buf[p->n - 1] != ' ')
-		p->buf[p->n++] = ' ';
-	va_start(ap, fmt);
-	vappend(p, fmt, ap);
-	va_end(ap);
-}
-
-/* JSON: ,"key": */
-static void json_key(struct out *p, const char *key)
-{
-	appendf(p, "%s\"%s\":", p->first ? "" : ",", key);
-	p->first = false;
-}
-
-/* JSON string with the escapes RFC 8259 requires. */
-static void json_str(struct out *p, const char *v)
-{
-	appendf(p, "\"");
-	for (; *v && p->n < sizeof p->buf - 8; v++) {
-		unsigned char c = (unsigned char)*v;
-		if (c == '"' || c == '\\')
-			appendf(p, "\\%c", c);
-		else if (c < 0x20)
-			appendf(p, "\\u%04x", c);
-		else
-			p->buf[p->n++] = (char)c;
-	}
-	appendf(p, "\"");
-}
-
-static void put_uint(struct out *p, const char *key, const char *fmt, uint64_t v)
-{
-	if (p->json) {
-		json_key(p, key);
-		appendf(p, "%" PRIu64, v);
-	} else if (p->list) {
-		textf(p, "%-22s %" PRIu64 "\n", key, v);
-	} else if (fmt) {
-		textf(p, fmt, v);
-	}
-}
-
-/* have false: JSON null, no text. */
-static void put_opt_uint(struct out *p, const char *key, const char *fmt, bool have, uint64_t v)
-{
-	if (have) {
-		put_uint(p, key, fmt, v);
-	} else if (p->json) {
-		json_key(p, key);
-		appendf(p, "null");
-	}
-}
-
-/* v NULL: JSON null, no text. */
-static void put_str(struct out *p, const char *key, const char *fmt, const char *v)
-{
-	if (p->json) {
-		json_key(p, key);
-		if (v)
-			json_str(p, v);
-		else
-			appendf(p, "null");
-	} else if (fmt && v) {
-		textf(p, fmt, v);
-	}
-}
-
-/* text: if_true or if_false (NULL: nothing) */
-static void put_bool(struct out *p, const char *key, const char *if_true, const char *if_false, bool v)
-{
-	if (p->json) {
-		json_key(p, key);
-		appendf(p, v ? "true" : "false");
-	} else if (v ? if_true : if_false) {
-		textf(p, "%s", v ? if_true : if_false);
-	}
-}
-
-/* A nested JSON object; text lists its keys as if they were the parent's. */
-static void put_open(struct out *p, const char *key)
-{
-	if (p->json) {
-		json_key(p, key);
-		appendf(p, "{");
-		p->first = true;
-	}
-}
-
-static void put_close(struct out *p)
-{
-	if (p->json)
-		appendf(p, "}");
-}
-
-static void out_end(struct out *p)
-{
-	if (p->json)
-		appendf(p, "}");
-	if (p->json || !p->list)
-		appendf(p, "\n");
-	fwrite(p->buf, 1, p->n, stdout);
-}
+/* An event's line, JSON or text, is built in one buffer and written with
+ * one fwrite, without allocation (this runs for every event, at up to 100k
+ * events/s): src/print's stream mode. The longest event is about 700 bytes. */
+#define LINE_MAX_BYTES 2048
 
 /* The event's head: time, name, cause and the tuple. Text: the aligned
  * columns TIME EVENT CAUSE CLIENT SERVER NETNS. */
-static void put_head(struct run *r, struct out *p, const struct twlab_event *e,
+static void put_head(struct run *r, struct pr *p, const struct twlab_event *e,
 		     const char *ev, const char *cause)
 {
-	char sa[INET_ADDRSTRLEN], da[INET_ADDRSTRLEN], tb[48];
+	char sa[INET_ADDRSTRLEN], da[INET_ADDRSTRLEN], tb[48], src[32], dst[32];
 	double t = (double)e->ts_ns / 1e9 + r->mono_to_real;
 	time_t sec = (time_t)t;
 	struct tm tm;
@@ -255,112 +103,120 @@ static void put_head(struct run *r, struct out *p, const struct twlab_event *e,
 	snprintf(tb, sizeof tb, "%s.%06uZ", r->tb_prefix, (unsigned)((t - (double)sec) * 1e6));
 	ip4_str(ntohl(e->saddr), sa);
 	ip4_str(ntohl(e->daddr), da);
-	if (p->json) {
-		put_str(p, "time", NULL, tb);
-		put_str(p, "event", NULL, ev);
-		put_str(p, "saddr", NULL, sa);
-		put_uint(p, "sport", NULL, e->sport);
-		put_str(p, "daddr", NULL, da);
-		put_uint(p, "dport", NULL, e->dport);
-		put_uint(p, "netns", NULL, e->netns);
-		if (cause)
-			put_str(p, "cause", NULL, cause);
+	pr_str(p, "time", NULL, tb);
+	pr_str(p, "event", NULL, ev);
+	pr_str(p, "saddr", NULL, sa);
+	pr_int(p, "sport", NULL, e->sport);
+	pr_str(p, "daddr", NULL, da);
+	pr_int(p, "dport", NULL, e->dport);
+	pr_int(p, "netns", NULL, e->netns);
+	if (cause)
+		pr_str(p, "cause", NULL, cause);
+	if (p->json)
 		return;
-	}
 	if (!r->header_done) {
 		printf("%-16s %-18s %-6s %-21s %-21s %-10s %s\n", "TIME", "EVENT", "CAUSE",
 		       "CLIENT", "SERVER", "NETNS", "DETAIL");
 		r->header_done = true;
 	}
-	{
-		char src[32], dst[32];
-		snprintf(src, sizeof src, "%s:%u", sa, (unsigned)e->sport);
-		snprintf(dst, sizeof dst, "%s:%u", da, (unsigned)e->dport);
-		textf(p, "%-16s %-18s %-6s %-21s %-21s %-10u ", tb + 11, ev, cause ? cause : "-",
-		      src, dst, (unsigned)e->netns);
-	}
+	snprintf(src, sizeof src, "%s:%u", sa, (unsigned)e->sport);
+	snprintf(dst, sizeof dst, "%s:%u", da, (unsigned)e->dport);
+	pr_text(p, "%-16s %-18s %-6s %-21s %-21s %-10u", tb + 11, ev, cause ? cause : "-",
+		src, dst, (unsigned)e->netns);
 }
 
 /* The segment against the TIME_WAIT socket it met. */
-static void put_tw(struct out *p, const struct trace_decision *d)
+static void put_tw(struct pr *p, const struct trace_decision *d)
 {
 	const struct tw_sock *tw = &d->tw_sock;
 
-	put_uint(p, "seq", "seq %" PRIu64, d->seg.seq);
-	put_uint(p, "rcv_nxt", "rcv_nxt %" PRIu64, tw->rcv_nxt);
-	put_uint(p, "snd_nxt", NULL, tw->snd_nxt);
-	put_opt_uint(p, "tsval", "tsval %" PRIu64, d->seg.has_ts, d->seg.tsval);
-	put_opt_uint(p, "ts_recent", "ts_recent %" PRIu64, tw->ts_recent_stamp_set, tw->ts_recent);
-	put_opt_uint(p, "ts_recent_age_s", "age %" PRIu64 "s", tw->ts_recent_stamp_set, tw->ts_recent_age_s);
+	pr_int(p, "seq", " seq %lld", d->seg.seq);
+	pr_int(p, "rcv_nxt", " rcv_nxt %lld", tw->rcv_nxt);
+	pr_int(p, "snd_nxt", NULL, tw->snd_nxt);
+	pr_opt_int(p, "tsval", " tsval %lld", d->seg.has_ts, d->seg.tsval);
+	pr_opt_int(p, "ts_recent", " ts_recent %lld", tw->ts_recent_stamp_set, tw->ts_recent);
+	pr_opt_int(p, "ts_recent_age_s", " age %llds", tw->ts_recent_stamp_set, tw->ts_recent_age_s);
 }
 
-/* What the kernel said and what the model decided. */
-static void put_verdicts(struct out *p, const struct trace_decision *d)
+/* What the kernel said (drop reason, fexit's status), then the model's
+ * decision as `explain tw` and `lab repro` print it (pr_tw_decision; no why
+ * text: trace decides without formatting it) and whether the two agree.
+ * Text: the decision's marks only. */
+static void put_tw_verdicts(struct pr *p, const struct trace_decision *d, bool drop)
 {
 	char rb[24];
 
-	if (!d->drop_reason)
-		snprintf(rb, sizeof rb, "reason %u", (unsigned)d->drop_reason_value);
-	put_str(p, "drop_reason", NULL, d->drop_reason ? d->drop_reason : rb);
-	put_str(p, "kernel_verdict", NULL, d->kernel_status);
-	put_str(p, "model_verdict", NULL, tw_verdict_str(d->tw_d.verdict));
-	put_bool(p, "model_agrees", NULL, "(model disagrees with the kernel)", d->model_agrees);
-	if (d->tw_d.reply.sent && (d->tw_d.reply.flags & TCPF_ACK))
-		put_uint(p, "reply_ack", NULL, d->tw_d.reply.ack);
-	put_str(p, "model_status", NULL, tw_kernel_status_str(&d->tw_d));
-	put_bool(p, "rate_limited", "(ACK rate-limited)", NULL, d->tw_d.rate_limited);
+	if (drop) {
+		if (!d->drop_reason)
+			snprintf(rb, sizeof rb, "reason %u", (unsigned)d->drop_reason_value);
+		pr_str(p, "drop_reason", NULL, d->drop_reason ? d->drop_reason : rb);
+	}
+	pr_str(p, "kernel_status", NULL, d->kernel_status);
+	pr_open_json(p, "model", false);
+	pr_tw_decision(p, &d->tw_d);
+	pr_bool(p, "agrees", NULL, d->model_agrees);
+	pr_close(p);
+	if (!drop && d->tw_d.verdict == TCP_TW_SYN)
+		pr_text(p, " isn %u", (unsigned)d->tw_d.isn);
+	if (!d->model_agrees)
+		pr_text(p, " (model disagrees with the kernel)");
+	if (d->tw_d.rate_limited)
+		pr_text(p, " (ACK rate-limited)");
 }
 
 static void emit_event(struct run *r, const struct twlab_event *e, const struct trace_decision *d)
 {
 	const char *ev = trace_kind_str(d->kind);
-	struct out p;
-	char fb[8];
+	char line[LINE_MAX_BYTES], fb[8];
+	struct pr p;
 
-	out_begin(&p, r->json, false);
+	pr_begin_buf(&p, r->json, stdout, line, sizeof line);
 	switch (d->kind) {
 	case TK_TW_SYN_REJECTED:
 	case TK_TW_SYN_NO_LISTENER:
 		put_head(r, &p, e, ev, d->kind == TK_TW_SYN_REJECTED ? tw_cause_str(d->tw_d.cause) : NULL);
 		put_tw(&p, d);
-		put_verdicts(&p, d);
+		put_tw_verdicts(&p, d, true);
 		break;
 	case TK_TW_SEGMENT_DROPPED:
 		put_head(r, &p, e, ev, NULL);
-		put_str(&p, "flags", "%s", tcp_flags_str(d->seg.flags, fb));
+		pr_str(&p, "flags", " %s", tcp_flags_str(d->seg.flags, fb));
 		put_tw(&p, d);
-		put_uint(&p, "ack", "ack %" PRIu64, d->seg.ack);
-		put_verdicts(&p, d);
+		pr_int(&p, "ack", " ack %lld", d->seg.ack);
+		put_tw_verdicts(&p, d, true);
 		break;
 	case TK_TW_SYN_ACCEPTED:
 		put_head(r, &p, e, ev, NULL);
 		put_tw(&p, d);
-		put_str(&p, "kernel_verdict", NULL, d->kernel_status);
-		put_str(&p, "model_verdict", NULL, tw_verdict_str(d->tw_d.verdict));
-		put_bool(&p, "model_agrees", NULL, "(model disagrees with the kernel)", d->model_agrees);
-		put_opt_uint(&p, "isn", "isn %" PRIu64, d->tw_d.verdict == TCP_TW_SYN, d->tw_d.isn);
+		put_tw_verdicts(&p, d, false);
 		break;
 	case TK_SYNSENT_RESET: {
 		bool reset = d->ss_d.verdict == SYNSENT_RESET;
 		put_head(r, &p, e, ev, NULL);
-		put_str(&p, "flags", NULL, tcp_flags_str(d->seg.flags, fb));
-		put_uint(&p, "ack", "ack %" PRIu64, d->seg.ack);
-		put_uint(&p, "seq", NULL, d->seg.seq);
-		put_uint(&p, "snd_una", reset ? "not in (snd_una %" PRIu64 "," : "snd_una %" PRIu64, d->ss.snd_una);
-		put_uint(&p, "snd_nxt", reset ? "snd_nxt %" PRIu64 "]" : "snd_nxt %" PRIu64, d->ss.snd_nxt);
-		put_opt_uint(&p, "rst_seq", NULL, d->ss_d.reply.sent && (d->ss_d.reply.flags & TCPF_RST),
-			     d->ss_d.reply.seq);
-		put_str(&p, "model_verdict", reset ? NULL : "model %s", synsent_verdict_str(d->ss_d.verdict));
-		/* what the client pays: its next SYN (explain synsent's fields) */
-		put_opt_uint(&p, "next_syn_ms", "next SYN in %" PRIu64 " ms", d->ss_d.next_syn_ms != 0,
-			     d->ss_d.next_syn_ms);
-		put_bool(&p, "fast_retry", NULL, NULL, d->ss_d.fast_retry);
+		pr_str(&p, "flags", NULL, tcp_flags_str(d->seg.flags, fb));
+		pr_int(&p, "ack", " ack %lld", d->seg.ack);
+		pr_int(&p, "seq", NULL, d->seg.seq);
+		pr_int(&p, "snd_una", reset ? " not in (snd_una %lld," : " snd_una %lld", d->ss.snd_una);
+		pr_int(&p, "snd_nxt", reset ? " snd_nxt %lld]" : " snd_nxt %lld", d->ss.snd_nxt);
+		/* the model's decision as `explain synsent` prints it: the RST,
+		 * and when the client sends its SYN again */
+		pr_open_json(&p, "model", false);
+		pr_synsent_decision(&p, &d->ss_d);
+		pr_bool(&p, "agrees", NULL, d->model_agrees);
+		pr_close(&p);
+		if (!reset)
+			pr_text(&p, " model %s", synsent_verdict_str(d->ss_d.verdict));
+		if (d->ss_d.next_syn_ms)
+			pr_text(&p, " next SYN in %u ms", (unsigned)d->ss_d.next_syn_ms);
 		break;
 	}
 	case TK_IGNORED: case TK_UNDECODED: case TK__N:
 		return;
 	}
-	out_end(&p);
+	pr_text(&p, "\n");
+	pr_end(&p);
+	if (p.overflow)       /* cannot happen with the fields above; never silently */
+		cli_err("trace", "%s event: longer than %d bytes, not printed", ev, LINE_MAX_BYTES);
 }
 
 static int on_event(const struct twlab_event *e, void *arg)
@@ -384,36 +240,38 @@ static int on_event(const struct twlab_event *e, void *arg)
 static void emit_summary(struct run *r, const struct trace_counters *c, double secs)
 {
 	const struct trace_stats *st = &r->st;
-	struct out p;
+	struct pr p;
 
-	out_begin(&p, r->json, true);
-	if (!r->json)
-		textf(&p, "\n-- summary\n");
-	put_str(&p, "event", NULL, "summary");
-	put_uint(&p, "duration_ms", NULL, (uint64_t)(secs * 1000 + 0.5));
-	put_uint(&p, "tw_syn_rejected", NULL, st->rej_paws + st->rej_seq + st->rej_other);
-	put_uint(&p, "paws", NULL, st->rej_paws);
-	put_uint(&p, "seq", NULL, st->rej_seq);
-	put_uint(&p, "tw_syn_no_listener", NULL, st->no_listener);
-	put_uint(&p, "tw_syn_accepted", NULL, st->accepted);
-	put_uint(&p, "synsent_reset", NULL, st->synsent_reset);
-	put_uint(&p, "tw_segment_dropped", NULL, st->segments);
-	put_uint(&p, "model_mismatch", NULL, st->model_mismatch);
-	put_uint(&p, "undecoded_events", NULL, st->undecoded);
-	put_uint(&p, "lost_events", NULL, c->v[TC_LOST]);
-	put_uint(&p, "kernel_tw_paws_drops", NULL, c->v[TC_TW_DROP_PAWS]);
-	put_uint(&p, "kernel_tw_other_drops", NULL, c->v[TC_TW_DROP_OTHER]);
-	put_uint(&p, "host_receive_resets", NULL, c->v[TC_RECEIVE_RESET]);
-	put_uint(&p, "host_connects", NULL, c->v[TC_SYN_SENT]);
-	put_uint(&p, "filtered_out", NULL, c->v[TC_FILTERED]);
+	pr_begin_list(&p, r->json, stdout);
+	p.width = 22;
+	pr_text(&p, "\n-- summary\n");
+	pr_set_list(&p, false);
+	pr_str(&p, "event", NULL, "summary");
+	pr_set_list(&p, true);
+	pr_int(&p, "duration_ms", NULL, (long long)(secs * 1000 + 0.5));
+	pr_int(&p, "tw_syn_rejected", NULL, (long long)(st->rej_paws + st->rej_seq + st->rej_other));
+	pr_int(&p, "paws", NULL, (long long)st->rej_paws);
+	pr_int(&p, "seq", NULL, (long long)st->rej_seq);
+	pr_int(&p, "tw_syn_no_listener", NULL, (long long)st->no_listener);
+	pr_int(&p, "tw_syn_accepted", NULL, (long long)st->accepted);
+	pr_int(&p, "synsent_reset", NULL, (long long)st->synsent_reset);
+	pr_int(&p, "tw_segment_dropped", NULL, (long long)st->segments);
+	pr_int(&p, "model_mismatch", NULL, (long long)st->model_mismatch);
+	pr_int(&p, "undecoded_events", NULL, (long long)st->undecoded);
+	pr_int(&p, "lost_events", NULL, (long long)c->v[TC_LOST]);
+	pr_int(&p, "kernel_tw_paws_drops", NULL, (long long)c->v[TC_TW_DROP_PAWS]);
+	pr_int(&p, "kernel_tw_other_drops", NULL, (long long)c->v[TC_TW_DROP_OTHER]);
+	pr_int(&p, "host_receive_resets", NULL, (long long)c->v[TC_RECEIVE_RESET]);
+	pr_int(&p, "host_connects", NULL, (long long)c->v[TC_SYN_SENT]);
+	pr_int(&p, "filtered_out", NULL, (long long)c->v[TC_FILTERED]);
 	if (c->v[TC_TW_VERDICT_SUCCESS] + c->v[TC_TW_VERDICT_RST] + c->v[TC_TW_VERDICT_ACK] +
 	    c->v[TC_TW_VERDICT_SYN] + c->v[TC_TW_VERDICT_ACK_OOW]) {
-		put_open(&p, "host_tw_verdicts");
+		pr_open(&p, "host_tw_verdicts", false);
 		for (int v = 0; v <= TC_TW_VERDICT_ACK_OOW - TC_TW_VERDICT_SUCCESS; v++)
-			put_uint(&p, tw_status_str(v), NULL, c->v[TC_TW_VERDICT_SUCCESS + v]);
-		put_close(&p);
+			pr_int(&p, tw_status_str(v), NULL, (long long)c->v[TC_TW_VERDICT_SUCCESS + v]);
+		pr_close(&p);
 	}
-	out_end(&p);
+	pr_end(&p);
 }
 
 static int write_prom(const char *path, struct run *r, const struct trace_counters *c)
@@ -506,47 +364,38 @@ static bool parse_netns(const char *v, uint32_t *out)
 
 /* Where the BPF tracer cannot run: the counters every kernel has, as rates
  * per second (one "counters" event per second, a summary at the end). No
- * per-SYN events, no causes: the stderr line says so. */
-static json_t *delta(long long now, long long before)
+ * per-SYN events, no causes: the stderr line says so. Text: one line of
+ * "key=value" per event, "-" for a counter that could not be read. */
+static void put_delta(struct pr *p, const char *key, const char *fmt, const char *unknown,
+		      long long now, long long before)
 {
-	return now < 0 || before < 0 ? json_null() : json_integer(now - before);
+	if (now < 0 || before < 0)
+		pr_null(p, key, unknown);
+	else
+		pr_int(p, key, fmt, now - before);
 }
 
-static json_t *counters_json(const struct kcounters *a, const struct kcounters *b, double secs)
+/* The counters from a to b over secs. */
+static void put_counters(struct pr *p, const struct kcounters *a, const struct kcounters *b, double secs)
 {
 	bool tw = b->paws_tw >= 0;
-	json_t *o = json_object();
 
-	json_object_set_new(o, "interval_s", json_real(secs));
-	json_object_set_new(o, "paws_counter", json_string(tw ? "TcpExtPAWSTimewait" : "TcpExtPAWSEstab"));
-	json_object_set_new(o, "paws_rejected", tw ? delta(b->paws_tw, a->paws_tw) : delta(b->paws_estab, a->paws_estab));
-	json_object_set_new(o, "tw_ack_skipped", delta(b->ack_skipped_tw, a->ack_skipped_tw));
-	json_object_set_new(o, "tw_overflow", delta(b->tw_overflow, a->tw_overflow));
-	json_object_set_new(o, "paws_passive", delta(b->paws_passive, a->paws_passive));
-	json_object_set_new(o, "time_wait_sockets", b->time_wait < 0 ? json_null() : json_integer(b->time_wait));
-	json_object_set_new(o, "conntrack_invalid", b->has_ct ? json_integer(b->ct_invalid - a->ct_invalid) : json_null());
-	json_object_set_new(o, "conntrack_insert_failed", b->has_ct ? json_integer(b->ct_insert_failed - a->ct_insert_failed) : json_null());
-	return o;
-}
-
-static void counters_print(json_t *o, bool json)
-{
-	if (json) {
-		char *t = json_dumps(o, JSON_COMPACT);
-		puts(t);
-		free(t);
-	} else {
-		const char *k;
-		json_t *v;
-		json_object_foreach(o, k, v) {
-			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			printf("%s%s=%s", strcmp(k, "event") ? " " : "", k, json_is_string(v) ? json_string_value(v) : t);
-			free(t);
-		}
-		putchar('\n');
-	}
-	fflush(stdout);
-	json_decref(o);
+	pr_real(p, "interval_s", " interval_s=%.3f", secs);
+	pr_str(p, "paws_counter", " paws_counter=%s", tw ? "TcpExtPAWSTimewait" : "TcpExtPAWSEstab");
+	if (tw)
+		put_delta(p, "paws_rejected", " paws_rejected=%lld", " paws_rejected=-", b->paws_tw, a->paws_tw);
+	else
+		put_delta(p, "paws_rejected", " paws_rejected=%lld", " paws_rejected=-", b->paws_estab, a->paws_estab);
+	put_delta(p, "tw_ack_skipped", " tw_ack_skipped=%lld", " tw_ack_skipped=-", b->ack_skipped_tw, a->ack_skipped_tw);
+	put_delta(p, "tw_overflow", " tw_overflow=%lld", " tw_overflow=-", b->tw_overflow, a->tw_overflow);
+	put_delta(p, "paws_passive", " paws_passive=%lld", " paws_passive=-", b->paws_passive, a->paws_passive);
+	/* a level, not a rate: the count now (from 0) */
+	put_delta(p, "time_wait_sockets", " time_wait_sockets=%lld", " time_wait_sockets=-", b->time_wait, 0);
+	put_delta(p, "conntrack_invalid", " conntrack_invalid=%lld", " conntrack_invalid=-",
+		  b->has_ct ? b->ct_invalid : -1, a->ct_invalid);
+	put_delta(p, "conntrack_insert_failed", " conntrack_insert_failed=%lld", " conntrack_insert_failed=-",
+		  b->has_ct ? b->ct_insert_failed : -1, a->ct_insert_failed);
+	pr_text(p, "\n");
 }
 
 static int counters_fallback(const struct run *r, double duration, const char *why)
@@ -570,27 +419,30 @@ static int counters_fallback(const struct run *r, double duration, const char *w
 	while (!stop_flag && (duration <= 0 || el < duration)) {
 		double step = duration > 0 && duration - el < 1 ? duration - el : 1;
 		struct timespec d = { (time_t)step, (long)((step - (time_t)step) * 1e9) };
-		json_t *o;
+		struct pr p;
 		nanosleep(&d, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		el = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
 		if (kcounters_read("/proc", &cur, err, sizeof err))
 			break;
-		o = counters_json(&prev, &cur, el - last);
-		json_object_set_new(o, "event", json_string("counters"));
-		json_object_set_new(o, "t", json_real(el));
-		if (!r->quiet)
-			counters_print(o, r->json);
-		else
-			json_decref(o);
+		if (!r->quiet) {
+			pr_begin(&p, r->json);
+			pr_str(&p, "event", "%s", "counters");
+			pr_real(&p, "t", " t=%.3f", el);
+			put_counters(&p, &prev, &cur, el - last);
+			pr_end(&p);
+			fflush(stdout);
+		}
 		prev = cur;
 		last = el;
 	}
 	{
-		json_t *o = counters_json(&first, &prev, last);
-		json_object_set_new(o, "event", json_string("summary"));
-		json_object_set_new(o, "mode", json_string("counters"));
-		counters_print(o, r->json);
+		struct pr p;
+		pr_begin(&p, r->json);
+		pr_str(&p, "event", "%s", "summary");
+		pr_str(&p, "mode", " mode=%s", "counters");
+		put_counters(&p, &first, &prev, last);
+		pr_end(&p);
 	}
 	return EXIT_OK;
 }

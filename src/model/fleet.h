@@ -247,7 +247,9 @@ enum nat_tuple {
 				      * CLOSE, NATed, not fixed-timeout: 6.5+
 				      * nf_nat_used_tuple_harder() may evict it;
 				      * the callback then sets *old_seq_end to
-				      * that entry's seen[ORIGINAL].td_end */
+				      * that entry's seen[ORIGINAL].td_end
+				      * (old_seq_end is NULL where the rule
+				      * does not read it) */
 };
 typedef enum nat_tuple (*nat_tuple_fn)(void *ctx, uint32_t nat_addr,
 				       uint16_t nat_port, uint32_t *old_seq_end);
@@ -259,6 +261,10 @@ struct nat_req {                 /* one new connection through the box */
 	uint32_t syn_seq_end;        /* SYN seq + 1 (the new conntrack's
 				      * seen[ORIGINAL].td_end, compared by the
 				      * 6.5+ eviction rule) */
+	/* If set: called (with the nat_tuple_fn's ctx) for that value instead
+	 * of reading syn_seq_end, only when the eviction rule compares it --
+	 * a caller whose ISN is costly computes it only then. */
+	uint32_t (*syn_seq_end_fn)(void *ctx);
 	/* find_appropriate_src(): a mapping the box already holds for this
 	 * client addr:port (toward another server, or a closing entry):
 	 * netfilter tries it before anything else. 0/0: none. */

@@ -186,22 +186,25 @@ static bool used_harder(const struct nat_state *ns, const struct nat_req *req,
 			nat_tuple_fn fn, void *ctx, bool *evicted)
 {
 	uint32_t old_end = 0;
-	enum nat_tuple t = fn(ctx, addr, port, &old_end);
+	/* the closing entry's td_end only where the rule reads it */
+	bool harder = ns->kver >= KVER(6, 5, 0) && attempts_left <= 32;
+	enum nat_tuple t = fn(ctx, addr, port, harder ? &old_end : NULL);
 
 	if (t == NAT_TUPLE_FREE)
 		return false;
-	if (t == NAT_TUPLE_USED_CLOSING && ns->kver >= KVER(6, 5, 0) &&
-	    attempts_left <= 32 && (int32_t)(req->syn_seq_end - old_end) > 0) {
-		*evicted = true;
-		return false;
+	if (t == NAT_TUPLE_USED_CLOSING && harder) {
+		uint32_t syn_end = req->syn_seq_end_fn ? req->syn_seq_end_fn(ctx) : req->syn_seq_end;
+		if ((int32_t)(syn_end - old_end) > 0) {
+			*evicted = true;
+			return false;
+		}
 	}
 	return true;
 }
 
 static inline bool taken(nat_tuple_fn fn, void *ctx, uint32_t addr, uint16_t port)
 {
-	uint32_t dummy;
-	return fn(ctx, addr, port, &dummy) != NAT_TUPLE_FREE;
+	return fn(ctx, addr, port, NULL) != NAT_TUPLE_FREE;
 }
 
 /* nf_nat_l4proto_unique_tuple(), 5.10+ (torvalds/linux 002c6ca7, and the

@@ -1,5 +1,7 @@
 /*
- * pr.c - the text/JSON emitter (see pr.h).
+ * pr.c - the text/JSON emitter (see pr.h): jansson builds the JSON of a
+ * result printed once; stream mode writes it as it comes, into the
+ * caller's buffer, for a result printed at a high rate.
  */
 #include "print/pr.h"
 
@@ -7,8 +9,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model/model.h"
+
+/* The formats are the callers' literals, each taking the one value. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
 void pr_begin(struct pr *p, bool json)
 {
@@ -20,9 +26,14 @@ void pr_begin_file(struct pr *p, bool json, FILE *f)
 	p->f = f;
 	p->json = json;
 	p->list = false;
+	p->width = 14;
 	p->depth = 0;
 	p->stack[0] = json ? json_object() : NULL;
 	p->l_array[0] = p->l_any[0] = false;
+	p->mute[0] = false;
+	p->buf = NULL;
+	p->cap = p->n = 0;
+	p->overflow = false;
 }
 
 void pr_begin_list(struct pr *p, bool json, FILE *f)
@@ -31,14 +42,102 @@ void pr_begin_list(struct pr *p, bool json, FILE *f)
 	p->list = !json;
 }
 
+static void outf(struct pr *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outs(struct pr *p, const char *s);
+
+void pr_begin_buf(struct pr *p, bool json, FILE *f, char *buf, size_t cap)
+{
+	pr_begin_file(p, false, f);
+	p->json = json;
+	p->buf = buf;
+	p->cap = cap;
+	if (json)
+		outs(p, "{");
+}
+
 void pr_set_list(struct pr *p, bool list)
 {
-	if (!p->depth)
+	if (!p->depth && !p->buf)
 		p->list = list && !p->json;
+}
+
+/* Text, and stream mode's JSON: into the buffer in stream mode (nothing
+ * more once it is full), else to f now. */
+static void outv(struct pr *p, const char *fmt, va_list ap)
+{
+	int m;
+
+	if (!p->buf) {
+		vfprintf(p->f, fmt, ap);
+		return;
+	}
+	if (p->overflow)
+		return;
+	m = vsnprintf(p->buf + p->n, p->cap - p->n, fmt, ap);
+	if (m < 0 || (size_t)m >= p->cap - p->n)
+		p->overflow = true;
+	else
+		p->n += (size_t)m;
+}
+
+static void outf(struct pr *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	outv(p, fmt, ap);
+	va_end(ap);
+}
+
+/* len bytes of s, as outf does but without a format: stream mode's JSON
+ * is written a piece at a time for every event, and a vsnprintf per piece
+ * was most of trace's cost per event. */
+static void outn(struct pr *p, const char *s, size_t len)
+{
+	if (!p->buf) {
+		fwrite(s, 1, len, p->f);
+		return;
+	}
+	if (p->overflow)
+		return;
+	if (len >= p->cap - p->n) {
+		p->overflow = true;
+		return;
+	}
+	memcpy(p->buf + p->n, s, len);
+	p->n += len;
+}
+
+static void outs(struct pr *p, const char *s)
+{
+	outn(p, s, strlen(s));
+}
+
+/* v in decimal. */
+static void out_int(struct pr *p, long long v)
+{
+	char b[24], *e = b + sizeof b, *s = e;
+	unsigned long long u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--s = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--s = '-';
+	outn(p, s, (size_t)(e - s));
 }
 
 void pr_end(struct pr *p)
 {
+	if (p->buf) {
+		if (p->json)
+			outs(p, "}\n");
+		if (!p->overflow)
+			fwrite(p->buf, 1, p->n, p->f);
+		p->n = 0;
+		return;
+	}
 	if (!p->json || !p->stack[0])
 		return;
 	json_dumpf(p->stack[0], p->f, JSON_COMPACT);
@@ -71,7 +170,56 @@ static bool in_json(const struct pr *p)
  * every value is an element) */
 static bool want_json(const struct pr *p, const char *key)
 {
+	if (p->buf)
+		return key || p->l_array[p->depth];
 	return p->stack[p->depth] && (key || json_is_array(p->stack[p->depth]));
+}
+
+/* Text wanted: a format, outside a pr_open_json container. */
+static bool want_text(const struct pr *p, const char *fmt)
+{
+	return fmt && !p->mute[p->depth];
+}
+
+/* Stream JSON: a string with the escapes RFC 8259 requires (as jansson
+ * writes them); the runs between them are copied as they are. */
+static void s_string(struct pr *p, const char *v)
+{
+	const char *run = v;
+	char u[8];
+
+	outn(p, "\"", 1);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		const char *e;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		outn(p, run, (size_t)(v - run));
+		run = v + 1;
+		e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" :
+		    c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+		if (!e) {
+			snprintf(u, sizeof u, "\\u%04x", c);
+			e = u;
+		}
+		outs(p, e);
+	}
+	outn(p, run, (size_t)(v - run));
+	outn(p, "\"", 1);
+}
+
+/* Stream JSON: the comma and the key before a value (no key in an array). */
+static void s_key(struct pr *p, const char *key)
+{
+	unsigned d = p->depth;
+
+	if (p->l_any[d])
+		outn(p, ",", 1);
+	p->l_any[d] = true;
+	if (!p->l_array[d]) {
+		s_string(p, key ? key : "");
+		outn(p, ":", 1);
+	}
 }
 
 /* List mode: the value v of key, as a line, a pair or an array element
@@ -80,35 +228,48 @@ static void list_put(struct pr *p, const char *key, const char *v)
 {
 	unsigned d = p->depth;
 
+	if (p->mute[d])
+		return;
 	if (d == 0) {
 		if (key)
-			fprintf(p->f, "%-14s %s\n", key, v);
+			outf(p, "%-*s %s\n", (int)p->width, key, v);
 	} else if (p->l_array[d]) {
 		if (p->l_any[d])
-			fprintf(p->f, "\n%-14s ", "");
-		fputs(v, p->f);
+			outf(p, "\n%-*s ", (int)p->width, "");
+		outf(p, "%s", v);
 	} else if (key) {
-		fprintf(p->f, "%s%s %s", p->l_any[d] ? "  " : "", key, v);
+		outf(p, "%s%s %s", p->l_any[d] ? "  " : "", key, v);
 	}
 	p->l_any[d] = true;
 }
-
-/* The formats are the callers' literals, each taking the one value. */
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
 void pr_int(struct pr *p, const char *key, const char *fmt, long long v)
 {
 	char b[24];
 
 	if (in_json(p)) {
-		if (want_json(p, key))
+		if (!want_json(p, key))
+			return;
+		if (p->buf) {
+			s_key(p, key);
+			out_int(p, v);
+		} else {
 			put(p, key, json_integer(v));
+		}
 	} else if (p->list) {
 		snprintf(b, sizeof b, "%lld", v);
 		list_put(p, key, b);
-	} else if (fmt) {
-		fprintf(p->f, fmt, v);
+	} else if (want_text(p, fmt)) {
+		outf(p, fmt, v);
 	}
+}
+
+void pr_opt_int(struct pr *p, const char *key, const char *fmt, bool have, long long v)
+{
+	if (have)
+		pr_int(p, key, fmt, v);
+	else
+		pr_null(p, key, NULL);
 }
 
 void pr_real(struct pr *p, const char *key, const char *fmt, double v)
@@ -116,54 +277,101 @@ void pr_real(struct pr *p, const char *key, const char *fmt, double v)
 	char b[48];
 
 	if (in_json(p)) {
-		if (want_json(p, key))
+		if (!want_json(p, key))
+			return;
+		if (p->buf) {
+			/* jansson's form: %.17g, the exponent without "+" and
+			 * leading zeros, a ".0" when that looks integral */
+			char *w, *r;
+			snprintf(b, sizeof b, "%.17g", v);
+			if ((w = strchr(b, 'e'))) {
+				r = ++w;
+				if (*r == '-')
+					r = ++w;
+				else if (*r == '+')
+					r++;
+				while (*r == '0' && r[1])
+					r++;
+				memmove(w, r, strlen(r) + 1);
+			}
+			s_key(p, key);
+			outf(p, "%s%s", b, b[strcspn(b, ".eni")] ? "" : ".0");
+		} else {
 			put(p, key, json_real(v));
+		}
 	} else if (p->list) {
 		snprintf(b, sizeof b, "%.3f", v);
 		list_put(p, key, b);
-	} else if (fmt) {
-		fprintf(p->f, fmt, v);
+	} else if (want_text(p, fmt)) {
+		outf(p, fmt, v);
 	}
 }
 
 void pr_str(struct pr *p, const char *key, const char *fmt, const char *v)
 {
 	if (in_json(p)) {
-		if (want_json(p, key))
+		if (!want_json(p, key))
+			return;
+		if (p->buf) {
+			s_key(p, key);
+			if (v)
+				s_string(p, v);
+			else
+				outs(p, "null");
+		} else {
 			put(p, key, v ? json_string(v) : json_null());
+		}
 	} else if (p->list) {
 		list_put(p, key, v ? v : "-");
-	} else if (fmt) {
-		fprintf(p->f, fmt, v ? v : "-");
+	} else if (want_text(p, fmt)) {
+		outf(p, fmt, v ? v : "-");
 	}
 }
 
 void pr_bool(struct pr *p, const char *key, const char *fmt, bool v)
 {
 	if (in_json(p)) {
-		if (want_json(p, key))
+		if (!want_json(p, key))
+			return;
+		if (p->buf) {
+			s_key(p, key);
+			outs(p, v ? "true" : "false");
+		} else {
 			put(p, key, json_boolean(v));
+		}
 	} else if (p->list) {
 		list_put(p, key, v ? "yes" : "no");
-	} else if (fmt) {
-		fprintf(p->f, fmt, v ? "yes" : "no");
+	} else if (want_text(p, fmt)) {
+		outf(p, fmt, v ? "yes" : "no");
 	}
 }
 
 void pr_null(struct pr *p, const char *key, const char *text)
 {
 	if (in_json(p)) {
-		if (want_json(p, key))
+		if (!want_json(p, key))
+			return;
+		if (p->buf) {
+			s_key(p, key);
+			outs(p, "null");
+		} else {
 			put(p, key, json_null());
+		}
 	} else if (p->list) {
 		list_put(p, key, "-");
-	} else if (text) {
-		fputs(text, p->f);
+	} else if (want_text(p, text)) {
+		outf(p, "%s", text);
 	}
 }
 
 void pr_discard(struct pr *p)
 {
+	if (p->buf) {
+		p->n = 0;
+		p->depth = 0;
+		p->overflow = true;    /* pr_end writes nothing */
+		return;
+	}
 	for (; p->depth; p->depth--)
 		if (in_json(p))
 			json_decref(p->stack[p->depth]);
@@ -175,36 +383,53 @@ void pr_text(struct pr *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->json)
+	if (p->json || p->mute[p->depth])
 		return;
 	va_start(ap, fmt);
-	vfprintf(p->f, fmt, ap);
+	outv(p, fmt, ap);
 	va_end(ap);
+}
+
+static void open_(struct pr *p, const char *key, bool array, bool mute)
+{
+	unsigned d = p->depth;
+	json_t *c;
+
+	if (d + 1 >= sizeof p->stack / sizeof p->stack[0])
+		return;                       /* deeper than any caller nests */
+	if (p->list && d == 0) {              /* a line: "key  values" */
+		if (!p->mute[0] && !mute)
+			outf(p, "%-*s ", (int)p->width, key ? key : "");
+		p->depth++;
+		p->l_array[p->depth] = array;
+		p->l_any[p->depth] = false;
+	} else if (p->list && d == 1) {       /* a value of a line, as JSON */
+		p->l_key = key;
+		p->stack[++p->depth] = array ? json_array() : json_object();
+	} else if (!in_json(p)) {             /* text: only the depth */
+		p->stack[++p->depth] = NULL;
+	} else if (p->buf) {
+		s_key(p, key);
+		outs(p, array ? "[" : "{");
+		p->depth++;
+		p->l_array[p->depth] = array;
+		p->l_any[p->depth] = false;
+	} else {
+		c = array ? json_array() : json_object();
+		put(p, key, json_incref(c));
+		p->stack[++p->depth] = c;
+	}
+	p->mute[p->depth] = p->mute[d] || mute;
 }
 
 void pr_open(struct pr *p, const char *key, bool array)
 {
-	json_t *c;
+	open_(p, key, array, false);
+}
 
-	if (p->depth + 1 >= sizeof p->stack / sizeof p->stack[0])
-		return;                       /* deeper than any caller nests */
-	if (p->list && p->depth == 0) {       /* a line: "key  values" */
-		fprintf(p->f, "%-14s ", key ? key : "");
-		p->depth++;
-		p->l_array[p->depth] = array;
-		p->l_any[p->depth] = false;
-		return;
-	}
-	if (p->list && p->depth == 1) {       /* a value of a line, as JSON */
-		p->l_key = key;
-		p->stack[++p->depth] = array ? json_array() : json_object();
-		return;
-	}
-	if (!in_json(p))
-		return;
-	c = array ? json_array() : json_object();
-	put(p, key, json_incref(c));
-	p->stack[++p->depth] = c;
+void pr_open_json(struct pr *p, const char *key, bool array)
+{
+	open_(p, key, array, true);
 }
 
 void pr_close(struct pr *p)
@@ -222,13 +447,21 @@ void pr_close(struct pr *p)
 		return;
 	}
 	if (p->list && p->depth == 1) {
-		fputs(p->l_array[1] && !p->l_any[1] ? "-\n" : "\n", p->f);
+		if (!p->mute[1])
+			outf(p, "%s", p->l_array[1] && !p->l_any[1] ? "-\n" : "\n");
 		p->depth--;
 		p->l_any[p->depth] = true;
 		return;
 	}
-	if (!in_json(p))
+	if (!in_json(p)) {
+		p->depth--;
 		return;
+	}
+	if (p->buf) {
+		outs(p, p->l_array[p->depth] ? "]" : "}");
+		p->depth--;
+		return;
+	}
 	json_decref(p->stack[p->depth--]);
 }
 

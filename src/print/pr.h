@@ -8,6 +8,11 @@
  * text mode prints each fmt now. key NULL: text only (inside an array the
  * value is appended: arrays have no keys); fmt NULL: JSON only.
  *
+ * Stream mode (pr_begin_buf) is the same calls without allocation, for a
+ * result printed at a high rate (trace's events): JSON is written as it
+ * comes, text too, into the caller's buffer, and pr_end writes the line
+ * with one fwrite. So the per-object emitters below serve every command.
+ *
  * List mode (pr_begin_list) is text for a result that is all fields: each
  * keyed field is a "key  value" line (key padded to 14), a nested object
  * one line of "key value" pairs, an array one value per line ("-" when
@@ -29,18 +34,28 @@ struct pr {
 	FILE *f;                   /* where text and JSON go (stdout) */
 	bool json;
 	bool list;                 /* text as "key  value" lines */
+	unsigned width;            /* list mode: the key column (14) */
 	unsigned depth;
 	struct json_t *stack[8];   /* [0] the root object, then open containers */
-	/* list mode: the open containers (depth), arrays or objects, and
-	 * whether a value was printed in each yet */
+	/* list mode and stream JSON: the open containers (depth), arrays or
+	 * objects, and whether a value was printed in each yet */
 	bool l_array[8], l_any[8];
+	bool mute[8];              /* text: nothing inside (pr_open_json) */
 	const char *l_key;         /* the key of a line's value built as JSON */
+	char *buf;                 /* stream mode: the line built here */
+	size_t cap, n;
+	bool overflow;             /* stream mode: buf was too small, nothing written */
 };
 
 void pr_begin(struct pr *p, bool json);   /* to stdout */
 void pr_begin_file(struct pr *p, bool json, FILE *f);
 /* Text in list mode (json: as pr_begin). */
 void pr_begin_list(struct pr *p, bool json, FILE *f);
+/* Stream mode: JSON or text into buf (cap bytes), written to f with one
+ * fwrite at pr_end; no allocation. No list mode; pr_discard drops the
+ * line. A line longer than cap is not written at all (p->overflow): size
+ * buf for the longest. */
+void pr_begin_buf(struct pr *p, bool json, FILE *f, char *buf, size_t cap);
 /* Text from here on in list mode or not (at the top level only). */
 void pr_set_list(struct pr *p, bool list);
 /* Drop what was built without printing it (an error came up). */
@@ -54,14 +69,19 @@ void pr_str(struct pr *p, const char *key, const char *fmt, const char *v);
 /* text: fmt gets "yes" or "no" */
 void pr_bool(struct pr *p, const char *key, const char *fmt, bool v);
 void pr_null(struct pr *p, const char *key, const char *text);
+/* have false: null (text: nothing). */
+void pr_opt_int(struct pr *p, const char *key, const char *fmt, bool have, long long v);
 /* Text only. */
 void pr_text(struct pr *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A nested object or array under key (JSON only; text prints nothing). */
 void pr_open(struct pr *p, const char *key, bool array);
+/* The same, but text prints nothing of what is inside (a result whose
+ * text line says it its own way, e.g. trace's model decision). */
+void pr_open_json(struct pr *p, const char *key, bool array);
 void pr_close(struct pr *p);
 
 /* One emitter per object of the model, so explain, lab and trace name the
- * same thing the same way. */
+ * same thing the same way (trace in stream mode). */
 
 /* A segment the kernel sends back: an object {flags, seq, ack (when the
  * ACK bit is set), tsecr (when it carries timestamps)}, or null when

@@ -153,10 +153,26 @@ struct sim {
 	bool nat_table;              /* modes that share addresses: port table */
 	/* A connection's ISN and TS offset (one keyed hash of its 4-tuple) are
 	 * read only if a SYN finds its TIME_WAIT later (rcv_nxt, ts_recent),
-	 * or by a NAT that shares addresses, or for the pcap: without those,
-	 * they are computed then, from the connection's client, port and
-	 * connect() time (the host's clock is fixed), not at every connect. */
+	 * by a NAT's 6.5+ eviction rule (the new SYN's and the closed
+	 * session's sequence end), or for the pcap: without the pcap, they
+	 * are computed then, from the connection's client, port and connect()
+	 * time (the host's clock is fixed), not at every connect. */
 	bool clock_later;
+	/* the last connection clock tw_find() computed for a lazy entry: a
+	 * SYN that finds its client's own old TIME_WAIT on the same port (the
+	 * usual case without a shared-address NAT) hashes the same 4-tuple:
+	 * tcp_conn_clock() is a pure function of it, so on_arrival() reuses it */
+	bool ccm_ok;
+	/* the connect() nat_map() is placing (syn_seq_end_cb computes its ISN
+	 * if the NAT's eviction rule asks) */
+	uint32_t la_ci;
+	uint16_t la_cport;
+	int64_t la_c0;
+	bool la_done;                /* la_end computed for this connect() */
+	uint32_t la_end;
+	uint16_t ccm_port;
+	uint32_t ccm_client;
+	struct conn_clock ccm;
 	unsigned nclients;
 	struct client *cl;
 	uint32_t *perturb;           /* all clients' table_perturb, one block */
@@ -383,11 +399,38 @@ static enum nat_tuple nat_tuple_cb(void *ctx, uint32_t nat_addr, uint16_t nat_po
 	struct tent *e = tmap_get(&s->natmap, tw_key(nat_addr, nat_port));
 	if (!e || e->exp <= s->now)
 		return NAT_TUPLE_FREE;
-	if (!e->a)
+	if (!(e->a & 1))
 		return NAT_TUPLE_USED;
-	if (old_seq_end)
-		*old_seq_end = e->b;
+	if (old_seq_end) {
+		if (e->a & 2) {
+			/* clock_later: the closed connection's td_end, from its
+			 * client, port and connect() time (b, f), as close_conn()
+			 * would have stored it */
+			int64_t c0 = (int64_t)((uint64_t)e->f << 32 | e->b);
+			struct client *c = &s->cl[e->c];
+			struct conn_clock cc;
+			tcp_conn_clock(&c->clk, c->addr, s->service_addr, (uint16_t)e->d, s->service_port, &cc);
+			*old_seq_end = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000) + REQ_LEN + 2;
+		} else {
+			*old_seq_end = e->b;
+		}
+	}
 	return NAT_TUPLE_USED_CLOSING;
+}
+
+/* The new SYN's seq + 1 for the NAT's 6.5+ eviction rule (clock_later:
+ * asked for only when the rule compares). */
+static uint32_t syn_seq_end_cb(void *ctx)
+{
+	struct sim *s = ctx;
+	if (!s->la_done) {
+		struct client *c = &s->cl[s->la_ci];
+		struct conn_clock cc;
+		tcp_conn_clock(&c->clk, c->addr, s->service_addr, s->la_cport, s->service_port, &cc);
+		s->la_end = conn_isn(&cc, EPOCH_NS + (uint64_t)s->la_c0 * 1000) + 1;
+		s->la_done = true;
+	}
+	return s->la_end;
 }
 
 static bool port_taken_cb(void *ctx, uint16_t port)
@@ -465,7 +508,7 @@ static void att_schedule(struct sim *s, uint32_t idx)
 /* The mapping ends `hold` after now: a Linux conntrack entry in TIME_WAIT
  * (after FINs) is "closing" (nf_nat_used_tuple_harder may evict it). */
 static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint16_t nat_port,
-			int64_t hold, bool closing, uint32_t seq_end)
+			int64_t hold, bool closing, uint32_t seq_end, bool lazy, int64_t c0)
 {
 	int64_t until = s->now + hold;
 	/* each FIFO takes one fixed delay, so it stays in time order */
@@ -475,7 +518,15 @@ static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint1
 		if (e) {
 			e->exp = until;
 			e->a = closing && s->nat.preset->netfilter;
-			e->b = seq_end;
+			if (e->a && lazy) {
+				/* seq_end not computed (clock_later): nat_tuple_cb
+				 * computes it from the connect() time if asked */
+				e->a |= 2;
+				e->b = (uint32_t)c0;
+				e->f = (uint32_t)((uint64_t)c0 >> 32);
+			} else {
+				e->b = seq_end;
+			}
 			if (!fifo_push(q, until, e->key, cport_key(e->c, (uint16_t)e->d)))
 				s->oom = true;
 		}
@@ -495,9 +546,9 @@ static void nat_expire(struct sim *s, const struct fent *f)
 			/* the client's record of this mapping goes with it */
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
-			tmap_del(&s->natmap, f->key);
+			tmap_del_at(&s->natmap, e);
 			if (ce && cport_natkey(ce) == f->key && ce->exp <= s->now)
-				tmap_del(&s->cport, ck);
+				tmap_del_at(&s->cport, ce);
 		}
 		return;
 	}
@@ -522,7 +573,7 @@ static void nat_expire_prefetch(struct sim *s, const struct fifo *q)
 
 /* Outside address and port for a new connection; false if the NAT has none
  * free (the SYN is dropped: conntrack insert_failed / pool exhausted). */
-static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
+static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn, struct tent *ce,
 		    uint32_t *addr, uint16_t *port)
 {
 	struct client *c = &s->cl[ci];
@@ -562,8 +613,8 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 	 * SYN_SENT is that entry's retransmission: its mapping stays. With a
 	 * narrow port range a client comes back to its own ports within the
 	 * box's TIME_WAIT. */
-	struct tent *ce = tmap_get(&s->cport, cport_key(ci, cport));
-	if (ce && ce->f && ce->e > s->now) {
+	/* ce: the client-port entry (on_arrival made it; a new one is zeroed) */
+	if (ce->f && ce->e > s->now) {
 		uint64_t nk = cport_natkey(ce);
 		struct tent *ne = tmap_get(&s->natmap, nk);
 		ce->f = 0;
@@ -579,6 +630,8 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn,
 		}
 	}
 	struct nat_req req = { .nat_addr = *addr, .client_port = cport, .syn_seq_end = isn + 1 };
+	if (s->clock_later)
+		req.syn_seq_end_fn = syn_seq_end_cb;      /* on_arrival set la_* */
 	struct nat_pick pk = nat_pick_port(&s->nat, &req, &s->rng_nat, nat_tuple_cb, s);
 	if (!pk.port)
 		return false;
@@ -695,12 +748,29 @@ static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 		uint16_t cport = (uint16_t)e->ts_recent;
 		tcp_conn_clock(&s->cl[e->rcv_nxt].clk, c->addr, s->service_addr, cport,
 			       s->service_port, &cc);
+		s->ccm_ok = true;
+		s->ccm_client = e->rcv_nxt;
+		s->ccm_port = cport;
+		s->ccm = cc;
 		e->rcv_nxt = conn_isn(&cc, EPOCH_NS + (uint64_t)e->last_oow * 1000) + REQ_LEN + 2;
 		e->ts_recent = cli_ts(c, cc.ts_off, e->ts_stamp - s->d);
 		e->last_oow = INT64_MIN;
 		e->lazy = false;
 	}
 	return e;
+}
+
+/* Start loading the ring entry the index names for tag, if any (a guess:
+ * only a prefetch, no state read for a decision). */
+static inline void tw_prefetch_entry(const struct sim *s, uint64_t tag)
+{
+	uint64_t low;
+	if (!pmap_get(&s->twk, tag, &low))
+		return;
+	uint64_t seq = s->twr.head + ((low - s->twr.head) & pmap_low_mask(&s->twk));
+	const struct twe *e = twr_at(s, seq);
+	__builtin_prefetch(e);
+	__builtin_prefetch((const char *)(e + 1) - 1);   /* 48 bytes: may straddle */
 }
 
 /* The oldest copy in the ring ends: if the index still points at it, the
@@ -816,7 +886,8 @@ static void close_conn(struct sim *s, const struct conn *k)
 	struct client *c = &s->cl[k->client];
 
 	if (s->nat_table || s->p->fleet.snat.mode == SNAT_ONE_TO_ONE)
-		nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2);
+		nat_release(s, k->client, k->nat_addr, k->nat_port, s->fw_hold, true, k->isn + REQ_LEN + 2,
+			    k->lazy, k->c0);
 	client_port_release(s, k->client, k->cport, tw_key(k->nat_addr, k->nat_port), s->fw_hold, 1);
 	/* net/ipv4/tcp_minisocks.c tcp_time_wait(): inet_twsk_alloc() fails
 	 * past tcp_max_tw_buckets (TCPTimeWaitOverflow) and no mini-socket is
@@ -883,8 +954,13 @@ static bool server_syn(struct sim *s, struct twe *e, uint32_t nat_addr, uint16_t
 	}
 	if (d->reply.sent) {
 		s->r->bare_acks++;
-		emit(s, s->now, false, nat_addr, nat_port, d->reply.flags, d->reply.seq, d->reply.ack,
-		     0, d->reply.has_ts, srv_ts(s, nat_addr, nat_port, s->now), d->reply.tsecr);
+		/* the server's TSval (a keyed hash per 4-tuple) only for the
+		 * pcap: an argument of emit() is computed even when it tests
+		 * --pcap off */
+		if (s->p->packet)
+			emit(s, s->now, false, nat_addr, nat_port, d->reply.flags, d->reply.seq,
+			     d->reply.ack, 0, d->reply.has_ts, srv_ts(s, nat_addr, nat_port, s->now),
+			     d->reply.tsecr);
 	} else if (d->rate_limited) {
 		s->r->acks_rate_limited++;
 	}
@@ -983,10 +1059,18 @@ static void on_arrival(struct sim *s, uint32_t ci)
 			 f->snat.mode == SNAT_OVERLOAD ? c->ov_addr :
 			 f->snat.mode == SNAT_ONE_TO_ONE && c->o2o ? s->p->nat_addr + c->o2o - 1 :
 			 s->p->nat_addr;
-	pmap_prefetch(&s->twk, tw_tag(s, guess, cport), false);
+	uint64_t guess_tag = tw_tag(s, guess, cport);
+	pmap_prefetch(&s->twk, guess_tag, true);
 	if (s->nat_table)
 		tmap_prefetch(&s->natmap, tw_key(guess, cport));
+	/* the client-port entry this connection writes below */
+	tmap_prefetch(&s->cport, cport_key(ci, cport));
 	next_arrival(s, ci);
+	/* second stage: by now the index slot has mostly arrived; a SYN that
+	 * finds a TIME_WAIT then reads its ring entry (a second, dependent
+	 * miss): start loading it here, so it overlaps the NAT's and the
+	 * client-port table's misses instead of following them */
+	tw_prefetch_entry(s, guess_tag);
 	/* one keyed hash gives this connection's TS offset and ISN base
 	 * (model/fleet.h tcp_conn_clock); the rest is the clock. With
 	 * clock_later, only if the SYN finds a TIME_WAIT (below). */
@@ -1000,24 +1084,31 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	}
 	uint32_t nat_addr;
 	uint16_t nat_port;
-	if (!nat_map(s, ci, cport, isn, &nat_addr, &nat_port)) {
+	/* the client's port entry: one probe for nat_map()'s look at the
+	 * client's earlier session on this port and for the new socket */
+	bool created;
+	struct tent *ce = tmap_put(&s->cport, cport_key(ci, cport), &created);
+	if (!ce) {
+		s->oom = true;
+		return;
+	}
+	s->la_ci = ci;
+	s->la_cport = cport;
+	s->la_c0 = c0;
+	s->la_done = false;
+	if (!nat_map(s, ci, cport, isn, ce, &nat_addr, &nat_port)) {
+		/* no socket: the port stays as it was (a new entry goes) */
+		if (created)
+			tmap_del_at(&s->cport, ce);
 		r->nat_exhausted++;
 		r->timed_out++;
 		c->touts++;
 		return;
 	}
-	{
-		bool created;
-		struct tent *e = tmap_put(&s->cport, cport_key(ci, cport), &created);
-		if (!e) {
-			s->oom = true;
-			return;
-		}
-		e->exp = INF;
-		e->f = 0;
-		e->e = 0;
-		e->a = 0;
-	}
+	ce->exp = INF;
+	ce->f = 0;
+	ce->e = 0;
+	ce->a = 0;
 	emit(s, s->now, true, nat_addr, nat_port, TCPF_SYN, isn, 0, 0, true, tsval, 0);
 
 	struct tw_decision d;
@@ -1025,7 +1116,10 @@ static void on_arrival(struct sim *s, uint32_t ci)
 	bool found;
 	struct twe *e = tw_find(s, nat_addr, nat_port);
 	if (e && lazy) {
-		tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
+		if (s->ccm_ok && s->ccm_client == ci && s->ccm_port == cport)
+			cc = s->ccm;
+		else
+			tcp_conn_clock(&c->clk, c->addr, s->service_addr, cport, s->service_port, &cc);
 		tsval = conn_tsval(&c->clk, &cc, (uint64_t)(c0 / 1000));
 		isn = conn_isn(&cc, EPOCH_NS + (uint64_t)c0 * 1000);
 		lazy = false;
@@ -1069,7 +1163,7 @@ static void attempt_gives_up(struct sim *s, uint32_t idx)
 	 * in SYN_SENT until its own timer */
 	int64_t hold = s->nat.preset->netfilter ? SYN_SENT_HOLD_US : s->fw_hold;
 	client_port_release(s, a->client, a->cport, tw_key(a->nat_addr, a->nat_port), hold, 2);
-	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1);
+	nat_release(s, a->client, a->nat_addr, a->nat_port, hold, false, a->isn + 1, false, 0);
 	att_free(s, idx);
 }
 
@@ -1243,8 +1337,9 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	nat_state_init(&s->nat, np, KVER(6, 18, 0));
 	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
 		       f->snat.mode == SNAT_RANDOM_FULLY;
-	/* nat_map() passes the ISN only to a shared-address NAT */
-	s->clock_later = !s->nat_table && !p->packet;
+	/* a shared-address NAT asks for ISNs only through syn_seq_end_cb and
+	 * nat_tuple_cb (its 6.5+ eviction rule) */
+	s->clock_later = !p->packet;
 
 	if (!port_alg_for_release(f->client_kernel, &alg))
 		alg = port_alg_for(ckver, ckver / 1000 == 3010);

@@ -131,12 +131,16 @@ struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created)
 
 void tmap_del(struct tmap *m, uint64_t key)
 {
-	size_t mask = m->cap - 1, i, j;
 	uint8_t f;
+	size_t i = tfind(m, key, &f);
+	if (m->fp[i])
+		tmap_del_at(m, &m->slot[i]);
+}
 
-	i = tfind(m, key, &f);
-	if (!m->fp[i])
-		return;
+void tmap_del_at(struct tmap *m, struct tent *e)
+{
+	size_t mask = m->cap - 1, i = (size_t)(e - m->slot), j;
+
 	m->fp[i] = 0;
 	m->slot[i].key = 0;
 	m->n--;

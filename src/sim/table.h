@@ -42,13 +42,14 @@ struct tmap {
 	size_t cap, n, peak;
 };
 
+/* One multiply and one fold (Fibonacci hashing): the keys are a port in
+ * the low 16 bits under an address or client index, and a product's low
+ * bits depend only on the key's low bits, so the high half is folded
+ * into them (the slot index is the low bits, the fingerprint the top 7). */
 static inline size_t tmap_hash(uint64_t k)
 {
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	k ^= k >> 33;
+	k *= 0x9e3779b97f4a7c15ull;
+	k ^= k >> 29;
 	return (size_t)k;
 }
 /* Start loading key's home slot into the cache: a lookup due soon then
@@ -70,6 +71,8 @@ struct tent *tmap_get(struct tmap *m, uint64_t key);
 struct tent *tmap_put(struct tmap *m, uint64_t key, bool *created);
 /* Remove key (backward-shift deletion: no tombstones). */
 void tmap_del(struct tmap *m, uint64_t key);
+/* Remove the entry e (from tmap_get/tmap_put, with no put since). */
+void tmap_del_at(struct tmap *m, struct tent *e);
 
 /* ---- pmap: a set of (tag, low) pairs packed in one 64-bit word a slot,
  * tag (never 0) in the high bits, `low` in the low `sbits`. Half the bytes

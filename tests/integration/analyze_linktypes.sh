@@ -3,14 +3,11 @@
 # in tests/data/linktypes, written by make.py there (re-run here: the files
 # are what it writes). Each holds one PAWS collision that recovers (5
 # segments); tshark, decoding the same files, must see the same 5 TCP
-# segments. pcapng files libpcap refuses are named with what to do.
+# segments. (The pcapng files libpcap refuses: analyze_mixed.sh.)
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-d="$here/tests/data/linktypes"
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+t_init al
+d="$HERE/tests/data/linktypes"
 
 python3 "$d/make.py" "$tmp"
 for f in "$d"/*.pcap "$d"/*.pcapng; do
@@ -30,17 +27,5 @@ done
 $T analyze "$d/vxlan.pcap" | grep "segments inside tunnels (4-tuples are the inner ones): vxlan 5" >/dev/null || fail "vxlan not named"
 $T analyze "$d/gtpu.pcap" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["summary"]["tunneled_segments"] == {"gtp-u": 5}, d["summary"]["tunneled_segments"]; assert d["collisions"][0]["tuple"]["client"] == "198.18.1.2"' || fail "gtp-u"
 
-# pcapng that libpcap refuses: named, exit 3, and the snaplen one converts with the command given
-set +e
-$T analyze "$d/mixed-snaplen.pcapng" > /dev/null 2> "$tmp/err"; rc=$?
-set -e
-[ $rc -eq 3 ] || fail "mixed snaplen: rc=$rc"
-cp "$d/mixed-snaplen.pcapng" "$tmp/m.pcapng"
-set +e; $T analyze "$tmp/m.pcapng" > /dev/null 2> "$tmp/err"; set -e
-cmd=$(sed -n 's/.*convert it with `\([^`]*\)`.*/\1/p' "$tmp/err")
-[ -n "$cmd" ] || fail "mixed snaplen: no command: $(cat "$tmp/err")"
-eval "$cmd"
-$T analyze "$tmp/m.pcapng.pcap" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; assert (s["packets"], s["collisions"]) == (5, 1), s' || fail "converted file"
-set +e; $T analyze "$d/mixed-link.pcapng" > /dev/null 2> "$tmp/err"; rc=$?; set -e
-[ $rc -eq 3 ] && grep -q "differ in link type" "$tmp/err" || fail "mixed link types: rc=$rc $(cat "$tmp/err")"
+# pcapng files libpcap refuses (mixed-*.pcapng): analyze_mixed.sh
 echo "analyze_linktypes: ok"

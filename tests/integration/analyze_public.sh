@@ -3,12 +3,10 @@
 # (tests/data/captures, with their provenance), including the cases that must
 # not count, and on bad input. No root needed.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+t_init ap
+here=$HERE out=$tmp
 caps="$here/tests/data/captures"
-out=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$out"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 summary() { $T analyze "$@" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(" ".join(f"{k}={s[k]}" for k in ["collisions","collisions_paws","collisions_seq","collisions_not_timewait","collisions_unknown","recovered","timed_out","port_reuses"]))'; }
 
 # --- public captures: expected counts read off `tcpdump -nr` by hand

@@ -5,12 +5,9 @@
 # the snaplen; a bad file among good ones is named and the rest reported
 # (exit 3); a full stdout fails; --server matching nothing is said. No root.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cc -O2 -Wall -Wextra -Werror -I"$here/src" -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
+. "$(dirname "$0")/lib.sh"
+t_init ar
+gen_fleet_cc "$tmp/gen_fleet"
 js() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # Rewrite a pcap: cut every record to SNAPLEN (and say so in the header);

@@ -2,12 +2,9 @@
 # analyze on synthetic fleets with known truth (bench/gen_fleet.c plants the
 # collisions by construction and prints what it planted): counts must be exact.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cc -O2 -Wall -Wextra -Werror -I"$here/src" -o "$tmp/gen_fleet" "$here/bench/gen_fleet.c" -lpcap
+. "$(dirname "$0")/lib.sh"
+t_init as
+gen_fleet_cc "$tmp/gen_fleet"
 for args in "500 10 5 1" "3000 40 30 7" "20000 100 100 42" "60000 5 0 3"; do
   set -- $args
   "$tmp/gen_fleet" "$tmp/f.pcap" "$@" > "$tmp/truth.json"

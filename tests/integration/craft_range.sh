@@ -4,31 +4,23 @@
 # with it, toward loopback inside a namespace of this test's own, the
 # kernel's RST comes back. --kernel-rst installs no filter table.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-prefix="xr$$-"
-ns="${prefix}a"
-cleanup() { ip netns del "$ns" 2>/dev/null || true; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip -n "$ns" addr add 198.18.64.1/24 dev lo
+. "$(dirname "$0")/lib.sh"
+t_init xr
+ns=$(ns_add a 198.18.64.1/24)
 outseg() { ip netns exec "$ns" awk '/^Ip:/ { n++; if (n == 2) print $11 }' /proc/net/snmp; }   # Ip OutRequests (raw sends count here)
 
 before=$(outseg)
 for dst in 127.0.0.1:9 192.0.2.1:80 10.0.0.1:80 198.20.0.1:80 8.8.8.8:53; do
   set +e
-  $T craft syn --netns "$ns" --src 198.18.64.1:40000 --dst "$dst" --seq 1 --wait 100 >/dev/null 2>"$ns.err"
+  $T craft syn --netns "$ns" --src 198.18.64.1:40000 --dst "$dst" --seq 1 --wait 100 >/dev/null 2>"$tmp/err"
   rc=$?
   set -e
   [ $rc -eq 2 ] || fail "--dst $dst: exit $rc, want 2 (usage)"
-  grep -q "outside the lab's range 198.18.0.0/15" "$ns.err" || fail "--dst $dst: message: $(cat "$ns.err")"
+  grep -q "outside the lab's range 198.18.0.0/15" "$tmp/err" || fail "--dst $dst: message: $(cat "$tmp/err")"
 done
 set +e
-$T craft session --netns "$ns" --src 127.0.0.1:40000 --dst 198.18.64.1:80 --isn 1 >/dev/null 2>"$ns.err"; rc=$?
+$T craft session --netns "$ns" --src 127.0.0.1:40000 --dst 198.18.64.1:80 --isn 1 >/dev/null 2>"$tmp/err"; rc=$?
 set -e
-rm -f "$ns.err"
 [ $rc -eq 2 ] || fail "--src 127.0.0.1: exit $rc, want 2"
 [ "$(outseg)" = "$before" ] || fail "a refused craft sent segments ($before -> $(outseg))"
 [ -z "$(ip netns exec "$ns" nft list tables)" ] || fail "a refused craft installed a table"
@@ -45,11 +37,11 @@ PY
 
 # --kernel-rst: no filter table while it runs (the default has one). Port 9
 # is made silent by a table of this test's own, so craft waits for --wait.
-printf 'table ip quiet {\n chain in {\n  type filter hook input priority filter; policy accept;\n  tcp sport 9 drop\n }\n}\n' \
-  | ip netns exec "$ns" nft -f -
+drop_tcp "$ns" quiet sport 9
 for mode in default kernel-rst; do
   flag=; [ $mode = kernel-rst ] && flag=--kernel-rst
   $T craft syn --netns "$ns" --src 198.18.64.1:40002 --dst 198.18.64.1:9 --seq 7 $flag --wait 1500 --json >/dev/null & CP=$!
+  t_bg $CP
   sleep 0.5
   tables=$(ip netns exec "$ns" nft list tables)
   wait $CP || fail "craft ($mode) failed"

@@ -5,25 +5,18 @@
 # SIGKILL its child dies with it and `twlab lab down --prefix` removes the
 # table from craft's record. Nothing else in the namespace is touched.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-prefix="xs$$-"
-ns="${prefix}a"
-cleanup() { ip netns del "$ns" 2>/dev/null || true; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip -n "$ns" addr add 198.18.65.1/24 dev lo
+. "$(dirname "$0")/lib.sh"
+t_init xs
+ns=$(ns_add a 198.18.65.1/24)
 # port 9 made silent (a table of this test's own): craft waits its --wait
-printf 'table ip quiet {\n chain in {\n  type filter hook input priority filter; policy accept;\n  tcp sport 9 drop\n }\n}\n' \
-  | ip netns exec "$ns" nft -f -
+drop_tcp "$ns" quiet sport 9
 crafts() { ip netns exec "$ns" nft list tables | grep -c twlab_craft_ || true; }
 start() {
   $T craft syn --netns "$ns" --src 198.18.65.1:4000$1 --dst 198.18.65.1:9 --seq 1 --wait 30000 --json \
-    >/dev/null 2>"/tmp/$ns.err" & CP=$!
+    >/dev/null 2>"$tmp/err" & CP=$!
+  t_bg $CP
   for _ in $(seq 50); do [ "$(crafts)" = 1 ] && [ -n "$(ip netns pids "$ns")" ] && return; sleep 0.1; done
-  fail "craft did not start: $(cat "/tmp/$ns.err")"
+  fail "craft did not start: $(cat "$tmp/err")"
 }
 
 i=0
@@ -35,7 +28,7 @@ for sig in INT TERM HUP QUIT USR1 PIPE; do
   set +e; wait $CP; rc=$?; set -e
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   [ $rc -eq 1 ] || fail "SIG$sig: exit $rc, want 1"
-  grep -q interrupted "/tmp/$ns.err" || fail "SIG$sig: $(cat "/tmp/$ns.err")"
+  grep -q interrupted "$tmp/err" || fail "SIG$sig: $(cat "$tmp/err")"
   [ $ms -lt 5000 ] || fail "SIG$sig: took $ms ms"
   [ "$(crafts)" = 0 ] || fail "SIG$sig: nft table left"
   [ -z "$(ip netns pids "$ns")" ] || fail "SIG$sig: a process left in the namespace"
@@ -53,5 +46,4 @@ $T lab down --prefix "$prefix" >/dev/null
 [ "$(crafts)" = 0 ] || fail "lab down did not remove the killed craft's table"
 ip netns exec "$ns" nft list tables | grep -q 'table ip quiet' || fail "lab down removed a table not craft's"
 ip netns list | grep -q "^$ns" || fail "lab down removed a namespace twlab did not create"
-rm -f "/tmp/$ns.err"
 echo "craft_signal: ok"

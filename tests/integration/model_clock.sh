@@ -6,21 +6,9 @@
 # unrelated ones when it says "per 4-tuple" (6.18.17+); the same 4-tuple
 # again always gets the same offset (a keyed hash, no state).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/../.." && pwd)
-p="mc$$-"
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null || true
-	ip netns del "${p}h" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# the upstream release: Debian's uname -r is an ABI name (6.1.0-56-amd64);
-# /proc/version carries the real one ("Debian 6.1.192-2")
-rel=$(sed -nE 's/.*Debian ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' /proc/version)
-[ -n "$rel" ] || rel=$(uname -r)
+. "$(dirname "$0")/lib.sh"
+t_init mc
+rel=$(kernel_release)
 
 cat > "$tmp/k.c" <<'CC'
 #include <stdio.h>
@@ -35,23 +23,15 @@ int main(int argc, char **argv)
 	return 0;
 }
 CC
-cc -std=gnu11 -O2 -I"$here/src" -o "$tmp/k" "$tmp/k.c" "$here"/src/model/*.c -lm
+model_cc "$tmp/k" "$tmp/k.c"
 want=$("$tmp/k" "$rel") || fail "model: cannot parse $rel"
-[ "$want" != jiffies ] || { echo "skip: jiffies clock (no offsets) on $rel"; exit 0; }
-[ "$(cat /proc/sys/net/ipv4/tcp_timestamps)" = 1 ] || { echo "skip: host tcp_timestamps != 1"; exit 0; }
+[ "$want" != jiffies ] || skip "jiffies clock (no offsets) on $rel"
+[ "$(cat /proc/sys/net/ipv4/tcp_timestamps)" = 1 ] || skip "host tcp_timestamps != 1"
 
-ip netns add "${p}h"
-H="ip netns exec ${p}h"
-$H ip link set lo up
-$H ip addr add 198.18.0.1/32 dev lo
+h=$(ns_add h 198.18.0.1/32)
+H="ip netns exec $h"
 $H ip addr add 198.18.0.2/32 dev lo
-$H python3 -c "
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('198.18.0.1', 80)); l.listen(64)
-while True:
-    c, _ = l.accept(); c.close()
-" & spid=$!
+accept_close "$h" 198.18.0.1 80 64
 sleep 0.5
 got=$($H python3 - <<'PY'
 import socket, time

@@ -8,21 +8,9 @@
 # eight each, except where the 10 s re-salt moves to a new table entry.
 # The model's own steps, from the same run shape, are printed next to them.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/../.." && pwd)
-p="mp$$-"
-tmp=$(mktemp -d /tmp/twlab-it-XXXXXX)
-spid=
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null || true
-	ip netns del "${p}h" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# the upstream release: Debian's uname -r is an ABI name (6.1.0-56-amd64);
-# /proc/version carries the real one ("Debian 6.1.192-2")
-rel=$(sed -nE 's/.*Debian ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' /proc/version)
-[ -n "$rel" ] || rel=$(uname -r)
+. "$(dirname "$0")/lib.sh"
+t_init mp
+rel=$(kernel_release)
 
 cat > "$tmp/alg.c" <<'CC'
 #include <stdio.h>
@@ -51,22 +39,14 @@ int main(int argc, char **argv)
 	return 0;
 }
 CC
-cc -std=gnu11 -O2 -I"$here/src" -o "$tmp/alg" "$tmp/alg.c" "$here"/src/model/*.c -lm
+model_cc "$tmp/alg" "$tmp/alg.c"
 alg=$("$tmp/alg" "$rel") || fail "model: no allocator for $rel"
-[ "$alg" = perturb64k ] || { echo "skip: model says $alg for $rel; this check covers perturb64k"; exit 0; }
+[ "$alg" = perturb64k ] || skip "model says $alg for $rel; this check covers perturb64k"
 
-ip netns add "${p}h"
-H="ip netns exec ${p}h"
-$H ip link set lo up
-$H ip addr add 198.18.0.1/32 dev lo
+h=$(ns_add h 198.18.0.1/32)
+H="ip netns exec $h"
 $H sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
-$H python3 -c "
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('198.18.0.1', 80)); l.listen(512)
-while True:
-    c, _ = l.accept(); c.close()
-" & spid=$!
+accept_close "$h" 198.18.0.1 80 512
 sleep 0.5
 $H python3 - > "$tmp/kernel" <<'PY'
 import socket

@@ -97,7 +97,8 @@ static enum nat_tuple tab_cb(void *ctx, uint32_t addr, uint16_t port, uint32_t *
 	struct tab *t = ctx;
 	(void)addr;
 	t->calls++;
-	*old_end = t->old_end;
+	if (old_end)
+		*old_end = t->old_end;
 	return t->used[port] == 0 ? NAT_TUPLE_FREE :
 	       t->used[port] == 1 ? NAT_TUPLE_USED : NAT_TUPLE_USED_CLOSING;
 }
@@ -200,6 +201,46 @@ static void v65_evicts_a_time_wait_entry_in_the_last_32_attempts(void **st)
 	p = pick(&ns, 40000, 2000, &rng);
 	assert_int_equal(p.port, 0);
 	assert_false(p.evicted);
+}
+
+/* syn_seq_end_fn: asked only when the eviction rule compares (the last 32
+ * attempts of a round, a closing tuple), and its answer decides as
+ * syn_seq_end would. The callback shares the tuple callback's ctx. */
+static unsigned seq_asks;
+static uint32_t seq_answer;
+static uint32_t seq_cb(void *ctx)
+{
+	assert_ptr_equal(ctx, &T);
+	seq_asks++;
+	return seq_answer;
+}
+
+static void v65_eviction_asks_for_the_syn_seq_only_when_it_compares(void **st)
+{
+	struct nat_state ns; struct model_rng rng;
+	(void)st;
+	nat_state_init(&ns, nat_preset_find("linux"), KVER(6, 18, 44));
+	model_rng_seed(&rng, 5);
+	memset(&T, 0, sizeof T);
+	/* a free port: never asked */
+	struct nat_req rq = { .nat_addr = POOL, .client_port = 40000, .syn_seq_end_fn = seq_cb };
+	seq_asks = 0;
+	assert_int_equal(nat_pick_port(&ns, &rq, &rng, tab_cb, &T).port, 40000);
+	assert_int_equal(seq_asks, 0);
+	/* every tuple closing: asked from the 97th probe on, and decides */
+	memset(&T, 2, sizeof T.used);
+	T.old_end = 1000;
+	seq_answer = 2000;
+	struct nat_pick p = nat_pick_port(&ns, &rq, &rng, tab_cb, &T);
+	assert_true(p.evicted);
+	assert_int_equal(p.probes, 1 + 97);
+	assert_int_equal(seq_asks, 1);
+	seq_answer = 500;
+	seq_asks = 0;
+	p = nat_pick_port(&ns, &rq, &rng, tab_cb, &T);
+	assert_false(p.evicted);
+	assert_int_equal(p.port, 0);
+	assert_true(seq_asks > 0);
 }
 
 static void v419_rover_hands_out_ports_in_order(void **st)
@@ -336,6 +377,7 @@ int main(void)
 		cmocka_unit_test(random_fully_never_keeps_the_port),
 		cmocka_unit_test(full_table_gives_up_after_248_probes),
 		cmocka_unit_test(v65_evicts_a_time_wait_entry_in_the_last_32_attempts),
+		cmocka_unit_test(v65_eviction_asks_for_the_syn_seq_only_when_it_compares),
 		cmocka_unit_test(v419_rover_hands_out_ports_in_order),
 		cmocka_unit_test(fortigate_takes_the_next_higher_free_port),
 		cmocka_unit_test(an_existing_mapping_of_the_client_port_is_reused),

@@ -58,8 +58,16 @@ static void map_keeps_every_key_through_growth_and_deletion(void **st)
 		assert_true(created);
 		e->a = (uint32_t)k;
 	}
-	for (uint64_t k = 1; k <= 5000; k += 2)
-		tmap_del(&m, k * 7919);
+	/* half by key, half by the entry a look-up returned */
+	for (uint64_t k = 1; k <= 5000; k += 2) {
+		if (k % 4 == 1) {
+			tmap_del(&m, k * 7919);
+			continue;
+		}
+		struct tent *e = tmap_get(&m, k * 7919);
+		assert_non_null(e);
+		tmap_del_at(&m, e);
+	}
 	assert_int_equal(m.n, 2500);
 	for (uint64_t k = 1; k <= 5000; k++) {
 		struct tent *e = tmap_get(&m, k * 7919);
@@ -337,23 +345,20 @@ static void count_packets(void *arg, int64_t t_us, const struct segment *seg, ui
 	++*(uint64_t *)arg;
 }
 
-/* Without --pcap and a shared-address NAT, a connection's ISN and TS
- * offset are computed only when a SYN finds its TIME_WAIT (engine.c
- * clock_later); with a packet callback they are computed at connect().
- * Both must give the same run, collisions and all (a one-to-one pool of 4
- * for 4 clients: addresses change hands, SYNs meet other hosts' TIME_WAIT). */
-static void deferred_clock_gives_the_same_run(void **st)
+/* Without --pcap, a connection's ISN and TS offset are computed only when
+ * a SYN finds its TIME_WAIT or the NAT's 6.5+ eviction rule compares
+ * sequence ends (engine.c clock_later); with a packet callback they are
+ * computed at connect(). Both must give the same run, collisions and all. */
+static void same_run_with_and_without_packets(struct sim_params *p, uint64_t min_collisions)
 {
-	(void)st;
-	struct sim_params p;
 	uint64_t npk = 0;
-	params(&p, "one-to-one:4", 4, 1, 20000);
-	struct sim_result *a = run(&p);
-	p.packet = count_packets;
-	p.packet_arg = &npk;
-	struct sim_result *b = run(&p);
+	p->packet = NULL;
+	struct sim_result *a = run(p);
+	p->packet = count_packets;
+	p->packet_arg = &npk;
+	struct sim_result *b = run(p);
 	assert_true(npk > 0);
-	assert_true(a->collisions > 20);
+	assert_true(a->collisions > min_collisions);
 	assert_true(a->port_reuses > a->collisions);
 	assert_int_equal(a->requests, b->requests);
 	assert_int_equal(a->established, b->established);
@@ -368,11 +373,30 @@ static void deferred_clock_gives_the_same_run(void **st)
 	assert_int_equal(a->bare_acks, b->bare_acks);
 	assert_int_equal(a->client_rsts, b->client_rsts);
 	assert_int_equal(a->tw_killed_by_rst, b->tw_killed_by_rst);
+	assert_int_equal(a->nat_port_changed, b->nat_port_changed);
+	assert_int_equal(a->nat_exhausted, b->nat_exhausted);
 	assert_int_equal(a->events, b->events);
 	assert_memory_equal(a->lat_hist, b->lat_hist, sizeof a->lat_hist);
 	assert_true(a->tw_mean == b->tw_mean);
 	free(a);
 	free(b);
+}
+
+/* A one-to-one pool of 4 for 4 clients: addresses change hands, SYNs meet
+ * other hosts' TIME_WAIT. Masquerade with the box holding ~90% of its
+ * 64512 ports (1000 conn/s x 58 s): the random port search reaches its
+ * last 32 attempts and evicts closing sessions (about 5,000 in this run,
+ * counted once with a temporary counter; sim_result has none), so
+ * the rule's deferred sequence ends are compared. */
+static void deferred_clock_gives_the_same_run(void **st)
+{
+	(void)st;
+	struct sim_params p;
+	params(&p, "one-to-one:4", 4, 1, 20000);
+	same_run_with_and_without_packets(&p, 20);
+	params(&p, "masquerade", 20, 50, 120);
+	p.fw_time_wait_s = 58;
+	same_run_with_and_without_packets(&p, 1000);
 }
 
 static void strict_firewall_times_out_linux_firewall_delays(void **st)

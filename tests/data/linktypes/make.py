@@ -5,6 +5,8 @@ specifications). Each holds the same five segments: a SYN with timestamps,
 answered by a bare ACK whose tsecr is newer (a PAWS collision), the client's
 RST, the SYN again 1 s later, a SYN-ACK (recovered). tcpdump decodes the
 inner TCP of every one; tests/integration/analyze_linktypes.sh checks both.
+The mixed-*.pcapng files are pcapng libpcap refuses (interfaces of several
+link types or snaplens), for tests/integration/analyze_mixed.sh.
 
     python3 tests/data/linktypes/make.py DIR
 """
@@ -175,6 +177,51 @@ def write_pcapng(path, ifaces, frame_of):
         f.write(out)
 
 
+def write_mixed_many(path):
+    """Ten interfaces, for the split commands analyze prints for more than
+    eight (#14): 0 Ethernet, 1 raw IP with nanosecond timestamps
+    (if_tsresol 9), 2 USB (a link type analyze does not decode), 3-9
+    Ethernet and raw IP in turn. Interface 1 carries the PAWS collision of
+    SEGS, then data in two segments that tshark reassembles into one HTTP
+    request (its hex dump would add a block); every other interface but 2
+    one SYN and its SYN-ACK of a connection of its own, interface 0's SYN-ACK
+    captured cut to 60 of its 66 bytes."""
+    kinds = [(1, False), (101, True), (189, False)] + [((1, 101)[i % 2], False) for i in range(7)]
+    out = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for lt, ns in kinds:
+        opts = struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0) if ns else b""
+        out += pcapng_block(1, struct.pack("<HHI", lt, 0, 0) + opts)
+    pkts = []                                    # (time ns, interface, ip packet or raw bytes, cut to)
+    base = 1700000000 * 10**9 + 123456789
+    for t, p in inner_packets():
+        pkts.append((base + int(round(t * 1e9)), 1, p, None))
+    req = [b"GET / HTTP/1.1\r\nHo", b"st: twlab\r\n\r\n"]
+    seq = 1001
+    for k, data in enumerate(req):
+        tc = tcp(CLI, SRV, 40000, 80, seq, 123457, 0x18, 1600 + k, 10)
+        pkts.append((base + 1100000000 + k * 1000001, 1, ip4(CLI, SRV, 6, tc + data, 2 + k), None))
+        seq += len(data)
+    pkts.append((base + 1100000000 + 5000003, 1,
+                 ip4(SRV, CLI, 6, tcp(SRV, CLI, 80, 40000, 123457, seq, A, 12, 1601)), None))
+    pkts.append((base + 2 * 10**9, 2, b"\x55" * 40, None))
+    for ifc in [0] + list(range(3, 10)):
+        sp = 41000 + ifc
+        t0 = base + 3 * 10**9 + ifc * 10**8
+        syn = ip4(CLI, SRV, 6, tcp(CLI, SRV, sp, 80, 5000, 0, S, 2000 + ifc, 0))
+        sa = ip4(SRV, CLI, 6, tcp(SRV, CLI, 80, sp, 9000, 5001, SA, 20, 2000 + ifc))
+        pkts.append((t0, ifc, syn, None))
+        pkts.append((t0 + 250000, ifc, sa, 60 if ifc == 0 else None))
+    pkts.sort(key=lambda x: x[0])
+    for tns, ifc, p, cut in pkts:
+        lt, ns = kinds[ifc]
+        fr = eth(p) if lt == 1 else p
+        ts = tns if ns else tns // 1000
+        cap = fr[:cut] if cut else fr
+        out += pcapng_block(6, struct.pack("<IIIII", ifc, ts >> 32, ts & 0xFFFFFFFF, len(cap), len(fr)) + cap)
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     for name, (lt, wrap) in TYPES.items():
@@ -183,6 +230,7 @@ def main():
     write_pcapng(os.path.join(out, "mixed-link.pcapng"), [(1, 65535), (101, 65535)],
                  lambda lt, p: eth(p) if lt == 1 else p)
     write_pcapng(os.path.join(out, "mixed-snaplen.pcapng"), [(1, 65535), (1, 96)], lambda lt, p: eth(p))
+    write_mixed_many(os.path.join(out, "mixed-many.pcapng"))
 
 
 if __name__ == "__main__":

@@ -7,27 +7,18 @@
 # against the model (explain synsent: next_syn_ms, and the RTO after one
 # retransmission from explain --kernel's schedule).
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-P="fr$$-"
-cleanup() { for p in ${DP:-} ${AP:-}; do kill "$p" 2>/dev/null || true; done; ip netns del ${P}c 2>/dev/null || true; ip netns del ${P}s 2>/dev/null || true; }
-trap cleanup EXIT
-ip netns add ${P}c; ip netns add ${P}s
-ip link add eth0 netns ${P}c type veth peer name eth0 netns ${P}s
-ip -n ${P}c addr add 198.18.64.2/24 dev eth0; ip -n ${P}s addr add 198.18.64.1/24 dev eth0
-for n in c s; do ip -n $P$n link set eth0 up; ip -n $P$n link set lo up; done
-ip netns exec ${P}s nft -f - <<'NFT'
-table ip twlab_fr {
-  chain in {
-    type filter hook input priority filter; policy accept;
-    tcp dport 80 drop
-  }
-}
-NFT
+. "$(dirname "$0")/../lib.sh"
+t_init fr
+veth_pair c 198.18.64.2/24 s 198.18.64.1/24
+drop_tcp ${prefix}s twlab_fr dport 80
 # the answering "TIME_WAIT": an AF_PACKET socket in the server namespace
-ip netns exec ${P}s python3 - <<'PY' & AP=$!
-import socket, struct
+# (it says when it listens: python starts slowly in a TCG guest, and a first
+# SYN sent before that draws no answer)
+ip netns exec ${prefix}s python3 - "$tmp/ready" <<'PY' & AP=$!
+import socket, struct, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
 s.bind(("eth0", 0))
+open(sys.argv[1], "w").close()
 def csum(b):
     if len(b) % 2: b += b"\0"
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
@@ -44,18 +35,13 @@ while True:
     s.send(f[6:12] + f[0:6] + f[12:14] + iph + th)
     break
 PY
-ip netns exec ${P}c tcpdump -i eth0 -n -tt -l 'tcp[tcpflags] & (tcp-syn|tcp-rst) != 0 and src 198.18.64.2' > /tmp/fr.txt 2>/dev/null & DP=$!
-sleep 1
-ip netns exec ${P}c python3 -c '
-import socket
-s = socket.socket(); s.settimeout(3.6)
-try: s.connect(("198.18.64.1", 80))
-except OSError: pass'
-sleep 0.3
-kill $DP; wait $DP 2>/dev/null || true; DP=
+t_bg $AP
+for _ in $(seq 300); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+[ -e "$tmp/ready" ] || fail "the answering socket did not start in 30 s"
+watch_connect ${prefix}c 'tcp[tcpflags] & (tcp-syn|tcp-rst) != 0 and src 198.18.64.2' "$tmp/fr.txt" 198.18.64.1 3.6
 fast=$("$T" explain synsent --kernel host --snd-una 1000 --ack 12345 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["next_syn_ms"] if d["fast_retry"] else 0)')
 after=$("$T" explain --kernel host --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["values"]["syn_retransmit_at_ms"]; print(a[1]-a[0])')
-python3 - "$fast" "$after" /tmp/fr.txt <<'PY'
+python3 - "$fast" "$after" "$tmp/fr.txt" <<'PY'
 import sys
 fast, after = int(sys.argv[1]), int(sys.argv[2])
 ev = [(float(l.split()[0]), "R" if "[R]" in l else "S") for l in open(sys.argv[3]) if "Flags" in l]
