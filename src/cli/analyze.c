@@ -638,6 +638,10 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 	if (r->coll_not_timewait)
 		printf("  not_timewait: on the server nstat -az TcpExtTCPChallengeACK, and ss -tan state established\n"
 		       "       for the 4-tuple: a socket the server still thinks is open\n");
+	if (r->coll_unknown)
+		printf("  unknown: the capture lacks what decides the cause; on the server nstat -az %s\n"
+		       "       (PAWS) and TcpExtTCPChallengeACK (a peer still open) tell them apart live\n",
+		       k->paws_tw_counter);
 	if (r->timed_out)
 		printf("  timeouts: on the firewall conntrack -S (invalid, insert_failed) and its drop log\n");
 	printf("mitigations, for the causes found:\n");
