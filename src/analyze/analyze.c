@@ -63,17 +63,21 @@ _Static_assert((ST_PENDING | ST_ANSWERED | ST_REFUSED | ST_GAVE_UP | ST_PREV_TW 
 
 /* One 4-tuple, oriented (client, server). family 0 marks a free slot. */
 struct conn {
-	uint8_t  caddr[16], saddr[16];
-	uint16_t cport, sport;
+	/* what a sweep reads first, within 32 bytes: one cache line whether
+	 * the slot starts on a line or half way (96-byte slots) */
+	uint8_t  family, syns, bare_acks, syn_flags;
 	uint32_t idle_until;           /* s after base: forgotten after this */
-	double   syn_t;
-	struct track trk;              /* the incarnations (track.h); trk.st also holds ST_* */
+	struct track trk;              /* the incarnations (track.h: close_t first, st
+					* last); trk.st also holds ST_* */
+	uint16_t cport, sport;
 	float    last_syn_dt;          /* last SYN of the attempt - syn_t */
+	uint8_t  caddr[16], saddr[16];
+	double   syn_t;
 	uint32_t sa_ack, syn_seq, syn_tsval;
 	uint32_t open;                 /* 1 + pool index of the collision this attempt is */
-	uint8_t  family, syns, bare_acks, syn_flags;
 };
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
+_Static_assert(offsetof(struct conn, trk) + sizeof(struct track) <= 32, "a sweep reads one cache line");
 
 struct nat_clock { double t; uint32_t ts; uint16_t port; bool multi_port; };
 #define NAT_FP_MAX 16                  /* fingerprints, TTLs and IP ID counters told apart */
@@ -82,18 +86,34 @@ struct nat_more {                      /* the second and later of each trait */
 	uint16_t ipid[NAT_FP_MAX - 1];
 	uint8_t  ttl[NAT_FP_MAX - 1];
 };
-struct nat_addr {                      /* per client address: its clocks and SYN traits */
-	struct nat_clock first;
-	struct nat_clock *more;        /* clocks 2..n */
-	uint16_t n, cap;
+/* Per client address: its clocks and SYN traits, in one 64-byte slot of an
+ * open-addressing table keyed by the address (a SYN from a new address is
+ * one cache miss, prefetched with its tuple); family 0 marks a free slot.
+ * The first clock and the first value of each trait stay inline (a scan's
+ * million addresses send one SYN each); further clocks are in a block of
+ * a->clk (4, 8, .. 64 clocks: the block for n - 1 of them), further traits
+ * in a->xs, both taken when an address shows a second one. */
+enum { NS_CAPPED = 1, NS_FIRST_MULTI = 2 };
+struct nat_slot {
+	uint8_t  addr[16];
+	uint8_t  family;
 	uint8_t  nfp, nttl, nipid;
 	uint8_t  ttl0;
+	uint8_t  fl;                   /* NS_* */
+	uint16_t n;                    /* clocks */
 	uint32_t fp0;
+	uint32_t conns;
+	uint32_t order;                /* index in r.nat (first SYN first) */
+	uint32_t more;                 /* clocks 2..n: their block in a->clk; 0 none */
+	uint32_t x;                    /* 1 + index in a->xs; 0: none */
 	uint16_t ipid0;                /* each counter's last value: the first here */
 	uint16_t ipid_syns, ipid_cont; /* SYNs with an IP ID; of which continued a counter
 					* (both halved together past 65535) */
-	struct nat_more *x;            /* allocated when a trait takes a second value */
+	uint16_t first_port;           /* the first clock */
+	uint32_t first_ts;
+	double   first_t;
 };
+_Static_assert(sizeof(struct nat_slot) == 64, "one cache line per address");
 
 /* A SYN (ISN, timestamp) or a bare ACK (seq, ack, tsecr) seen in one
  * file, and when last: NAT rewrites addresses and ports, not these. The
@@ -117,11 +137,13 @@ struct analyzer {
 	uint32_t *pool_free;
 	uint32_t pool_cap, pool_nfree;
 	unsigned list_cap;
-	/* NAT clocks: r.nat[i] and clocks[i], found through idx */
-	struct nat_addr *clocks;
-	unsigned nat_cap;
-	uint32_t *nat_idx;             /* 1 + index, open addressing */
-	size_t nat_idx_cap;
+	/* NAT clocks per client address (r.nat is filled from them at the end) */
+	struct nat_slot *nat;
+	size_t nat_cap;                /* slots, a power of two; 0 before the first */
+	struct nat_clock *clk;         /* blocks of further clocks; [0] unused */
+	uint32_t clk_cap, clk_n, clk_free[5];   /* free blocks per size (linked by .ts) */
+	struct nat_more *xs;
+	uint32_t xs_cap, xs_n;
 	/* several vantage points: the segments seen where (see vantage.c) */
 	bool multi;
 	struct sighting *sight;
@@ -185,6 +207,16 @@ static uint64_t hash_ends(uint8_t fam, const uint8_t *a1, uint16_t p1, const uin
 	return h ^ (h >> 32);
 }
 
+/* ceil(x) for 0 <= x < 2^32, without a libm call (x86-64's baseline has no
+ * rounding instruction): the same integer. */
+static inline uint32_t ceil_u32(double x)
+{
+	if (!(x > 0))
+		return 0;
+	uint32_t r = (uint32_t)x;
+	return r + ((double)r < x);
+}
+
 static uint64_t conn_hash(const struct conn *c)
 {
 	return hash_ends(c->family, c->caddr, c->cport, c->saddr, c->sport);
@@ -217,13 +249,16 @@ static void insert_moved(struct conn *tab, size_t cap, const struct conn *c)
 	tab[i] = *c;
 }
 
-/* The table: anonymous zeroed memory, on huge pages where the kernel gives
- * them (a lookup is one random access; 4 KiB pages add a TLB miss to it). */
-static struct conn *tab_alloc(size_t n)
+/* Zeroed memory for a table; on huge pages where the kernel gives them
+ * (a lookup is one random access; 4 KiB pages add a TLB miss to it). */
+static void *big_zalloc(size_t len)
 {
-	size_t len = n * sizeof(struct conn);
-	if (len < (2u << 20))
-		return calloc(n, sizeof(struct conn));
+	if (len < (2u << 20)) {
+		void *p = aligned_alloc(64, len);
+		if (p)
+			memset(p, 0, len);
+		return p;
+	}
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -231,26 +266,26 @@ static struct conn *tab_alloc(size_t n)
 	return p;
 }
 
-static void tab_free(struct conn *t, size_t n)
+static void big_free(void *p, size_t len)
 {
-	if (!t)
+	if (!p)
 		return;
-	if (n * sizeof(struct conn) < (2u << 20))
-		free(t);
+	if (len < (2u << 20))
+		free(p);
 	else
-		munmap(t, n * sizeof(struct conn));
+		munmap(p, len);
 }
 
 static bool grow(struct analyzer *a, size_t ncap)
 {
-	struct conn *t = tab_alloc(ncap);
+	struct conn *t = big_zalloc(ncap * sizeof *t);
 	if (!t)
 		return false;
 	mem_add(a, (int64_t)(ncap * sizeof *t));
 	for (size_t i = 0; a->tab && i < a->cap; i++)
 		if (a->tab[i].family)
 			insert_moved(t, ncap, &a->tab[i]);
-	tab_free(a->tab, a->cap);
+	big_free(a->tab, a->cap * sizeof *t);
 	mem_add(a, -(int64_t)(a->cap * sizeof *t));
 	a->tab = t;
 	a->cap = ncap;
@@ -456,11 +491,22 @@ static void sweep(struct analyzer *a)
 {
 	a->last_sweep = a->now;
 	a->since_sweep = 0;
-	for (size_t i = 0; i < a->cap; i++)
+	/* most tuples are a closed connection held for TIME_WAIT: kept, by
+	 * the same tests as expire() makes, without calling it */
+	double rel = a->now - a->base, hold = a->o.kernel->tw_len_s + 60.0;
+	uint32_t need = ceil_u32(rel);   /* rel <= idle_until */
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct conn *c = &a->tab[i];
+		if (!c->family)
+			continue;
+		if (!(c->trk.st & ST_PENDING) && (c->trk.st & ST_HISTORY) && need <= c->idle_until &&
+		    !((c->trk.st & TRK_CLOSED) && a->now - c->trk.close_t > hold))
+			continue;
 		while (a->tab[i].family && expire(a, &a->tab[i], a->now)) {
 			coll_drop(a, &a->tab[i]);
 			del(a, i);     /* may shift another entry into i */
 		}
+	}
 }
 
 /* Over the memory cap: forget the least recently active third or so of the
@@ -523,9 +569,8 @@ static bool make_room(struct analyzer *a)
 
 /* The tuple of segment s, created when new; *from_client says the
  * direction. NULL: out of memory, or (with --server) not the server's. */
-static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, bool *from_client)
+static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t h, bool *from_client)
 {
-	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
 	for (;;) {
 		size_t mask = a->cap - 1, i = h & mask;
 		for (;; i = (i + 1) & mask) {
@@ -543,6 +588,11 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, bool *fr
 			} else {
 				continue;
 			}
+			/* the usual case, kept by expire()'s own tests without the call */
+			if (!(c->trk.st & ST_PENDING) && (c->trk.st & ST_HISTORY) &&
+			    !(s->ts - a->base > (double)c->idle_until) &&
+			    !((c->trk.st & TRK_CLOSED) && s->ts - c->trk.close_t > a->o.kernel->tw_len_s + 60.0))
+				return c;
 			if (!expire(a, c, s->ts))
 				return c;
 			coll_drop(a, c);       /* its time is past: a fresh tuple */
@@ -605,41 +655,93 @@ static uint64_t addr_hash(uint8_t fam, const uint8_t *addr)
 	return h ^ (h >> 31);
 }
 
-static bool nat_room(struct analyzer *a)
+/* The clocks may take a quarter of the cap; beyond it, addresses and
+ * clocks go uncounted. */
+static bool nat_fits(const struct analyzer *a, uint64_t more)
 {
-	if (a->r.nnat < a->nat_cap && (a->r.nnat + 1) * 2 <= a->nat_idx_cap)
-		return true;
-	/* the clocks may take a quarter of the cap; beyond it, addresses go uncounted */
-	unsigned ncap = a->nat_cap ? a->nat_cap * 2 : 64;
-	size_t nidx = (size_t)ncap * 2;
-	uint64_t add = (uint64_t)(ncap - a->nat_cap) * (sizeof(struct an_nat) + sizeof(struct nat_addr)) +
-		       nidx * sizeof(uint32_t);
-	if (a->nat_mem + add > a->r.max_memory / 4 && a->nat_cap)
+	return a->nat_mem + more <= a->r.max_memory / 4;
+}
+
+static bool nat_grow(struct analyzer *a)
+{
+	size_t ncap = a->nat_cap ? a->nat_cap * 2 : 64;
+	if (a->nat_cap && !nat_fits(a, (ncap - a->nat_cap) * sizeof(struct nat_slot)))
 		return false;
-	struct an_nat *n = realloc(a->r.nat, ncap * sizeof *n);
-	if (!n)
+	struct nat_slot *t = big_zalloc(ncap * sizeof *t);
+	if (!t)
 		return oom(a, "NAT clocks"), false;
-	a->r.nat = n;
-	struct nat_addr *cl = realloc(a->clocks, ncap * sizeof *cl);
-	if (!cl)
-		return oom(a, "NAT clocks"), false;
-	a->clocks = cl;
-	uint32_t *idx = calloc(nidx, sizeof *idx);
-	if (!idx)
-		return oom(a, "NAT clocks"), false;
-	for (unsigned i = 0; i < a->r.nnat; i++) {
-		size_t j = addr_hash(n[i].family, n[i].addr) & (nidx - 1);
-		while (idx[j])
-			j = (j + 1) & (nidx - 1);
-		idx[j] = i + 1;
-	}
-	free(a->nat_idx);
-	mem_add(a, (int64_t)add - (int64_t)(a->nat_idx_cap * sizeof(uint32_t)));
-	a->nat_mem += add - a->nat_idx_cap * sizeof(uint32_t);
-	a->nat_idx = idx;
-	a->nat_idx_cap = nidx;
+	for (size_t i = 0; i < a->nat_cap; i++)
+		if (a->nat[i].family) {
+			size_t j = addr_hash(a->nat[i].family, a->nat[i].addr) & (ncap - 1);
+			while (t[j].family)
+				j = (j + 1) & (ncap - 1);
+			t[j] = a->nat[i];
+		}
+	big_free(a->nat, a->nat_cap * sizeof *t);
+	int64_t add = (int64_t)((ncap - a->nat_cap) * sizeof *t);
+	mem_add(a, add);
+	a->nat_mem += (uint64_t)add;
+	a->nat = t;
 	a->nat_cap = ncap;
 	return true;
+}
+
+static struct nat_clock clock_at(const struct analyzer *a, const struct nat_slot *na, unsigned k)
+{
+	if (k)
+		return a->clk[na->more + k - 1];
+	return (struct nat_clock){ na->first_t, na->first_ts, na->first_port, na->fl & NS_FIRST_MULTI };
+}
+
+static void clock_put(struct analyzer *a, struct nat_slot *na, unsigned k, struct nat_clock c)
+{
+	if (k) {
+		a->clk[na->more + k - 1] = c;
+		return;
+	}
+	na->first_t = c.t;
+	na->first_ts = c.ts;
+	na->first_port = c.port;
+	na->fl = (uint8_t)((na->fl & ~NS_FIRST_MULTI) | (c.multi_port ? NS_FIRST_MULTI : 0));
+}
+
+/* The block size class holding m further clocks: 4 << class >= m. */
+static unsigned clk_class(unsigned m)
+{
+	unsigned c = 0;
+	while ((4u << c) < m)
+		c++;
+	return c;
+}
+
+/* A block of 4 << cls clocks: its index in a->clk, 0 when the clocks'
+ * share of the cap is used up or memory ran out. */
+static uint32_t clk_take(struct analyzer *a, unsigned cls)
+{
+	uint32_t size = 4u << cls, i = a->clk_free[cls];
+	if (i) {
+		a->clk_free[cls] = a->clk[i].ts;
+		return i;
+	}
+	if (a->clk_n + size > a->clk_cap) {
+		uint32_t ncap = a->clk_cap ? a->clk_cap : 256;
+		while (a->clk_n + size > ncap)
+			ncap *= 2;
+		if (!nat_fits(a, (uint64_t)(ncap - a->clk_cap) * sizeof(struct nat_clock)))
+			return 0;
+		struct nat_clock *m = realloc(a->clk, ncap * sizeof *m);
+		if (!m)
+			return oom(a, "NAT clocks"), 0;
+		mem_add(a, (int64_t)((ncap - a->clk_cap) * sizeof *m));
+		a->nat_mem += (uint64_t)(ncap - a->clk_cap) * sizeof *m;
+		a->clk = m;
+		a->clk_cap = ncap;
+		if (!a->clk_n)
+			a->clk_n = 1;          /* 0 means none */
+	}
+	i = a->clk_n;
+	a->clk_n += size;
+	return i;
 }
 
 static bool clock_matches(const struct nat_clock *h, double ts, uint32_t tsval)
@@ -673,40 +775,50 @@ static uint32_t syn_fingerprint(const struct tcp_seg *s)
  * when it is a little above that counter's last value (a host's other
  * traffic moves it on between SYNs). The first value of each trait is
  * kept inline: a scan's million addresses send one SYN each. */
-static bool nat_more(struct analyzer *a, struct nat_addr *na)
+static struct nat_more *nat_more(struct analyzer *a, struct nat_slot *na)
 {
 	if (na->x)
-		return true;
-	if (a->nat_mem + sizeof *na->x > a->r.max_memory / 4)
-		return false;
-	na->x = calloc(1, sizeof *na->x);
-	if (!na->x)
-		return oom(a, "NAT clocks"), false;
-	mem_add(a, sizeof *na->x);
-	a->nat_mem += sizeof *na->x;
-	return true;
+		return &a->xs[na->x - 1];
+	if (a->xs_n == a->xs_cap) {
+		uint32_t ncap = a->xs_cap ? a->xs_cap * 2 : 64;
+		if (!nat_fits(a, (uint64_t)(ncap - a->xs_cap) * sizeof(struct nat_more)))
+			return NULL;
+		struct nat_more *m = realloc(a->xs, ncap * sizeof *m);
+		if (!m)
+			return oom(a, "NAT clocks"), NULL;
+		mem_add(a, (int64_t)((ncap - a->xs_cap) * sizeof *m));
+		a->nat_mem += (uint64_t)(ncap - a->xs_cap) * sizeof *m;
+		a->xs = m;
+		a->xs_cap = ncap;
+	}
+	memset(&a->xs[a->xs_n], 0, sizeof a->xs[0]);
+	na->x = ++a->xs_n;
+	return &a->xs[na->x - 1];
 }
 
-static void nat_traits(struct analyzer *a, struct nat_addr *na, const struct tcp_seg *s)
+static void nat_traits(struct analyzer *a, struct nat_slot *na, const struct tcp_seg *s)
 {
+	const struct nat_more *x = na->x ? &a->xs[na->x - 1] : NULL;
+	struct nat_more *w;
 	uint32_t fp = syn_fingerprint(s);
-	bool have = !na->nfp ? false : na->fp0 == fp;
+	bool have = na->nfp && na->fp0 == fp;
 	for (unsigned i = 1; !have && i < na->nfp; i++)
-		have = na->x->fp[i - 1] == fp;
+		have = x->fp[i - 1] == fp;
 	if (!have && !na->nfp) {
 		na->fp0 = fp;
 		na->nfp = 1;
-	} else if (!have && na->nfp < NAT_FP_MAX && nat_more(a, na)) {
-		na->x->fp[na->nfp++ - 1] = fp;
+	} else if (!have && na->nfp < NAT_FP_MAX && (w = nat_more(a, na))) {
+		w->fp[na->nfp++ - 1] = fp;
 	}
+	x = na->x ? &a->xs[na->x - 1] : NULL;
 	have = na->nttl && na->ttl0 == s->ttl;
 	for (unsigned i = 1; !have && i < na->nttl; i++)
-		have = na->x->ttl[i - 1] == s->ttl;
+		have = x->ttl[i - 1] == s->ttl;
 	if (!have && !na->nttl) {
 		na->ttl0 = s->ttl;
 		na->nttl = 1;
-	} else if (!have && na->nttl < NAT_FP_MAX && nat_more(a, na)) {
-		na->x->ttl[na->nttl++ - 1] = s->ttl;
+	} else if (!have && na->nttl < NAT_FP_MAX && (w = nat_more(a, na))) {
+		w->ttl[na->nttl++ - 1] = s->ttl;
 	}
 	if (!s->has_ipid || !s->ipid)
 		return;                /* IPv6, or a stack that sends 0 */
@@ -716,7 +828,7 @@ static void nat_traits(struct analyzer *a, struct nat_addr *na, const struct tcp
 	}
 	na->ipid_syns++;
 	for (unsigned i = 0; i < na->nipid; i++) {
-		uint16_t *last = i ? &na->x->ipid[i - 1] : &na->ipid0;
+		uint16_t *last = i ? &a->xs[na->x - 1].ipid[i - 1] : &na->ipid0;
 		uint16_t d = (uint16_t)(s->ipid - *last);
 		if (d >= 1 && d <= 2048) {
 			*last = s->ipid;
@@ -727,28 +839,28 @@ static void nat_traits(struct analyzer *a, struct nat_addr *na, const struct tcp
 	if (!na->nipid) {
 		na->ipid0 = s->ipid;
 		na->nipid = 1;
-	} else if (na->nipid < NAT_FP_MAX && nat_more(a, na)) {
-		na->x->ipid[na->nipid++ - 1] = s->ipid;
+	} else if (na->nipid < NAT_FP_MAX && (w = nat_more(a, na))) {
+		w->ipid[na->nipid++ - 1] = s->ipid;
 	}
 }
 
 /* How many hosts, and on what evidence (at the end of the pass). */
-static void nat_decide(struct an_nat *r, const struct nat_addr *na)
+static void nat_decide(const struct analyzer *a, struct an_nat *r, const struct nat_slot *na)
 {
 	unsigned multi = 0, single = 0, most = 0;
 	bool two_ports = false;
 	for (unsigned k = 0; k < na->n; k++) {
-		const struct nat_clock *x = k ? &na->more[k - 1] : &na->first;
-		if (x->multi_port) {
+		struct nat_clock x = clock_at(a, na, k);
+		if (x.multi_port) {
 			multi++;
 			continue;
 		}
 		single++;
 		unsigned same = 0;
 		for (unsigned j = 0; j < na->n; j++) {
-			const struct nat_clock *y = j ? &na->more[j - 1] : &na->first;
-			same += !y->multi_port && y->port == x->port;
-			two_ports |= !y->multi_port && y->port != x->port;
+			struct nat_clock y = clock_at(a, na, j);
+			same += !y.multi_port && y.port == x.port;
+			two_ports |= !y.multi_port && y.port != x.port;
 		}
 		if (same > most)
 			most = same;
@@ -790,80 +902,75 @@ static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp
 {
 	double ts = s->ts;
 	uint32_t tsval = s->tsval;
-	struct an_result *r = &a->r;
 	uint64_t h = addr_hash(c->family, c->caddr);
-	size_t j = 0;
-	unsigned i;
+	struct nat_slot *na;
+	size_t j;
 
-	if (a->nat_idx_cap) {
-		for (j = h & (a->nat_idx_cap - 1); a->nat_idx[j]; j = (j + 1) & (a->nat_idx_cap - 1)) {
-			i = a->nat_idx[j] - 1;
-			if (r->nat[i].family == c->family && !memcmp(r->nat[i].addr, c->caddr, 16))
+	if (a->nat_cap) {
+		for (j = h & (a->nat_cap - 1); a->nat[j].family; j = (j + 1) & (a->nat_cap - 1)) {
+			na = &a->nat[j];
+			if (na->family == c->family && !memcmp(na->addr, c->caddr, 16))
 				goto found;
 		}
 	}
-	if (!nat_room(a)) {
-		r->nat_uncounted++;
+	if ((a->r.nnat + 1) * 2 > a->nat_cap && !nat_grow(a)) {
+		a->r.nat_uncounted++;
 		return;
 	}
-	for (j = h & (a->nat_idx_cap - 1); a->nat_idx[j]; j = (j + 1) & (a->nat_idx_cap - 1))
+	for (j = h & (a->nat_cap - 1); a->nat[j].family; j = (j + 1) & (a->nat_cap - 1))
 		;
-	i = r->nnat++;
-	a->nat_idx[j] = i + 1;
-	memset(&r->nat[i], 0, sizeof r->nat[i]);
-	r->nat[i].family = c->family;
-	memcpy(r->nat[i].addr, c->caddr, 16);
-	r->nat[i].conns = 1;
-	r->nat[i].hosts = 1;
-	memset(&a->clocks[i], 0, sizeof a->clocks[i]);
-	nat_traits(a, &a->clocks[i], s);
+	na = &a->nat[j];
+	na->family = c->family;
+	memcpy(na->addr, c->caddr, 16);
+	na->order = a->r.nnat++;
+	na->conns = 1;
+	nat_traits(a, na, s);
 	if (s->has_ts) {
-		a->clocks[i].first = (struct nat_clock){ ts, tsval, s->sport, false };
-		a->clocks[i].n = 1;
+		clock_put(a, na, 0, (struct nat_clock){ ts, tsval, s->sport, false });
+		na->n = 1;
 	}
 	return;
 found:
-	r->nat[i].conns++;
-	struct nat_addr *na = &a->clocks[i];
+	na->conns++;
 	nat_traits(a, na, s);
 	if (!s->has_ts)
 		return;
 	for (unsigned k = 0; k < na->n; k++) {
-		struct nat_clock *hc = k ? &na->more[k - 1] : &na->first;
-		if (clock_matches(hc, ts, tsval)) {
-			bool mp = hc->multi_port || hc->port != s->sport;
-			*hc = (struct nat_clock){ ts, tsval, s->sport, mp };
+		struct nat_clock hc = clock_at(a, na, k);
+		if (clock_matches(&hc, ts, tsval)) {
+			bool mp = hc.multi_port || hc.port != s->sport;
+			clock_put(a, na, k, (struct nat_clock){ ts, tsval, s->sport, mp });
 			return;
 		}
 	}
 	if (!na->n) {
-		na->first = (struct nat_clock){ ts, tsval, s->sport, false };
+		clock_put(a, na, 0, (struct nat_clock){ ts, tsval, s->sport, false });
 		na->n = 1;
 		return;
 	}
 	if (na->n == AN_NAT_HOSTS_MAX) {
-		r->nat[i].hosts_capped = true;
+		na->fl |= NS_CAPPED;
 		return;
 	}
-	if (na->n - 1u == na->cap) {
-		uint16_t ncap = na->cap ? (uint16_t)(na->cap * 2) : 4;
-		if (a->nat_mem + (ncap - na->cap) * sizeof(struct nat_clock) > a->r.max_memory / 4) {
-			r->nat_uncounted++;    /* the clocks' share of the cap is used up */
+	unsigned m = na->n - 1u;       /* further clocks held */
+	if (!m || (m >= 4 && !(m & (m - 1)))) {
+		/* none yet, or the block is full: the next size */
+		unsigned cls = clk_class(m + 1);
+		uint32_t b = clk_take(a, cls);
+		if (!b) {
+			a->r.nat_uncounted++;  /* the clocks' share of the cap is used up */
 			return;
 		}
-		struct nat_clock *m = realloc(na->more, ncap * sizeof *m);
-		if (!m) {
-			oom(a, "NAT clocks");
-			return;
+		if (m) {
+			memcpy(&a->clk[b], &a->clk[na->more], m * sizeof *a->clk);
+			unsigned old = clk_class(m);
+			a->clk[na->more].ts = a->clk_free[old];
+			a->clk_free[old] = na->more;
 		}
-		mem_add(a, (int64_t)((ncap - na->cap) * sizeof *m));
-		a->nat_mem += (ncap - na->cap) * sizeof *m;
-		na->more = m;
-		na->cap = ncap;
+		na->more = b;
 	}
-	na->more[na->n - 1] = (struct nat_clock){ ts, tsval, s->sport, false };
+	a->clk[na->more + m] = (struct nat_clock){ ts, tsval, s->sport, false };
 	na->n++;
-	r->nat[i].hosts = na->n;
 }
 
 /* ---- one incarnation after another */
@@ -1191,28 +1298,59 @@ void an_free(struct analyzer *a)
 {
 	if (!a)
 		return;
-	for (unsigned i = 0; a->clocks && i < a->r.nnat; i++) {
-		free(a->clocks[i].more);
-		free(a->clocks[i].x);
-	}
-	tab_free(a->tab, a->cap);
+	big_free(a->tab, a->cap * sizeof *a->tab);
+	big_free(a->nat, a->nat_cap * sizeof *a->nat);
+	free(a->clk);
+	free(a->xs);
 	free(a->pool);
 	free(a->pool_free);
 	free(a->r.list);
 	free(a->r.nat);
-	free(a->clocks);
-	free(a->nat_idx);
 	free(a->sight);
 	free(a);
 }
 
-void an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
+uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 {
 	uint64_t h = hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport);
-	__builtin_prefetch(&a->tab[h & (a->cap - 1)]);
+	const char *slot = (const char *)&a->tab[h & (a->cap - 1)];
+	__builtin_prefetch(slot);
+	__builtin_prefetch(slot + sizeof(struct conn) - 1);   /* it may span two lines */
+	/* a SYN opens an attempt: its address's NAT slot is read too */
+	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN && a->nat_cap)
+		__builtin_prefetch(&a->nat[addr_hash(s->family, s->saddr) & (a->nat_cap - 1)]);
+	return h;
 }
 
+/* Its NAT slot was fetched a few segments ago: fetch the clocks it points
+ * to (a scan's addresses hold several each). */
+void an_prefetch_more(const struct analyzer *a, const struct tcp_seg *s)
+{
+	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN || !a->nat_cap)
+		return;
+	const struct nat_slot *na = &a->nat[addr_hash(s->family, s->saddr) & (a->nat_cap - 1)];
+	if (na->family != s->family || na->n < 2 || memcmp(na->addr, s->saddr, 16))
+		return;                /* not the first in its chain: left to the miss */
+	const char *b = (const char *)&a->clk[na->more];
+	size_t len = (size_t)(na->n - 1) * sizeof(struct nat_clock);
+	for (size_t o = 0; o < len; o += 64)
+		__builtin_prefetch(b + o);
+	__builtin_prefetch(b + len - 1);
+}
+
+static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h);
+
 int an_segment(struct analyzer *a, const struct tcp_seg *s)
+{
+	return segment(a, s, hash_ends(s->family, s->saddr, s->sport, s->daddr, s->dport));
+}
+
+int an_segment_hinted(struct analyzer *a, const struct tcp_seg *s, uint64_t hint)
+{
+	return segment(a, s, hint);
+}
+
+static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 {
 	bool from_client;
 	struct conn *c;
@@ -1232,18 +1370,18 @@ int an_segment(struct analyzer *a, const struct tcp_seg *s)
 		if (s->file >= a->o.nvantage || a->o.vantage[s->file].role != a->r.counted_role)
 			return a->err ? -1 : 0;
 	}
-	c = lookup(a, s, &from_client);
+	c = lookup(a, s, h, &from_client);
 	if (!c)
 		return a->err ? -1 : 0;
 	double rel = s->ts - a->base;
-	c->idle_until = (uint32_t)(rel > 0 ? ceil(rel) : 0) + a->o.kernel->tw_len_s + 60;
+	c->idle_until = ceil_u32(rel) + a->o.kernel->tw_len_s + 60;
 	if (from_client)
 		on_client(a, c, s);
 	else
 		on_server(a, c, s);
 	/* reclaim expired slots once the capture's clock has moved on and
 	 * enough segments passed for the walk to cost O(1) each */
-	if (++a->since_sweep >= a->cap / 4 && a->now - a->last_sweep >= 1.0)
+	if (++a->since_sweep >= a->cap && a->now - a->last_sweep >= 1.0)
 		sweep(a);
 	if (++a->since_progress >= 1 << 20) {
 		a->since_progress = 0;
@@ -1272,8 +1410,22 @@ const struct an_result *an_finish(struct analyzer *a)
 		}
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
-	for (unsigned i = 0; i < a->r.nnat; i++)
-		nat_decide(&a->r.nat[i], &a->clocks[i]);
+	/* r.nat in the order the addresses were first seen */
+	if (a->r.nnat && !a->r.nat && !(a->r.nat = calloc(a->r.nnat, sizeof *a->r.nat))) {
+		oom(a, "NAT hosts");
+		a->r.nnat = 0;
+	}
+	for (size_t j = 0; a->r.nnat && j < a->nat_cap; j++) {
+		const struct nat_slot *na = &a->nat[j];
+		if (!na->family)
+			continue;
+		struct an_nat *n = &a->r.nat[na->order];
+		n->family = na->family;
+		memcpy(n->addr, na->addr, 16);
+		n->conns = na->conns;
+		n->hosts_capped = na->fl & NS_CAPPED;
+		nat_decide(a, n, na);
+	}
 	for (unsigned i = 0; a->multi && i < a->r.listed; i++) {
 		struct an_collision *k = &a->r.list[i];
 		trace_path(a, k);

@@ -196,9 +196,15 @@ struct analyzer *an_new(const struct an_opts *o);
  * stays valid and an_finish() may still be called). */
 int an_segment(struct analyzer *a, const struct tcp_seg *s);
 const char *an_error(const struct analyzer *a);   /* NULL: none */
-/* A hint that s will be passed to an_segment() soon: its tuple's slot is
- * fetched into the cache meanwhile (a lookup in a large table is a miss). */
-void an_prefetch(const struct analyzer *a, const struct tcp_seg *s);
+/* A hint that s will be passed to an_segment() soon: its tuple's slot (and
+ * for a SYN its address's NAT slot) is fetched into the cache meanwhile (a
+ * lookup in a large table is a miss). Returns the tuple's hash, which
+ * an_segment_hinted() takes instead of computing it again. */
+uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s);
+int an_segment_hinted(struct analyzer *a, const struct tcp_seg *s, uint64_t hint);
+/* The second step, a few segments after an_prefetch(s): what the fetched
+ * slots point to (a SYN's further NAT clocks). */
+void an_prefetch_more(const struct analyzer *a, const struct tcp_seg *s);
 /* Close open attempts at end of input and fill r (owned by the analyzer). */
 const struct an_result *an_finish(struct analyzer *a);
 void an_free(struct analyzer *a);

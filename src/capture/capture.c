@@ -9,6 +9,13 @@
  * lengths and truncation and its error messages (sf-pcap.c
  * pcap_next_packet(), libpcap 1.10), which tests/unit/test_capture.c checks
  * on every test capture and tests/fuzz/fuzz_capture.c under a fuzzer.
+ * A pcapng file in the host's byte order is read from a mapping too, but
+ * only while it holds nothing but well-formed Enhanced Packet Blocks,
+ * interfaces like the first and blocks libpcap skips: at anything else
+ * (another section, a simple or obsolete packet block, a bad length, an
+ * unknown interface, a record longer than the snaplen) libpcap takes over
+ * where it stands, after skipping the records already returned, so every
+ * odd case and every error message is libpcap's own.
  * Everything else is read by libpcap.
  */
 #include "capture/capture.h"
@@ -24,12 +31,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A classic pcap file read from a mapping. */
+/* A classic pcap file, or the plain part of a pcapng file, read from a
+ * mapping. */
+#define NG_MAX_IF 16
+struct ng_if {                   /* as libpcap's add_interface() keeps it */
+	uint64_t tsresol, scale;
+	int64_t  tsoffset;
+	uint8_t  how;                /* NG_PASS, NG_DOWN_DEC, NG_UP_DEC, NG_BIN */
+};
+enum { NG_PASS, NG_DOWN_DEC, NG_UP_DEC, NG_BIN };
 struct mapped {
 	const uint8_t *base;
 	size_t len, off, dropped;    /* dropped: pages given back below this */
 	bool swapped, nsec;
 	uint32_t snapshot;
+	/* pcapng */
+	bool ng, handed_over;        /* handed_over: libpcap reads from here on */
+	uint64_t returned;           /* records returned so far */
+	uint16_t ng_link;            /* the first interface's, as in the file */
+	uint32_t ng_snap;
+	unsigned nif;
+	struct ng_if ifs[NG_MAX_IF];
 };
 
 struct source {
@@ -115,7 +137,161 @@ static struct mapped *map_classic(FILE *fp, int dlt, int snapshot)
 	return m;
 }
 
+/* pcapng (sf-pcapng.c in libpcap 1.10): blocks of type, length, body,
+ * length again; all in the section's byte order. */
+#define NG_SHB 0x0A0D0D0Au
+#define NG_IDB 1u
+#define NG_PB  2u
+#define NG_SPB 3u
+#define NG_EPB 6u
+#define NG_MAX_BLOCK (1u << 20)        /* larger ones (libpcap allows 16 MiB+): libpcap */
+
+static uint32_t le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* A block at m->off that is whole and consistent: its type and length, or
+ * false (libpcap decides what it is). */
+static bool ng_block(const struct mapped *m, size_t off, uint32_t *type, uint32_t *tl)
+{
+	if (m->len - off < 12)
+		return false;
+	*type = le32(m->base + off);
+	*tl = le32(m->base + off + 4);
+	return *tl >= 12 && *tl % 4 == 0 && *tl <= NG_MAX_BLOCK && *tl <= m->len - off &&
+	       le32(m->base + off + *tl - 4) == *tl;
+}
+
+/* An Interface Description Block's time stamp options, read as
+ * process_idb_options() reads them; false where libpcap would complain
+ * (it then does) or the block is short. */
+static bool ng_idb(struct mapped *m, size_t off, uint32_t tl, uint16_t *link, uint32_t *snap, struct ng_if *f)
+{
+	if (tl < 8 + 8 + 4)
+		return false;
+	const uint8_t *b = m->base + off + 8;
+	memcpy(link, b, 2);
+	*snap = le32(b + 4);
+	size_t o = 8, end = tl - 8 - 4;
+	uint64_t tsresol = 1000000;
+	int64_t tsoffset = 0;
+	bool binary = false, saw_res = false, saw_off = false;
+	while (o != end) {
+		if (end - o < 4)
+			return false;
+		uint16_t code, olen;
+		memcpy(&code, b + o, 2);
+		memcpy(&olen, b + o + 2, 2);
+		o += 4;
+		size_t padded = ((size_t)olen + 3) / 4 * 4;
+		if (end - o < padded)
+			return false;
+		const uint8_t *v = b + o;
+		o += padded;
+		if (code == 0) {
+			if (olen != 0)
+				return false;
+			break;
+		}
+		if (code == 9) {
+			if (olen != 1 || saw_res)
+				return false;
+			saw_res = true;
+			if (v[0] & 0x80) {
+				if ((v[0] & 0x7f) > 63)
+					return false;
+				binary = true;
+				tsresol = 1ull << (v[0] & 0x7f);
+			} else {
+				if (v[0] > 19)
+					return false;
+				binary = false;
+				tsresol = 1;
+				for (unsigned i = 0; i < v[0]; i++)
+					tsresol *= 10;
+			}
+		} else if (code == 14) {
+			if (olen != 8 || saw_off)
+				return false;
+			saw_off = true;
+			memcpy(&tsoffset, v, 8);
+		}
+	}
+	f->tsresol = tsresol;
+	f->tsoffset = tsoffset;
+	f->scale = 0;
+	if (tsresol == 1000000)
+		f->how = NG_PASS;
+	else if (binary)
+		f->how = NG_BIN;
+	else if (tsresol > 1000000)
+		f->how = NG_DOWN_DEC, f->scale = tsresol / 1000000;
+	else
+		f->how = NG_UP_DEC, f->scale = 1000000 / tsresol;
+	return true;
+}
+
+/* After libpcap accepted a pcapng header (its section header and first
+ * interface): map it when it is in this host's byte order and that first
+ * part reads the same here. */
+static struct mapped *map_pcapng(FILE *fp, int dlt, int snapshot)
+{
+	struct stat st;
+	int fd = fileno(fp);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 28 || snapshot <= 0 ||
+	    !seg_dlt_supported(dlt))
+		return NULL;
+	uint8_t h[12];
+	if (pread(fd, h, 12, 0) != 12 || le32(h) != NG_SHB || le32(h + 8) != 0x1A2B3C4Du)
+		return NULL;                   /* another byte order: libpcap */
+	struct mapped *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (b == MAP_FAILED) {
+		free(m);
+		return NULL;
+	}
+	madvise(b, (size_t)st.st_size, MADV_SEQUENTIAL);
+	m->base = b;
+	m->len = (size_t)st.st_size;
+	m->ng = true;
+	m->snapshot = (uint32_t)snapshot;
+	/* the section header, then blocks up to the first interface, as
+	 * pcap_ng_check_header() went (other blocks ignored) */
+	uint32_t type, tl;
+	size_t off = 0;
+	if (!ng_block(m, off, &type, &tl))
+		goto no;
+	for (off += tl;; off += tl) {
+		if (!ng_block(m, off, &type, &tl) || type == NG_EPB || type == NG_SPB || type == NG_PB)
+			goto no;
+		if (type != NG_IDB)
+			continue;
+		if (!ng_idb(m, off, tl, &m->ng_link, &m->ng_snap, &m->ifs[0]) || m->ng_link != dlt)
+			goto no;
+		m->nif = 1;
+		m->off = off + tl;
+		return m;
+	}
+no:
+	munmap(b, m->len);
+	free(m);
+	return NULL;
+}
+
 #define MAX_SNAPLEN 262144             /* libpcap's MAXIMUM_SNAPLEN */
+
+/* Give the pages already read back: a capture of many GB stays out of the
+ * resident set. */
+static void give_back(struct mapped *m)
+{
+	if (m->off - m->dropped >= (8u << 20)) {
+		size_t upto = (m->off - (1u << 20)) & ~(size_t)4095;
+		if (upto > m->dropped) {
+			madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
+			m->dropped = upto;
+		}
+	}
+}
 
 /* One record, as pcap_next_packet() would return it: 1, 0 at the end, -1
  * with libpcap's message in err. */
@@ -174,16 +350,61 @@ static int mapped_next(struct mapped *m, struct pcap_pkthdr *h, const uint8_t **
 	}
 	*d = r + 16;
 	m->off += 16 + (size_t)rd32(r + 8, m->swapped);
-	/* give the pages already read back: a capture of many GB stays out of
-	 * the resident set */
-	if (m->off - m->dropped >= (8u << 20)) {
-		size_t upto = (m->off - (1u << 20)) & ~(size_t)4095;
-		if (upto > m->dropped) {
-			madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
-			m->dropped = upto;
-		}
-	}
+	give_back(m);
 	return 1;
+}
+
+/* The next Enhanced Packet Block's record: 1, 0 at the end, 2 where
+ * libpcap must take over (anything but the plain case). */
+static int ng_next(struct mapped *m, struct pcap_pkthdr *h, const uint8_t **d)
+{
+	for (;;) {
+		uint32_t type, tl;
+		if (m->off == m->len)
+			return 0;
+		if (!ng_block(m, m->off, &type, &tl))
+			return 2;
+		const uint8_t *b = m->base + m->off + 8;
+		if (type == NG_EPB) {
+			if (tl < 8 + 20 + 4)
+				return 2;
+			uint32_t ifid = le32(b), caplen = le32(b + 12);
+			if (ifid >= m->nif || caplen > m->snapshot || caplen > tl - 8 - 20 - 4)
+				return 2;
+			const struct ng_if *f = &m->ifs[ifid];
+			/* pcap_ng_next_packet()'s arithmetic, for microseconds */
+			uint64_t t = (uint64_t)le32(b + 4) << 32 | le32(b + 8);
+			uint64_t sec = t / f->tsresol + (uint64_t)f->tsoffset, frac = t % f->tsresol;
+			if (f->how == NG_DOWN_DEC)
+				frac /= f->scale;
+			else if (f->how == NG_UP_DEC)
+				frac *= f->scale;
+			else if (f->how == NG_BIN)
+				frac = frac * 1000000 / f->tsresol;
+			h->ts.tv_sec = (time_t)sec;
+			h->ts.tv_usec = (int)frac;
+			h->caplen = caplen;
+			h->len = le32(b + 16);
+			*d = b + 20;
+			m->off += tl;
+			m->returned++;
+			give_back(m);
+			return 1;
+		}
+		if (type == NG_IDB) {
+			/* one more interface like the first: libpcap adds it; any
+			 * other it refuses (or may take: it decides) */
+			uint16_t link;
+			uint32_t snap;
+			if (m->nif == NG_MAX_IF || !ng_idb(m, m->off, tl, &link, &snap, &m->ifs[m->nif]) ||
+			    link != m->ng_link || snap != m->ng_snap)
+				return 2;
+			m->nif++;
+		} else if (type == NG_SHB || type == NG_SPB || type == NG_PB) {
+			return 2;
+		}
+		m->off += tl;          /* a block libpcap skips */
+	}
 }
 
 const struct capture_stats *capture_stats(const struct capture *c) { return &c->st; }
@@ -239,8 +460,11 @@ static int open_one(struct source *s, const char *file, bool fast)
 		s->p = NULL;
 		return -1;
 	}
-	if (fast && fp != stdin)
+	if (fast && fp != stdin) {
 		s->m = map_classic(fp, s->f.dlt, pcap_snapshot(s->p));
+		if (!s->m)
+			s->m = map_pcapng(fp, s->f.dlt, pcap_snapshot(s->p));
+	}
 	return 0;
 }
 
@@ -293,9 +517,26 @@ bool capture_is_mapped(const struct capture *c, size_t i) { return c->src[i].m !
 /* The next record of source s: 1, 0 at its end, -1 (message in s->f.error). */
 static int next_record(struct source *s, struct pcap_pkthdr *h, const u_char **d)
 {
-	if (s->m)
-		return mapped_next(s->m, h, d, s->f.error, sizeof s->f.error);
 	struct pcap_pkthdr *ph;
+	if (s->m && !s->m->ng)
+		return mapped_next(s->m, h, d, s->f.error, sizeof s->f.error);
+	if (s->m && !s->m->handed_over) {
+		int r = ng_next(s->m, h, d);
+		if (r != 2)
+			return r;
+		/* libpcap reads on from the record after the last returned:
+		 * it still stands after the first interface */
+		s->m->handed_over = true;
+		for (uint64_t i = 0; i < s->m->returned; i++) {
+			r = pcap_next_ex(s->p, &ph, d);
+			if (r == -2)
+				return 0;
+			if (r == -1) {
+				snprintf(s->f.error, sizeof s->f.error, "%s", pcap_geterr(s->p));
+				return -1;
+			}
+		}
+	}
 	for (;;) {
 		int r = pcap_next_ex(s->p, &ph, d);
 		if (r == -2)

@@ -54,6 +54,14 @@ static void tcp_options(const uint8_t *o, size_t n, struct tcp_seg *s)
 {
 	size_t i = 0;
 	unsigned nk = 0;
+	if (n == 12 && o[0] == 1 && o[1] == 1 && o[2] == 8 && o[3] == 10) {
+		/* NOP NOP TS, what most segments carry: as the loop reads it */
+		s->opt_order = 0x811;
+		s->has_ts = true;
+		s->tsval = be32(o + 4);
+		s->tsecr = be32(o + 8);
+		return;
+	}
 	s->opt_order = 0;
 	while (i < n) {
 		uint8_t kind = o[i], len;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,126 +72,248 @@ static const char *addr_str(uint8_t fam, const uint8_t *a, char *buf, size_t len
 	return buf;
 }
 
-/* A JSON string (the why lines and notes are ASCII; escape what JSON needs). */
-static void put_jstr(FILE *f, const char *v)
+/* The streamed parts of the JSON (a scan's addresses, 10 000 collisions
+ * with the model's why lines) go through a buffer with their own number
+ * formatting: through stdio's printf they took longer than reading a
+ * million packets. */
+struct jw {
+	FILE  *f;
+	size_t n;
+	char   b[1 << 16];
+};
+
+static void jw_flush(struct jw *w)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	if (w->n)
+		fwrite(w->b, 1, w->n, w->f);
+	w->n = 0;
 }
 
-/* One collision as a JSON object, written straight out (10 000 of them
- * through jansson took longer than reading a million packets). */
-static void file_list(FILE *f, uint64_t bits, const struct an_vantage *v, size_t n)
+static void jw_raw(struct jw *w, const char *s, size_t len)
 {
-	fputc('[', f);
+	if (w->n + len > sizeof w->b) {
+		jw_flush(w);
+		if (len > sizeof w->b) {
+			fwrite(s, 1, len, w->f);
+			return;
+		}
+	}
+	memcpy(w->b + w->n, s, len);
+	w->n += len;
+}
+#define JW_LIT(w, s) jw_raw((w), "" s, sizeof(s) - 1)
+
+static void jw_str(struct jw *w, const char *s) { jw_raw(w, s, strlen(s)); }
+
+static void jw_u(struct jw *w, unsigned long long v)
+{
+	char t[24], *e = t + sizeof t, *p = e;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	jw_raw(w, p, (size_t)(e - p));
+}
+
+/* printf("%.*f", d, v) for d of 3 or 6. Where v * 10^d is not clearly off
+ * a rounding tie (the product itself is rounded), or v is negative or
+ * large, printf decides. */
+static void jw_fixed(struct jw *w, double v, int d)
+{
+	double scale = d == 3 ? 1e3 : 1e6, x = v * scale, r = floor(x), frac = x - r;
+	if (!(v >= 0) || signbit(v) || !(x < 0x1p51) || fabs(frac - 0.5) < 0.25) {
+		char t[64];
+		int n = snprintf(t, sizeof t, "%.*f", d, v);
+		jw_raw(w, t, n > 0 ? (size_t)n : 0);
+		return;
+	}
+	unsigned long long n = (unsigned long long)r + (frac > 0.5), sc = d == 3 ? 1000 : 1000000;
+	char t[40], *p = t + sizeof t;
+	unsigned long long f = n % sc;
+	for (int i = 0; i < d; i++, f /= 10)
+		*--p = (char)('0' + f % 10);
+	*--p = '.';
+	unsigned long long ip = n / sc;
+	do
+		*--p = (char)('0' + ip % 10);
+	while (ip /= 10);
+	jw_raw(w, p, (size_t)(t + sizeof t - p));
+}
+
+/* A JSON string (the why lines and notes are ASCII; escape what JSON needs). */
+static void jw_jstr(struct jw *w, const char *v)
+{
+	JW_LIT(w, "\"");
+	const unsigned char *p = (const unsigned char *)v, *run = p;
+	for (; *p; p++) {
+		if (*p != '"' && *p != '\\' && *p >= 0x20)
+			continue;
+		jw_raw(w, (const char *)run, (size_t)(p - run));
+		char t[8];
+		int n = *p < 0x20 ? snprintf(t, sizeof t, "\\u%04x", *p) : snprintf(t, sizeof t, "\\%c", *p);
+		jw_raw(w, t, (size_t)n);
+		run = p + 1;
+	}
+	jw_raw(w, (const char *)run, (size_t)(p - run));
+	JW_LIT(w, "\"");
+}
+
+/* An address as inet_ntop writes it (IPv4 without a printf). */
+static void jw_addr(struct jw *w, uint8_t fam, const uint8_t *a)
+{
+	if (fam != 6) {
+		char t[16], *p = t;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
+			if (i)
+				*p++ = '.';
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+		}
+		jw_raw(w, t, (size_t)(p - t));
+		return;
+	}
+	char buf[64];
+	jw_str(w, addr_str(fam, a, buf, sizeof buf));
+}
+
+static void file_list(struct jw *w, uint64_t bits, const struct an_vantage *v, size_t n)
+{
+	JW_LIT(w, "[");
 	for (size_t i = 0, first = 1; i < n && i < AN_MAX_VANTAGE; i++)
 		if (bits >> i & 1) {
 			if (!first)
-				fputc(',', f);
-			put_jstr(f, v[i].name);
+				JW_LIT(w, ",");
+			jw_jstr(w, v[i].name);
 			first = 0;
 		}
-	fputc(']', f);
+	JW_LIT(w, "]");
 }
 
-static void file_or_null(FILE *f, int i, const struct an_vantage *v)
+static void file_or_null(struct jw *w, int i, const struct an_vantage *v)
 {
 	if (i < 0)
-		fputs("null", f);
+		JW_LIT(w, "null");
 	else
-		put_jstr(f, v[i].name);
+		jw_jstr(w, v[i].name);
 }
 
 /* Where the collision's SYN and bare ACK were seen: null with one vantage point. */
-static void path_emit(FILE *f, const struct an_collision *k, const struct an_vantage *v, size_t n)
+static void path_emit(struct jw *w, const struct an_collision *k, const struct an_vantage *v, size_t n)
 {
 	const struct an_path *p = &k->path;
 	char text[512];
 	if (!v) {
-		fputs("null", f);
+		JW_LIT(w, "null");
 		return;
 	}
-	fputs("{\"syn_seen\":", f);
-	file_list(f, p->syn_seen, v, n);
-	fputs(",\"client\":", f);
-	file_or_null(f, p->client_file, v);
-	fputs(",\"ack_seen\":", f);
+	JW_LIT(w, "{\"syn_seen\":");
+	file_list(w, p->syn_seen, v, n);
+	JW_LIT(w, ",\"client\":");
+	file_or_null(w, p->client_file, v);
+	JW_LIT(w, ",\"ack_seen\":");
 	if (p->known)
-		file_list(f, p->ack_seen, v, n);
+		file_list(w, p->ack_seen, v, n);
 	else
-		fputs("null", f);
-	fputs(",\"ack_last_seen\":", f);
-	file_or_null(f, p->last_seen, v);
-	fprintf(f, ",\"ack_last_seen_at\":");
-	if (p->last_seen >= 0)
-		fprintf(f, "\"%s\"", an_role_str(v[p->last_seen].role));
-	else
-		fputs("null", f);
-	fputs(",\"ack_lost_before\":", f);
-	file_or_null(f, p->lost_before, v);
+		JW_LIT(w, "null");
+	JW_LIT(w, ",\"ack_last_seen\":");
+	file_or_null(w, p->last_seen, v);
+	JW_LIT(w, ",\"ack_last_seen_at\":");
+	if (p->last_seen >= 0) {
+		JW_LIT(w, "\"");
+		jw_str(w, an_role_str(v[p->last_seen].role));
+		JW_LIT(w, "\"");
+	} else {
+		JW_LIT(w, "null");
+	}
+	JW_LIT(w, ",\"ack_lost_before\":");
+	file_or_null(w, p->lost_before, v);
 	const char *d = an_path_drop_str(p, v);
-	fputs(",\"ack_dropped\":", f);
-	if (d)
-		fprintf(f, "\"%s\"", d);
-	else
-		fputs("null", f);
+	JW_LIT(w, ",\"ack_dropped\":");
+	if (d) {
+		JW_LIT(w, "\"");
+		jw_str(w, d);
+		JW_LIT(w, "\"");
+	} else {
+		JW_LIT(w, "null");
+	}
 	an_path_text(p, v, n, text, sizeof text);
-	fputs(",\"text\":", f);
-	put_jstr(f, text);
-	fputc('}', f);
+	JW_LIT(w, ",\"text\":");
+	jw_jstr(w, text);
+	JW_LIT(w, "}");
 }
 
-static void collision_emit(FILE *f, const struct an_collision *k, const struct kprofile *kp,
+/* One collision as a JSON object; the model's why lines are made here,
+ * for the listed ones only. */
+static void collision_emit(struct jw *w, const struct an_collision *k, const struct kprofile *kp,
 			   const struct an_vantage *v, size_t nv)
 {
 	struct tw_decision d;
-	char c[64], sv[64];
 	an_collision_decide(kp, k, &d);
-	fprintf(f, "{\"ts\":%.6f,\"tuple\":{\"client\":\"%s\",\"cport\":%u,\"server\":\"%s\",\"sport\":%u},"
-		"\"cause\":\"%s\",\"cause_note\":", k->ts, addr_str(k->t.family, k->t.caddr, c, sizeof c), k->t.cport,
-		addr_str(k->t.family, k->t.saddr, sv, sizeof sv), k->t.sport, an_cause_str(k->cause));
+	JW_LIT(w, "{\"ts\":");
+	jw_fixed(w, k->ts, 6);
+	JW_LIT(w, ",\"tuple\":{\"client\":\"");
+	jw_addr(w, k->t.family, k->t.caddr);
+	JW_LIT(w, "\",\"cport\":");
+	jw_u(w, k->t.cport);
+	JW_LIT(w, ",\"server\":\"");
+	jw_addr(w, k->t.family, k->t.saddr);
+	JW_LIT(w, "\",\"sport\":");
+	jw_u(w, k->t.sport);
+	JW_LIT(w, "},\"cause\":\"");
+	jw_str(w, an_cause_str(k->cause));
+	JW_LIT(w, "\",\"cause_note\":");
 	if (k->note)
-		put_jstr(f, k->note);
+		jw_jstr(w, k->note);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"outcome\":\"%s\",\"delay_ms\":", an_outcome_str(k->outcome));
+		JW_LIT(w, "null");
+	JW_LIT(w, ",\"outcome\":\"");
+	jw_str(w, an_outcome_str(k->outcome));
+	JW_LIT(w, "\",\"delay_ms\":");
 	if (k->outcome == AN_UNKNOWN)
-		fputs("null", f);
+		JW_LIT(w, "null");
 	else
-		fprintf(f, "%.3f", k->delay_ms);
-	fprintf(f, ",\"evidence\":\"%s\",\"since_close_s\":", k->server_evidence ? "server" : "client");
+		jw_fixed(w, k->delay_ms, 3);
+	JW_LIT(w, ",\"evidence\":\"");
+	jw_str(w, k->server_evidence ? "server" : "client");
+	JW_LIT(w, "\",\"since_close_s\":");
 	if (k->since_close < 0)
-		fputs("null", f);
+		JW_LIT(w, "null");
 	else
-		fprintf(f, "%.6f", k->since_close);
-	fprintf(f, ",\"syns\":%u,\"bare_acks\":%u,\"client_rst\":%s,\"seq\":%u,\"tsval\":", k->syns, k->acks,
-		k->client_rst ? "true" : "false", k->syn.seq);
+		jw_fixed(w, k->since_close, 6);
+	JW_LIT(w, ",\"syns\":");
+	jw_u(w, k->syns);
+	JW_LIT(w, ",\"bare_acks\":");
+	jw_u(w, k->acks);
+	JW_LIT(w, ",\"client_rst\":");
+	jw_str(w, k->client_rst ? "true" : "false");
+	JW_LIT(w, ",\"seq\":");
+	jw_u(w, k->syn.seq);
+	JW_LIT(w, ",\"tsval\":");
 	if (k->syn.has_ts)
-		fprintf(f, "%u", k->syn.tsval);
+		jw_u(w, k->syn.tsval);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"rcv_nxt\":%u,\"ts_recent\":", k->tw.rcv_nxt);
+		JW_LIT(w, "null");
+	JW_LIT(w, ",\"rcv_nxt\":");
+	jw_u(w, k->tw.rcv_nxt);
+	JW_LIT(w, ",\"ts_recent\":");
 	if (k->tw.ts_recent_stamp_set)
-		fprintf(f, "%u", k->tw.ts_recent);
+		jw_u(w, k->tw.ts_recent);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"verdict\":\"%s\",\"why\":[", tw_verdict_str(d.verdict));
+		JW_LIT(w, "null");
+	JW_LIT(w, ",\"verdict\":\"");
+	jw_str(w, tw_verdict_str(d.verdict));
+	JW_LIT(w, "\",\"why\":[");
 	for (unsigned i = 0; i < d.why.n; i++) {
 		if (i)
-			fputc(',', f);
-		put_jstr(f, d.why.line[i]);
+			JW_LIT(w, ",");
+		jw_jstr(w, d.why.line[i]);
 	}
-	fputs("],\"path\":", f);
-	path_emit(f, k, v, nv);
-	fputc('}', f);
+	JW_LIT(w, "],\"path\":");
+	path_emit(w, k, v, nv);
+	JW_LIT(w, "}");
 }
 
 #define J(v) json_integer((json_int_t)(v))
@@ -283,47 +406,77 @@ static void json_report(const struct an_result *r, const struct capture *cap, co
 	if (!txt)
 		return;
 	txt[strlen(txt) - 1] = 0;       /* the summary's closing brace comes after nat_hosts */
-	printf("{\"summary\":%s,\"nat_hosts\":{", txt);
+	static struct jw jw;           /* 64 KiB: not on the stack */
+	struct jw *w = &jw;
+	w->f = stdout;
+	w->n = 0;
+	JW_LIT(w, "{\"summary\":");
+	jw_str(w, txt);
+	JW_LIT(w, ",\"nat_hosts\":{");
 	free(txt);
 	for (unsigned i = 0; i < r->nnat; i++) {
-		char a[64];
-		printf("%s\"%s\":%u", i ? "," : "", addr_str(r->nat[i].family, r->nat[i].addr, a, sizeof a),
-		       r->nat[i].hosts);
+		if (i)
+			JW_LIT(w, ",");
+		JW_LIT(w, "\"");
+		jw_addr(w, r->nat[i].family, r->nat[i].addr);
+		JW_LIT(w, "\":");
+		jw_u(w, r->nat[i].hosts);
 	}
 	/* what each count of two hosts or more rests on (a scan brings
 	 * millions of addresses of one host each) */
-	fputs("},\"nat_evidence\":{", stdout);
+	JW_LIT(w, "},\"nat_evidence\":{");
 	for (unsigned i = 0, first_a = 1; i < r->nnat; i++) {
 		const struct an_nat *n = &r->nat[i];
-		char a[64];
 		if (n->hosts < 2)
 			continue;
-		printf("%s\"%s\":{\"hosts\":%u,\"lower_bound\":%s,\"evidence\":[", first_a ? "" : ",",
-		       addr_str(n->family, n->addr, a, sizeof a), n->hosts, n->lower_bound ? "true" : "false");
+		if (!first_a)
+			JW_LIT(w, ",");
+		JW_LIT(w, "\"");
+		jw_addr(w, n->family, n->addr);
+		JW_LIT(w, "\":{\"hosts\":");
+		jw_u(w, n->hosts);
+		JW_LIT(w, ",\"lower_bound\":");
+		jw_str(w, n->lower_bound ? "true" : "false");
+		JW_LIT(w, ",\"evidence\":[");
 		for (unsigned b = 1, first = 1; b <= AN_EV_IP_ID; b <<= 1)
 			if (n->evidence & b) {
-				printf("%s\"%s\"", first ? "" : ",", an_evidence_str(b));
+				if (!first)
+					JW_LIT(w, ",");
+				JW_LIT(w, "\"");
+				jw_str(w, an_evidence_str(b));
+				JW_LIT(w, "\"");
 				first = 0;
 			}
-		printf("],\"hosts_at_most\":");
+		JW_LIT(w, "],\"hosts_at_most\":");
 		if (n->clock_per_tuple)
-			printf("%u", n->clocks > n->hosts ? n->clocks : n->hosts);
+			jw_u(w, n->clocks > n->hosts ? n->clocks : n->hosts);
 		else
-			fputs("null", stdout);
-		printf(",\"syns\":%u,\"clocks\":%u,\"clock_scope\":\"%s\",\"clocks_one_port\":%u,\"ttls\":%u,"
-		       "\"syn_fingerprints\":%u,\"ip_id_counters\":%u}", n->conns, n->clocks,
-		       n->clock_per_tuple ? "4-tuple" : "host", n->clocks_one_port, n->ttls, n->fingerprints,
-		       n->ipid_counters);
+			JW_LIT(w, "null");
+		JW_LIT(w, ",\"syns\":");
+		jw_u(w, n->conns);
+		JW_LIT(w, ",\"clocks\":");
+		jw_u(w, n->clocks);
+		JW_LIT(w, ",\"clock_scope\":\"");
+		jw_str(w, n->clock_per_tuple ? "4-tuple" : "host");
+		JW_LIT(w, "\",\"clocks_one_port\":");
+		jw_u(w, n->clocks_one_port);
+		JW_LIT(w, ",\"ttls\":");
+		jw_u(w, n->ttls);
+		JW_LIT(w, ",\"syn_fingerprints\":");
+		jw_u(w, n->fingerprints);
+		JW_LIT(w, ",\"ip_id_counters\":");
+		jw_u(w, n->ipid_counters);
+		JW_LIT(w, "}");
 		first_a = 0;
 	}
-	fputs("}}", stdout);
-	fputs(",\"collisions\":[", stdout);
+	JW_LIT(w, "}},\"collisions\":[");
 	for (unsigned i = 0; i < r->listed && i < max_list; i++) {
 		if (i)
-			fputc(',', stdout);
-		collision_emit(stdout, &r->list[i], k, v, nv);
+			JW_LIT(w, ",");
+		collision_emit(w, &r->list[i], k, v, nv);
 	}
-	fputs("]}\n", stdout);
+	JW_LIT(w, "]}\n");
+	jw_flush(w);
 }
 
 static const struct an_collision *example(const struct an_result *r)
@@ -485,6 +638,10 @@ static void text_report(const struct an_result *r, const struct capture *cap, co
 	if (r->coll_not_timewait)
 		printf("  not_timewait: on the server nstat -az TcpExtTCPChallengeACK, and ss -tan state established\n"
 		       "       for the 4-tuple: a socket the server still thinks is open\n");
+	if (r->coll_unknown)
+		printf("  unknown: the capture lacks what decides the cause; on the server nstat -az %s\n"
+		       "       (PAWS) and TcpExtTCPChallengeACK (a peer still open) tell them apart live\n",
+		       k->paws_tw_counter);
 	if (r->timed_out)
 		printf("  timeouts: on the firewall conntrack -S (invalid, insert_failed) and its drop log\n");
 	printf("mitigations, for the causes found:\n");
@@ -796,19 +953,22 @@ int cmd_analyze(int argc, char **argv)
 	/* a few segments read ahead, their table slots prefetched */
 	enum { AHEAD = 8 };
 	struct tcp_seg ring[AHEAD];
+	uint64_t hint[AHEAD];
 	unsigned head = 0, queued = 0;
 	rc = 1;
 	for (;;) {
 		while (rc == 1 && queued < AHEAD) {
 			struct tcp_seg *q = &ring[(head + queued) % AHEAD];
 			if ((rc = capture_next(cap, q, err, sizeof err)) == 1) {
-				an_prefetch(a, q);
+				hint[(head + queued) % AHEAD] = an_prefetch(a, q);
 				queued++;
 			}
 		}
 		if (!queued)
 			break;
-		if (an_segment(a, &ring[head]) < 0) {
+		if (queued > AHEAD / 2)
+			an_prefetch_more(a, &ring[(head + AHEAD / 2) % AHEAD]);
+		if (an_segment_hinted(a, &ring[head], hint[head]) < 0) {
 			out_of_memory = true;
 			break;
 		}

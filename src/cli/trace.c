@@ -540,12 +540,14 @@ int cmd_trace(int argc, char **argv)
 			"inet_sock_set_state; fexit not tried (--no-fexit): causes from drop reasons "
 			"and the model");
 	else if (att.fexit && !att.kfree_skb)
-		cli_err("trace", "attached fexit tcp_timewait_state_process (skb:kfree_skb has no "
+		cli_err("trace", "attached %s tcp_timewait_state_process (skb:kfree_skb has no "
 			"rx_sk on this kernel: the drops come from fexit, without drop reasons), "
-			"tp_btf tcp_send_reset, tcp_receive_reset, inet_sock_set_state");
+			"tp_btf tcp_send_reset, tcp_receive_reset, inet_sock_set_state",
+			att.fentry ? "fentry and fexit" : "fexit");
 	else if (att.fexit)
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
-			"inet_sock_set_state and fexit tcp_timewait_state_process (exact verdicts)");
+			"inet_sock_set_state and %s tcp_timewait_state_process (exact verdicts)",
+			att.fentry ? "fentry and fexit" : "fexit");
 	else
 		cli_err("trace", "attached tp_btf kfree_skb, tcp_send_reset, tcp_receive_reset, "
 			"inet_sock_set_state; fexit tcp_timewait_state_process failed (%s), fell back: "

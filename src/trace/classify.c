@@ -31,15 +31,44 @@ static bool pure_syn(const struct segment *s)
 	return (s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
 }
 
+/* ms since tw_last_oow_ack_time as tcp_timewait_state_process() found it
+ * (-1: never, or unknown and taken as old). net/ipv4/tcp_input.c
+ * __tcp_oow_rate_limited() (6.18) rate-limits when 0 <= (s32)(tcp_jiffies32
+ * - stamp) < tcp_invalid_ratelimit, and otherwise sends the ACK and sets
+ * the stamp to tcp_jiffies32.
+ *  - With the fentry snapshot (e->oow_entry) the stamp and the jiffy were
+ *    read at the entry of tcp_timewait_state_process, before the kernel
+ *    could change it: exact.
+ *  - Without it the stamp was read after processing: if this segment's ACK
+ *    went out, the stamp is the jiffy it went out in, and a tick may fall
+ *    between the send and the read (seen under load and under qemu). A
+ *    stamp at most one jiffy old at the read is taken as this segment's own
+ *    ACK (the stamp before is unknown: treated as old). A real rate limit
+ *    looks the same only if the previous ACK went out at most one jiffy
+ *    before this segment: not a client's SYN fast retry (the client resets
+ *    the ACK and re-arms its SYN timer at TCP_TIMEOUT_MIN, 2 jiffies,
+ *    include/net/tcp.h, 6.18), nor any retransmission; only two SYNs of
+ *    one 4-tuple within a jiffy (e.g. two NAT clients at once). The
+ *    window it narrows is 1 jiffy of tcp_invalid_ratelimit's 500 ms
+ *    default (125 jiffies at HZ=250). An older stamp is the one the
+ *    decision saw: the kernel did not move it, no ACK went out. */
+int64_t trace_oow_age_before_ms(const struct twlab_event *e)
+{
+	if (e->oow_entry)
+		return e->tw_oow_ack_entry_age_ms >= 0 ? e->tw_oow_ack_entry_age_ms : -1;
+	if (e->tw_oow_ack_age_ms < 0)
+		return -1;
+	if (e->tw_oow_ack_age_j >= 0 ? e->tw_oow_ack_age_j <= TRACE_OOW_TOLERANCE_J
+				     : e->tw_oow_ack_age_ms == 0)
+		return -1;
+	return e->tw_oow_ack_age_ms;
+}
+
 /* The socket as tcp_timewait_state_process() found it. BPF reads it after
  * the kernel processed the segment. For a SYN nothing the decision reads
- * has changed by then except tw_last_oow_ack_time, which
- * net/ipv4/tcp_input.c __tcp_oow_rate_limited() (6.18) sets to
- * tcp_jiffies32 only when the ACK is not rate-limited: a stamp of this very
- * jiffy means the ACK went out now (the stamp before is unknown: treat it as
- * old), an older one is the stamp the decision saw. (For other segments,
- * with --segments, an in-window FIN/ACK may already have moved ts_recent,
- * rcv_nxt or FIN_WAIT2 -> TIME_WAIT.) */
+ * has changed by then except tw_last_oow_ack_time (trace_oow_age_before_ms).
+ * (For other segments, with --segments, an in-window FIN/ACK may already
+ * have moved ts_recent, rcv_nxt or FIN_WAIT2 -> TIME_WAIT.) */
 static void tw_from_event(const struct twlab_event *e, struct tw_sock *tw)
 {
 	memset(tw, 0, sizeof(*tw));
@@ -51,7 +80,7 @@ static void tw_from_event(const struct twlab_event *e, struct tw_sock *tw)
 	tw->ts_recent = e->tw_ts_recent;
 	tw->ts_recent_age_s = e->tw_ts_recent_age;
 	tw->ts_offset = e->tw_ts_offset;
-	tw->last_oow_ack_ms = e->tw_oow_ack_age_ms > 0 ? e->tw_oow_ack_age_ms : -1;
+	tw->last_oow_ack_ms = trace_oow_age_before_ms(e);
 }
 
 static void env_from_event(const struct twlab_event *e, struct tcp_env *env)
@@ -91,6 +120,11 @@ static void classify_tw(const struct kprofile *k, const struct twlab_event *e,
 	 * what the model says this kernel's reason is, not with paws_reject */
 	d->model_agrees = d->kernel_paws == (d->tw_d.paws_reject && d->tw_d.drop_reason &&
 					     !strcmp(d->tw_d.drop_reason, "TCP_RFC7323_TW_PAWS"));
+	/* and, where fexit saw it, the status tcp_timewait_state_process
+	 * returned: the model's for the socket it found (before the
+	 * no-listener re-run below, which models tcp_v4_rcv(), not it) */
+	if (e->verdict >= 0)
+		d->model_agrees = d->model_agrees && e->verdict == tw_kernel_status(&d->tw_d);
 	if (!pure_syn(&d->seg.m)) {
 		d->kind = TK_TW_SEGMENT_DROPPED;
 	} else if (d->tw_d.verdict == TCP_TW_SYN) {

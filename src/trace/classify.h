@@ -41,10 +41,18 @@ struct trace_decision {
 	const char *drop_reason;      /* its name, NULL when twlab has none for it */
 	uint32_t drop_reason_value;   /* the kernel's enum value */
 	const char *kernel_status;    /* fexit's status name, NULL when not seen */
-	/* tw: model's PAWS decision == kernel's drop reason; accepted: the
-	 * model reopens too; synsent: the model resets too */
+	/* tw: model's PAWS decision == kernel's drop reason and, where fexit
+	 * gave kernel_status, the model's status == it; accepted: the model
+	 * reopens too; synsent: the model resets too */
 	bool model_agrees;
 };
+
+/* A stamp at most this many jiffies old when read after processing (no
+ * fentry snapshot) is taken as this segment's own ACK (classify.c). */
+#define TRACE_OOW_TOLERANCE_J 1
+/* ms since tw_last_oow_ack_time as tcp_timewait_state_process() found it,
+ * from e; -1: never, or taken as old (the model's tw_sock.last_oow_ack_ms). */
+int64_t trace_oow_age_before_ms(const struct twlab_event *e);
 
 /* e -> d, deciding with profile k. Never fails: an event whose headers do
  * not decode is TK_UNDECODED. */

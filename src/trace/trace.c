@@ -1,6 +1,7 @@
 /*
  * trace.c - user-space side of `twlab trace`: open the skeleton, set the
- * filters, load (with fexit where the kernel permits it, without otherwise),
+ * filters, load (with fexit and fentry where the kernel permits it, without
+ * otherwise),
  * attach, poll the ring buffer, read the per-CPU counters.
  */
 #include <linux/types.h>
@@ -130,6 +131,7 @@ static struct twlab_bpf *open_load(const struct trace_filter *f, bool fexit, int
 		bpf_program__set_autoload(s->progs.on_tw_exit, n == 5);
 		bpf_program__set_autoload(s->progs.on_tw_exit4, n == 4);
 		bpf_program__set_autoload(s->progs.on_tw_exit3, n == 3);
+		bpf_program__set_autoload(s->progs.on_tw_entry, n > 0);
 	}
 	*err = twlab_bpf__load(s);
 	if (*err) {
@@ -162,6 +164,13 @@ int trace_open(const struct trace_filter *f, bool try_fexit, bool verbose,
 			if (l) {
 				*lp = l;
 				att->fexit = true;
+				/* the same trampoline kind: if it fails anyway,
+				 * classify.c falls back to a tolerance */
+				l = bpf_program__attach(t->skel->progs.on_tw_entry);
+				if (l) {
+					t->skel->links.on_tw_entry = l;
+					att->fentry = true;
+				}
 			} else {
 				att->fexit_err = p ? -errno : -ENOENT;
 			}

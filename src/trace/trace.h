@@ -69,6 +69,12 @@ struct twlab_event {
 	__s32 tw_ts_recent_stamp;   /* seconds, ktime_get_seconds() */
 	__u32 tw_ts_recent_age;     /* now - stamp, seconds */
 	__s32 tw_oow_ack_age_ms;    /* ms since tw_last_oow_ack_time, -1: never/unknown */
+	__s32 tw_oow_ack_age_j;     /* the same in jiffies, -1: never/unknown */
+	/* tw_last_oow_ack_time as the kernel found it: read at the entry of
+	 * tcp_timewait_state_process (fentry), before it could stamp it */
+	__s32 tw_oow_ack_entry_age_ms; /* ms since that stamp at the entry, -1: never/in the future */
+	__u8  oow_entry;            /* 1: tw_oow_ack_entry_age_ms was read (fentry attached) */
+	__u8  pad_[3];
 	/* SYN_SENT socket (TEV_SYNSENT_RESET) */
 	__u32 snd_una, snd_nxt;
 	__u32 pkt_len;              /* bytes valid in pkt[] */
@@ -88,7 +94,7 @@ struct trace_filter {
 struct trace_counters { uint64_t v[TC__MAX]; };
 
 struct trace_attach {           /* what got attached, for the start line */
-	bool fexit, kfree_skb, send_reset, receive_reset, set_state;
+	bool fexit, fentry, kfree_skb, send_reset, receive_reset, set_state;
 	int fexit_err;          /* -errno when fexit failed to load/attach */
 };
 

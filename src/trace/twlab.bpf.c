@@ -65,6 +65,20 @@ struct {
 	__type(value, struct last_verdict);
 } scratch SEC(".maps");
 
+/* fentry -> event hand-off on the same CPU: tw_last_oow_ack_time as
+ * tcp_timewait_state_process() found it. The event paths (fexit, and
+ * kfree_skb later in the same softirq) read the socket after the kernel
+ * processed the segment, when __tcp_oow_rate_limited() may have stamped it
+ * with this segment's ACK; keyed by (tw, skb) so a stale snapshot of another
+ * segment is never used. */
+struct oow_entry { __u64 tw, skb; __u32 last; __u32 jiffies; };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct oow_entry);
+} oow_snap SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -172,6 +186,28 @@ static __always_inline int read_pkt(const struct sk_buff *skb, struct twlab_even
 	return 0;
 }
 
+/* The fentry snapshot for (sk, skb) into e, consumed; e->oow_entry 0 when
+ * there is none (fentry not attached, or another segment's). */
+static __always_inline void take_oow_entry(const struct sock *sk, const struct sk_buff *skb,
+					   struct twlab_event *e)
+{
+	__u32 zero = 0;
+	struct oow_entry *s = bpf_map_lookup_elem(&oow_snap, &zero);
+
+	e->tw_oow_ack_entry_age_ms = -1;
+	if (!s || s->tw != (__u64)sk || s->skb != (__u64)skb || !CONFIG_HZ)
+		return;
+	e->oow_entry = 1;
+	if (s->last) {
+		/* what __tcp_oow_rate_limited() computes: (s32)(tcp_jiffies32 - stamp) */
+		__s32 el = (__s32)(s->jiffies - s->last);
+		if (el >= 0)
+			e->tw_oow_ack_entry_age_ms = jiffies_to_ms(el);
+	}
+	s->tw = 0;
+	s->skb = 0;
+}
+
 static __always_inline void read_tw(const struct sock *sk, struct twlab_event *e)
 {
 	const struct tcp_timewait_sock *tw = (const void *)sk;
@@ -191,10 +227,13 @@ static __always_inline void read_tw(const struct sock *sk, struct twlab_event *e
 	/* tcp_oow_rate_limited() compares tcp_jiffies32 with this stamp */
 	last = BPF_CORE_READ(tw, tw_last_oow_ack_time);
 	e->tw_oow_ack_age_ms = -1;
+	e->tw_oow_ack_age_j = -1;
 	if (last && CONFIG_HZ) {
 		__s32 el = (__s32)((__u32)bpf_jiffies64() - last);
-		if (el >= 0)
+		if (el >= 0) {
 			e->tw_oow_ack_age_ms = jiffies_to_ms(el);
+			e->tw_oow_ack_age_j = el;
+		}
 	}
 }
 
@@ -253,6 +292,7 @@ static __always_inline void on_tw(const struct sock *sk, const struct sk_buff *s
 		reason = e.reason_unspec;
 	e.reason = reason;
 	e.verdict = verdict;
+	take_oow_entry(sk, skb, &e);
 	read_tw(sk, &e);
 	emit(&e, type);
 }
@@ -325,6 +365,27 @@ static __always_inline int tw_exit(struct inet_timewait_sock *tw, struct sk_buff
 		on_tw((const struct sock *)tw, skb, TEV_TW_SYN_ACCEPTED, 0, ret);
 	else if (fexit_drops)
 		on_tw((const struct sock *)tw, skb, TEV_TW_DROP, TW_REASON_NONE, ret);
+	return 0;
+}
+
+/* Entry of tcp_timewait_state_process (tw and skb are its first two
+ * arguments in every signature): tw_last_oow_ack_time and tcp_jiffies32
+ * before the kernel can stamp it. Loaded and attached with the fexit
+ * program (both BPF trampolines); without it the event path falls back to
+ * a tolerance (src/trace/classify.c). */
+SEC("fentry/tcp_timewait_state_process")
+int BPF_PROG(on_tw_entry, struct inet_timewait_sock *tw, struct sk_buff *skb)
+{
+	const struct tcp_timewait_sock *tcptw = (const void *)tw;
+	__u32 zero = 0;
+	struct oow_entry *s = bpf_map_lookup_elem(&oow_snap, &zero);
+
+	if (s) {
+		s->tw = (__u64)tw;
+		s->skb = (__u64)skb;
+		s->last = BPF_CORE_READ(tcptw, tw_last_oow_ack_time);
+		s->jiffies = (__u32)bpf_jiffies64();
+	}
 	return 0;
 }
 

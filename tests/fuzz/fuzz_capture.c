@@ -1,8 +1,10 @@
 /*
  * fuzz_capture.c - libFuzzer target: the packet decoder on every supported
  * link type; whole capture files through both readers (the mapped
- * classic-pcap one and libpcap, the reference), which must yield the same
- * records, bytes, end and error; and what decodes through the analyzer.
+ * classic-pcap and pcapng ones, and libpcap, the reference), which must
+ * yield the same records, bytes, end and error; and what decodes through
+ * the analyzer. Seeds: tests/fuzz/corpus/fuzz_capture (ng-*.pcapng are
+ * `editcap -F pcapng` of the pcaps there, and linktypes/mixed-link.pcapng).
  */
 #include <pcap/pcap.h>
 #include <stdint.h>

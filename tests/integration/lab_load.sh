@@ -3,7 +3,7 @@
 #   baseline (one SNAT address, strict firewall, 4 clients): timeouts
 #   static and keep-alive: no collision, no timeout
 #   overload:2 when all clients hash to one address (scenarios/coincidence.ini):
-#     no better than the baseline (95% CIs overlap); when the hash spreads
+#     no better than the baseline (not significantly lower); when the hash spreads
 #     them (scenarios/spread.ini): significantly lower
 #   collisions counted twice (server nstat, analyze over the server capture): equal
 #   bad options: usage errors before anything is built
@@ -58,8 +58,12 @@ done
 O=$(row overload:2)
 [ "$(json_get "$tmp/cmp.json" "len({a for c in $O['per_client'] for a in c['snat']})")" = 1 ] \
   || fail "coincidence: clients not on one address: $(json_get "$tmp/cmp.json" "$O['per_client']")"
-[ "$(json_get "$tmp/cmp.json" "$O['ci95'][0] <= $B['ci95'][1] and $B['ci95'][0] <= $O['ci95'][1]")" = True ] \
-  || fail "coincidence overload:2 CI $(json_get "$tmp/cmp.json" "$O['ci95']") apart from baseline $(json_get "$tmp/cmp.json" "$B['ci95']")"
+# "no better" is one-sided: fail only if overload:2 is significantly LOWER
+# (its upper bound under the baseline's lower bound). Collisions come in
+# bursts, so two 10 s runs of one distribution spread wider than Wilson
+# intervals say; a higher overload:2 is not a claim the report makes.
+[ "$(json_get "$tmp/cmp.json" "$B['ci95'][0] <= $O['ci95'][1]")" = True ] \
+  || fail "coincidence overload:2 CI $(json_get "$tmp/cmp.json" "$O['ci95']") below baseline $(json_get "$tmp/cmp.json" "$B['ci95']")"
 grep -q "no change: all 4 clients hash to 198.18.200.1" "$tmp/cmp.json" || fail "overload:2 verdict"
 # one-to-one: the pool never put two clients' live sessions on one address
 P=$(row one-to-one:16)

@@ -315,6 +315,39 @@ static void test_malformed_timestamp_option_is_flagged(void **st)
 	assert_true(s.ts_bad);
 }
 
+/* NOP NOP TS (what most segments carry, read by a shortcut) gives what the
+ * option loop gives for the same kinds in another order. */
+static void test_nop_nop_timestamp_reads_like_any_order(void **st)
+{
+	(void)st;
+	static const uint8_t orders[2][12] = {
+		{ 1, 1, 8, 10, 0, 0, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef },
+		{ 8, 10, 0, 0, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 1, 1 },
+	};
+	static const uint32_t order_code[2] = { 0x811, 0x118 };
+	for (int k = 0; k < 2; k++) {
+		uint8_t p[256] = { 0 };
+		struct tcp_seg s;
+		size_t o = ipv4(p, 32, 0);
+		tcp_syn(p + o);
+		p[o + 12] = 0x80;                   /* doff 8: 12 bytes of options */
+		p[o + 13] = 0x10;                   /* ACK */
+		memcpy(p + o + 20, orders[k], 12);
+		assert_int_equal(seg_decode(DLT_RAW, p, o + 32, &s), SKIP_NONE);
+		assert_true(s.has_ts);
+		assert_int_equal(s.tsval, 0x1234);
+		assert_int_equal(s.tsecr, 0xdeadbeef);
+		assert_int_equal(s.opt_order, order_code[k]);
+		assert_int_equal(s.mss, 0);
+		assert_int_equal(s.wscale, -1);
+		assert_false(s.sack_ok || s.ts_bad || s.opts_cut);
+		/* cut inside the options: unknown, not absent */
+		assert_int_equal(seg_decode(DLT_RAW, p, o + 28, &s), SKIP_NONE);
+		assert_false(s.has_ts);
+		assert_true(s.opts_cut);
+	}
+}
+
 static void test_lenient_open_names_every_bad_file_and_reads_the_rest(void **st)
 {
 	(void)st;
@@ -503,6 +536,192 @@ static void test_mapped_reader_matches_libpcap_on_odd_and_broken_files(void **st
 	unlink(a);
 }
 
+/* ---- pcapng read from a mapping, against libpcap */
+
+struct ngbuf { uint8_t b[16384]; size_t n; bool be; };
+
+static void ng32(struct ngbuf *w, uint32_t v) { put32(w->b + w->n, v, w->be); w->n += 4; }
+static void ng16(struct ngbuf *w, uint16_t v)
+{
+	w->b[w->n++] = (uint8_t)(w->be ? v >> 8 : v);
+	w->b[w->n++] = (uint8_t)(w->be ? v : v >> 8);
+}
+
+/* Start a block; ng_end() writes both lengths. */
+static size_t ng_begin(struct ngbuf *w, uint32_t type)
+{
+	size_t at = w->n;
+	ng32(w, type);
+	ng32(w, 0);
+	return at;
+}
+
+static void ng_end(struct ngbuf *w, size_t at, uint32_t trailer_delta)
+{
+	while (w->n % 4)
+		w->b[w->n++] = 0;
+	uint32_t tl = (uint32_t)(w->n + 4 - at);
+	put32(w->b + at + 4, tl, w->be);
+	ng32(w, tl + trailer_delta);
+}
+
+static void ng_shb(struct ngbuf *w)
+{
+	size_t at = ng_begin(w, 0x0A0D0D0Au);
+	ng32(w, 0x1A2B3C4Du);
+	ng16(w, 1);
+	ng16(w, 0);
+	ng32(w, 0xffffffffu);
+	ng32(w, 0xffffffffu);
+	ng_end(w, at, 0);
+}
+
+/* tsresol 0: no option; tsoffset 0: none */
+static void ng_idb(struct ngbuf *w, uint16_t link, uint32_t snap, uint8_t tsresol, int64_t tsoffset)
+{
+	size_t at = ng_begin(w, 1);
+	ng16(w, link);
+	ng16(w, 0);
+	ng32(w, snap);
+	if (tsresol) {
+		ng16(w, 9);
+		ng16(w, 1);
+		w->b[w->n++] = tsresol;
+		w->n += 3;
+	}
+	if (tsoffset) {
+		ng16(w, 14);
+		ng16(w, 8);
+		ng32(w, (uint32_t)(w->be ? (uint64_t)tsoffset >> 32 : (uint64_t)tsoffset));
+		ng32(w, (uint32_t)(w->be ? (uint64_t)tsoffset : (uint64_t)tsoffset >> 32));
+	}
+	if (tsresol || tsoffset) {
+		ng16(w, 0);
+		ng16(w, 0);
+	}
+	ng_end(w, at, 0);
+}
+
+/* An Ethernet IPv4 SYN of len bytes (caplen of it captured), with an
+ * option after the data when opt. */
+static void ng_epb(struct ngbuf *w, uint32_t ifid, uint64_t t, uint32_t caplen, uint32_t len, bool opt)
+{
+	size_t at = ng_begin(w, 6);
+	ng32(w, ifid);
+	ng32(w, (uint32_t)(t >> 32));
+	ng32(w, (uint32_t)t);
+	ng32(w, caplen);
+	ng32(w, len);
+	uint8_t p[256] = { 0 };
+	p[12] = 0x08;
+	size_t l = 14 + ipv4(p + 14, 40, 0);
+	tcp_syn(p + l);
+	memcpy(w->b + w->n, p, caplen < sizeof p ? caplen : sizeof p);
+	w->n += caplen;
+	while (w->n % 4)
+		w->b[w->n++] = 0;
+	if (opt) {
+		ng16(w, 1);            /* opt_comment */
+		ng16(w, 3);
+		memcpy(w->b + w->n, "hi!", 4);
+		w->n += 4;
+		ng16(w, 0);
+		ng16(w, 0);
+	}
+	ng_end(w, at, 0);
+}
+
+static void ng_other(struct ngbuf *w, uint32_t type)
+{
+	size_t at = ng_begin(w, type);
+	ng32(w, 7);
+	ng32(w, 8);
+	ng_end(w, at, 0);
+}
+
+static void ng_write(const char *path, const struct ngbuf *w, size_t cut)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(w->b, 1, w->n - cut, f), w->n - cut);
+	fclose(f);
+}
+
+static void test_pcapng_mapped_reader_matches_libpcap(void **st)
+{
+	(void)st;
+	char a[] = "/tmp/twlab-tcap-ng-XXXXXX";
+	close(mkstemp(a));
+	const uint64_t t0 = 1700000000ull * 1000000 + 123456;
+	/* time stamp resolutions (0: none given), offsets */
+	static const uint8_t res[] = { 0, 6, 9, 3, 0x80 | 20, 0x80 | 10 };
+	for (size_t r = 0; r < sizeof res; r++)
+		for (int off = 0; off < 2; off++) {
+			struct ngbuf w = { .n = 0 };
+			ng_shb(&w);
+			ng_other(&w, 0x80000001u);     /* a custom block before the interface */
+			ng_idb(&w, 1, 262144, res[r], off ? -3600 : 0);
+			for (int i = 0; i < 5; i++)
+				ng_epb(&w, 0, t0 * (res[r] == 9 ? 1000 : 1) + (uint64_t)i * 987654321, 80, 80, i == 2);
+			ng_write(a, &w, 0);
+			same_records(a, true);
+			ng_write(a, &w, 5);            /* the last block cut */
+			same_records(a, true);
+			ng_write(a, &w, 90);           /* ... inside its header */
+			same_records(a, true);
+		}
+	/* what libpcap takes over: each case after two plain records */
+	for (int k = 0; k < 12; k++) {
+		struct ngbuf w = { .n = 0 };
+		ng_shb(&w);
+		ng_idb(&w, 1, k == 6 ? 60 : 262144, 6, 0);
+		ng_epb(&w, 0, t0, 80, 80, false);
+		ng_epb(&w, 0, t0 + 1, 80, 80, false);
+		switch (k) {
+		case 0: ng_other(&w, 5); ng_epb(&w, 0, t0 + 2, 80, 80, false); break;   /* statistics: skipped */
+		case 1: ng_idb(&w, 1, 262144, 9, 0); ng_epb(&w, 1, t0 * 1000, 80, 80, false); break;
+		case 2: ng_epb(&w, 3, t0 + 2, 80, 80, false); break;                    /* no such interface */
+		case 3: ng_idb(&w, 1, 1500, 6, 0); ng_epb(&w, 1, t0, 80, 80, false); break;   /* other snaplen */
+		case 4: ng_idb(&w, 101, 262144, 6, 0); ng_epb(&w, 1, t0, 80, 80, false); break; /* other link */
+		case 5: {                                                              /* simple packet block */
+			size_t at = ng_begin(&w, 3);
+			ng32(&w, 60);
+			w.n += 60;
+			ng_end(&w, at, 0);
+			ng_epb(&w, 0, t0 + 3, 80, 80, false);
+			break;
+		}
+		case 6: ng_epb(&w, 0, t0 + 2, 80, 80, false); break;                    /* caplen > snaplen 60 */
+		case 7: {                                                              /* trailer differs */
+			size_t at = ng_begin(&w, 5);
+			ng32(&w, 1);
+			ng_end(&w, at, 4);
+			break;
+		}
+		case 8: ng_shb(&w); ng_idb(&w, 1, 262144, 6, 0); ng_epb(&w, 0, t0 + 9, 80, 80, false); break;
+		case 9: ng_epb(&w, 0, t0 + 2, 200, 80, false); break;                   /* caplen > len */
+		case 10: w.b[w.n++] = 1; w.b[w.n++] = 2; w.b[w.n++] = 3; break;        /* 3 bytes of garbage */
+		case 11: {                                                             /* a length not /4 */
+			size_t at = ng_begin(&w, 5);
+			ng32(&w, 1);
+			ng_end(&w, at, 0);
+			put32(w.b + at + 4, 14, false);
+			break;
+		}
+		}
+		ng_write(a, &w, 0);
+		same_records(a, true);
+	}
+	/* another byte order: libpcap alone, the same */
+	struct ngbuf w = { .n = 0, .be = true };
+	ng_shb(&w);
+	ng_idb(&w, 1, 262144, 6, 0);
+	ng_epb(&w, 0, t0, 80, 80, false);
+	ng_write(a, &w, 0);
+	same_records(a, false);
+	unlink(a);
+}
+
 /* Every link type and tunnel capture in tests/data/linktypes: the whole
  * packet decodes to the inner TCP segment; every shorter prefix (a short
  * snaplen, a cut record) is read within its bounds (ASan in unit-san) and
@@ -557,10 +776,12 @@ int main(void)
 		cmocka_unit_test(test_options_cut_by_the_snaplen_are_unknown_not_absent),
 		cmocka_unit_test(test_linux_cooked_at_snaplen_54_still_yields_the_segment),
 		cmocka_unit_test(test_malformed_timestamp_option_is_flagged),
+		cmocka_unit_test(test_nop_nop_timestamp_reads_like_any_order),
 		cmocka_unit_test(test_lenient_open_names_every_bad_file_and_reads_the_rest),
 		cmocka_unit_test(test_truncated_last_record_is_an_error_after_the_good_ones),
 		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_every_test_capture),
 		cmocka_unit_test(test_mapped_reader_matches_libpcap_on_odd_and_broken_files),
+		cmocka_unit_test(test_pcapng_mapped_reader_matches_libpcap),
 		cmocka_unit_test(test_every_link_type_and_tunnel_decodes_within_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,11 +79,163 @@ static struct twlab_event tw_drop(const struct segment *s, uint32_t reason)
 	e.tw_ts_recent_stamp = 12345;
 	e.tw_ts_recent_age = 3;
 	e.tw_oow_ack_age_ms = -1;
+	e.tw_oow_ack_age_j = -1;
+	e.tw_oow_ack_entry_age_ms = -1;
 	headers(&e, s, true);
 	return e;
 }
 
 static const struct kprofile *k618(void) { return kprofile_find("6.18"); }
+
+/* tw_last_oow_ack_time read after processing, j jiffies old (HZ=250, as
+ * twlab.bpf.c converts: j * 1000 / HZ ms); no fentry snapshot */
+static void after(struct twlab_event *e, int32_t j)
+{
+	e->oow_entry = 0;
+	e->tw_oow_ack_entry_age_ms = -1;
+	e->tw_oow_ack_age_j = j;
+	e->tw_oow_ack_age_ms = j * 1000 / 250;
+}
+
+/* ... and the fentry snapshot: the stamp was ms old (-1: never) at the
+ * entry of tcp_timewait_state_process */
+static void entry(struct twlab_event *e, int32_t ms)
+{
+	e->oow_entry = 1;
+	e->tw_oow_ack_entry_age_ms = ms;
+}
+
+/* A PAWS SYN on a socket whose last out-of-window ACK went out long ago
+ * (older than tcp_invalid_ratelimit): the kernel answers and stamps. */
+static void oow_stamp_older_than_the_window_sends_the_ack(void **st)
+{
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
+	struct twlab_event e = tw_drop(&s, R_PAWS);
+	struct trace_decision d;
+	(void)st;
+
+	/* with the snapshot: 600 ms old at entry, the kernel's ACK then
+	 * stamped it (the read after says this jiffy) */
+	entry(&e, 600);
+	e.tw_oow_ack_age_j = 0;
+	e.tw_oow_ack_age_ms = 0;
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), 600);
+	assert_false(d.tw_d.rate_limited);
+	assert_true(d.tw_d.reply.sent);
+	assert_string_equal(tw_kernel_status_str(&d.tw_d), "TCP_TW_ACK_OOW");
+	/* just inside the window at entry: rate-limited, whatever the read after */
+	entry(&e, 496);
+	trace_classify(k618(), &e, &d);
+	assert_true(d.tw_d.rate_limited);
+	/* no snapshot, a stamp 150 jiffies (600 ms) old at the read: past
+	 * the tolerance, so it is the stamp the decision saw, and 600 ms is
+	 * outside the 500 ms window: not limited */
+	after(&e, 150);
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), 600);
+	assert_false(d.tw_d.rate_limited);
+	/* never stamped (0 in the kernel): -1 either way */
+	entry(&e, -1);
+	assert_int_equal(trace_oow_age_before_ms(&e), -1);
+	after(&e, -1);
+	assert_int_equal(trace_oow_age_before_ms(&e), -1);
+}
+
+/* A stamp of this very jiffy at the read: without a snapshot it is this
+ * SYN's own ACK; with one the snapshot decides (a second SYN in the same
+ * jiffy as the first's ACK is really rate-limited). */
+static void oow_stamp_this_jiffy_with_and_without_snapshot(void **st)
+{
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
+	struct twlab_event e = tw_drop(&s, R_PAWS);
+	struct trace_decision d;
+	(void)st;
+
+	after(&e, 0);
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), -1);
+	assert_false(d.tw_d.rate_limited);
+	assert_true(d.tw_d.reply.sent);
+	/* snapshot: never stamped before: the ACK went out (as without) */
+	entry(&e, -1);
+	trace_classify(k618(), &e, &d);
+	assert_false(d.tw_d.rate_limited);
+	/* snapshot: stamped in this jiffy before the SYN: rate-limited, which
+	 * the read after cannot tell from an ACK sent now */
+	entry(&e, 0);
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), 0);
+	assert_true(d.tw_d.rate_limited);
+	assert_false(d.tw_d.reply.sent);
+	assert_string_equal(tw_kernel_status_str(&d.tw_d), "TCP_TW_SUCCESS");
+}
+
+/* The defect: the kernel stamped its ACK, then a jiffy ticked before BPF
+ * read the socket. Without a snapshot the tolerance takes a 1-jiffy-old
+ * stamp as this SYN's ACK; 2 jiffies (a client's SYN fast retry,
+ * TCP_TIMEOUT_MIN) is an earlier ACK: rate-limited. */
+static void oow_stamp_one_jiffy_old_is_this_syns_ack(void **st)
+{
+	struct segment s = { .flags = TCPF_SYN, .seq = 5, .has_ts = true, .tsval = 800000 };
+	struct twlab_event e = tw_drop(&s, R_PAWS);
+	struct trace_decision d;
+	(void)st;
+
+	after(&e, 1);
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), -1);
+	assert_false(d.tw_d.rate_limited);
+	assert_true(d.tw_d.reply.sent);
+	after(&e, 2);
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(trace_oow_age_before_ms(&e), 8);
+	assert_true(d.tw_d.rate_limited);
+	/* with the snapshot the read after does not matter: never stamped at
+	 * entry, so sent, even if the read after is 2 jiffies late */
+	entry(&e, -1);
+	trace_classify(k618(), &e, &d);
+	assert_false(d.tw_d.rate_limited);
+	/* fexit's status: the model agrees only when its status is the
+	 * kernel's (TCP_TW_ACK_OOW = 4 here: sent) */
+	e.verdict = TW_STATUS_ACK_OOW;
+	trace_classify(k618(), &e, &d);
+	assert_string_equal(d.kernel_status, "TCP_TW_ACK_OOW");
+	assert_true(d.model_agrees);
+	/* the old, tolerance-less reading (2 jiffies old: "rate-limited")
+	 * against a kernel that sent: a disagreement, counted */
+	after(&e, 2);
+	trace_classify(k618(), &e, &d);
+	assert_true(d.tw_d.rate_limited);
+	assert_false(d.model_agrees);
+	{
+		struct trace_stats n = { 0 };
+		trace_count(&n, &d);
+		assert_int_equal(n.model_mismatch, 1);
+	}
+	e.verdict = TCP_TW_SUCCESS;
+	trace_classify(k618(), &e, &d);
+	assert_true(d.model_agrees);
+}
+
+/* fexit says TCP_TW_SYN for an acceptable SYN later freed for want of a
+ * listener: the model's status for the socket (before its no-listener
+ * re-run) is compared, and agrees. */
+static void no_listener_agrees_with_fexits_tw_syn(void **st)
+{
+	struct segment s = { .flags = TCPF_SYN, .seq = 3000000 };
+	struct twlab_event e = tw_drop(&s, R_UNSPEC);
+	struct trace_decision d;
+	(void)st;
+
+	e.verdict = TCP_TW_SYN;
+	trace_classify(k618(), &e, &d);
+	assert_int_equal(d.kind, TK_TW_SYN_NO_LISTENER);
+	assert_true(d.model_agrees);
+	e.verdict = TCP_TW_RST;
+	trace_classify(k618(), &e, &d);
+	assert_false(d.model_agrees);
+}
 
 static void syn_with_older_tsval_is_paws_rejected(void **st)
 {
@@ -264,7 +416,7 @@ static void ack_sent_before_within_ratelimit_suppresses_the_ack(void **st)
 
 	/* the stamp is 100 ms old after processing: this SYN did not move it,
 	 * so the kernel sent no ACK (100 < tcp_invalid_ratelimit 500) */
-	e.tw_oow_ack_age_ms = 100;
+	after(&e, 25);
 	trace_classify(k618(), &e, &d);
 	assert_int_equal(d.kind, TK_TW_SYN_REJECTED);
 	assert_int_equal(d.tw_d.cause, TW_CAUSE_PAWS);
@@ -273,12 +425,12 @@ static void ack_sent_before_within_ratelimit_suppresses_the_ack(void **st)
 	assert_int_equal(d.tw_d.verdict, TCP_TW_SUCCESS);
 	assert_string_equal(tw_kernel_status_str(&d.tw_d), "TCP_TW_SUCCESS");
 	/* a stamp of this very jiffy: the ACK for this SYN went out now */
-	e.tw_oow_ack_age_ms = 0;
+	after(&e, 0);
 	trace_classify(k618(), &e, &d);
 	assert_false(d.tw_d.rate_limited);
 	assert_true(d.tw_d.reply.sent);
 	/* the namespace's own limit is used: 50 ms < 100 ms, not limited */
-	e.tw_oow_ack_age_ms = 100;
+	after(&e, 25);
 	e.invalid_ratelimit_ms = 50;
 	trace_classify(k618(), &e, &d);
 	assert_false(d.tw_d.rate_limited);
@@ -408,6 +560,10 @@ int main(void)
 		cmocka_unit_test(headers_that_do_not_decode_are_counted_not_guessed),
 		cmocka_unit_test(payload_length_comes_from_the_ip_header),
 		cmocka_unit_test(kernel_status_names_are_the_models),
+		cmocka_unit_test(oow_stamp_older_than_the_window_sends_the_ack),
+		cmocka_unit_test(oow_stamp_this_jiffy_with_and_without_snapshot),
+		cmocka_unit_test(oow_stamp_one_jiffy_old_is_this_syns_ack),
+		cmocka_unit_test(no_listener_agrees_with_fexits_tw_syn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
