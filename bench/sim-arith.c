@@ -39,7 +39,7 @@ static double now;
 
 static enum nat_tuple nat_cb(void *ctx, uint32_t addr, uint16_t port, uint32_t *old_end)
 {
-	(void)ctx; (void)addr; *old_end = 0;
+	(void)ctx; (void)addr; if (old_end) *old_end = 0;   /* NULL where not read (fleet.h) */
 	return nat_until[port] > now ? NAT_TUPLE_USED : NAT_TUPLE_FREE;
 }
 

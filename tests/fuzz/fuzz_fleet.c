@@ -29,7 +29,8 @@ static bool taken_cb(void *ctx, uint16_t port)
 static enum nat_tuple nat_cb(void *ctx, uint32_t addr, uint16_t port, uint32_t *old_end)
 {
 	(void)ctx; (void)addr;
-	*old_end = 1000;
+	if (old_end)        /* NULL where the eviction rule does not read it (fleet.h) */
+		*old_end = 1000;
 	return (enum nat_tuple)((taken_map[port >> 3] >> (port & 7)) & 1 ? 1 + (port & 1) : 0);
 }
 
