@@ -54,6 +54,23 @@ struct mapped {
 	struct ng_if ifs[NG_MAX_IF];
 };
 
+/* The whole file mapped read-only for a sequential walk; NULL: let libpcap read it. */
+static struct mapped *map_whole(int fd, size_t len)
+{
+	struct mapped *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	void *b = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (b == MAP_FAILED) {
+		free(m);
+		return NULL;
+	}
+	madvise(b, len, MADV_SEQUENTIAL);
+	m->base = b;
+	m->len = len;
+	return m;
+}
+
 struct source {
 	pcap_t *p;
 	struct mapped *m;            /* NULL: libpcap reads */
@@ -119,17 +136,9 @@ static struct mapped *map_classic(FILE *fp, int dlt, int snapshot)
 	if (swapped && dlt != DLT_EN10MB && dlt != DLT_RAW && dlt != DLT_NULL && dlt != DLT_LOOP &&
 	    dlt != 228 && dlt != 229)
 		return NULL;
-	struct mapped *m = calloc(1, sizeof *m);
+	struct mapped *m = map_whole(fd, (size_t)st.st_size);
 	if (!m)
 		return NULL;
-	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (b == MAP_FAILED) {
-		free(m);
-		return NULL;
-	}
-	madvise(b, (size_t)st.st_size, MADV_SEQUENTIAL);
-	m->base = b;
-	m->len = (size_t)st.st_size;
 	m->off = 24;
 	m->swapped = swapped;
 	m->nsec = nsec;
@@ -242,17 +251,9 @@ static struct mapped *map_pcapng(FILE *fp, int dlt, int snapshot)
 	uint8_t h[12];
 	if (pread(fd, h, 12, 0) != 12 || le32(h) != NG_SHB || le32(h + 8) != 0x1A2B3C4Du)
 		return NULL;                   /* another byte order: libpcap */
-	struct mapped *m = calloc(1, sizeof *m);
+	struct mapped *m = map_whole(fd, (size_t)st.st_size);
 	if (!m)
 		return NULL;
-	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (b == MAP_FAILED) {
-		free(m);
-		return NULL;
-	}
-	madvise(b, (size_t)st.st_size, MADV_SEQUENTIAL);
-	m->base = b;
-	m->len = (size_t)st.st_size;
 	m->ng = true;
 	m->snapshot = (uint32_t)snapshot;
 	/* the section header, then blocks up to the first interface, as
@@ -273,7 +274,7 @@ static struct mapped *map_pcapng(FILE *fp, int dlt, int snapshot)
 		return m;
 	}
 no:
-	munmap(b, m->len);
+	munmap((void *)m->base, m->len);
 	free(m);
 	return NULL;
 }

@@ -23,7 +23,13 @@ _t_reg=
 _t_done=
 _t_owner=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# fail WHY: the test failed; with $fail_dump set, the *.err files there too
+fail() {
+	echo "FAIL: $*" >&2
+	local f
+	for f in ${fail_dump:+"$fail_dump"/*.err}; do [ -e "$f" ] && { echo "== $f" >&2; cat "$f" >&2; }; done
+	exit 1
+}
 skip() { echo "skip: $*"; exit 0; }
 
 # Run at exit: every registered item, newest first; errors ignored. The
@@ -182,6 +188,12 @@ model_cc() { cc -std=gnu11 -O2 -I"$HERE/src" -o "$1" "$2" "$HERE"/src/model/*.c 
 gen_fleet_cc() { cc -O2 -Wall -Wextra -Werror -I"$HERE/src" -o "$1" "$HERE/bench/gen_fleet.c" -lpcap; }
 
 # json_get FILE EXPR: EXPR evaluated by python with d = the JSON of FILE.
+# json_count FILE EXPR: how many JSON lines e of FILE make EXPR true
+json_count() { python3 - "$1" "$2" <<'PY'
+import json, sys
+print(sum(1 for line in open(sys.argv[1]) if eval(sys.argv[2], {}, {"e": json.loads(line)})))
+PY
+}
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 
 # lab_ours: what a lab test may leave behind: namespaces with its prefix and

@@ -22,29 +22,10 @@ set -euo pipefail
 T=${TWLAB:-build/twlab}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../../bench/trace_lab.py
-P="ttr$$-"; S=${P}s; C=${P}c
+. "$HERE/lib.sh"                      # (sets HERE to the repository root)
+t_init ttr; out=$tmp; fail_dump=$out   # fail() prints $out/*.err
+S=${prefix}s; C=${prefix}c
 DPORT=$((20000 + $$ % 20000))   # unique per run: the filters are by address and port
-out=$(mktemp -d /tmp/twlab-trace-XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del "$S" 2>/dev/null || true
-	ip netns del "$C" 2>/dev/null || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$out"/*.err; do echo "== $f" >&2; cat "$f" >&2; done; exit 1; }
-count() { python3 - "$1" "$2" <<'PY'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if eval(sys.argv[2], {}, {"e": e}):
-        n += 1
-print(n)
-PY
-}
 summary() { python3 -c "import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1][sys.argv[2]])" "$1" "$2"; }
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: trace_collisions needs root"; exit 0; }
@@ -65,12 +46,12 @@ grep -q "needs root" "$out/noroot.err" || fail "without root: no clear error"
 
 # SIGHUP stops the tracer with a summary, like SIGINT; --verbose shows
 # libbpf's log; a full stdout is a runtime error, not a silent success
-$T trace --json --verbose --duration 30 > "$out/hup.json" 2> "$out/hup.err" & th=$!; pids+=($th)
+$T trace --json --verbose --duration 30 > "$out/hup.json" 2> "$out/hup.err" & th=$!; t_bg $th
 for i in $(seq 300); do grep -q attached "$out/hup.err" && break; sleep 0.1; done
 kill -HUP $th; wait $th || fail "SIGHUP: exit $?"
 [ "$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])['event'])" "$out/hup.json")" = summary ] || fail "SIGHUP: no summary: $(cat "$out/hup.json")"
 grep -q '^libbpf: ' "$out/hup.err" || fail "--verbose: no libbpf log"
-$T trace --duration 30 2> "$out/quiet.err" > /dev/null & th=$!; pids+=($th)
+$T trace --duration 30 2> "$out/quiet.err" > /dev/null & th=$!; t_bg $th
 for i in $(seq 300); do grep -q attached "$out/quiet.err" && break; sleep 0.1; done
 kill -TERM $th; wait $th || fail "SIGTERM: exit $?"
 grep -q '^libbpf: ' "$out/quiet.err" && fail "libbpf log without --verbose"
@@ -79,23 +60,20 @@ $T trace --duration 0.5 > /dev/full 2> "$out/full.err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -q "stdout: write error" "$out/full.err" || fail "stdout full: exit $rc: $(cat "$out/full.err")"
 
-ip netns add "$S"; ip netns add "$C"
-ip link add "${P}a" netns "$S" type veth peer name "${P}b" netns "$C"
-ip -n "$S" addr add 198.18.50.1/24 dev "${P}a"; ip -n "$S" link set "${P}a" up; ip -n "$S" link set lo up
-ip -n "$C" addr add 198.18.50.2/24 dev "${P}b"; ip -n "$C" link set "${P}b" up; ip -n "$C" link set lo up
+veth_pair s 198.18.50.1/24 c 198.18.50.2/24
 ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=2
 ip netns exec "$S" python3 "$LAB" serve --addr 198.18.50.1 --port "$DPORT" > "$out/serve.out" 2>&1 &
-pids+=($!)
+t_bg $!
 HPORT=$((DPORT + 1))
 ip netns exec "$S" python3 -m http.server --bind 198.18.50.1 "$HPORT" --directory "$out" > "$out/http.out" 2>&1 &
-pids+=($!)
+t_bg $!
 
 F="--daddr 198.18.50.1 --dport $DPORT"
-$T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" & TA=$!; pids+=($TA)
-$T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; pids+=($TO)
-$T trace $F --sport 41001 > "$out/one.txt" 2> "$out/onet.err" & TT=$!; pids+=($TT)
-$T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; pids+=($TS)
-$T trace --json --daddr 198.18.50.1 --dport "$HPORT" > "$out/craft.json" 2> "$out/craft.err" & TC=$!; pids+=($TC)
+$T trace --json $F --prom "$out/trace.prom" > "$out/all.json" 2> "$out/all.err" & TA=$!; t_bg $TA
+$T trace --json $F --sport 41001 > "$out/one.json" 2> "$out/one.err" & TO=$!; t_bg $TO
+$T trace $F --sport 41001 > "$out/one.txt" 2> "$out/onet.err" & TT=$!; t_bg $TT
+$T trace --json --netns "$S" > "$out/srv.json" 2> "$out/srv.err" & TS=$!; t_bg $TS
+$T trace --json --daddr 198.18.50.1 --dport "$HPORT" > "$out/craft.json" 2> "$out/craft.err" & TC=$!; t_bg $TC
 for i in $(seq 300); do
 	grep -q attached "$out/all.err" && grep -q attached "$out/one.err" && grep -q attached "$out/onet.err" && grep -q attached "$out/srv.err" && grep -q attached "$out/craft.err" \
 		&& grep -q ready "$out/serve.out" && break
@@ -143,27 +121,27 @@ kill -INT $TA $TO $TT $TS $TC
 wait $TA; wait $TO; wait $TT; wait $TS; wait $TC
 
 a=$out/all.json
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws"')" = $NP ] || fail "paws count: $(cat "$a")"
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq"')" = $((NS + NR)) ] || fail "seq count: $(cat "$a")"
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR)) ] || fail "rejected total"
-[ "$(count "$a" 'e["event"]=="synsent_reset"')" = $NR ] || fail "synsent_reset count: $(cat "$a")"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws"')" = $NP ] || fail "paws count: $(cat "$a")"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq"')" = $((NS + NR)) ] || fail "seq count: $(cat "$a")"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR)) ] || fail "rejected total"
+[ "$(json_count "$a" 'e["event"]=="synsent_reset"')" = $NR ] || fail "synsent_reset count: $(cat "$a")"
 # the right ports, the kernel's drop reason, and the socket's numbers
 # the PAWS drop reason this kernel gives (TCP_RFC7323_TW_PAWS from 6.15,
 # NOT_SPECIFIED 5.17-6.14): the model's, for the running kernel's version
 PR=$($T explain --kernel host --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["values"]["paws_tw_drop_reason"])')
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and 41000<=e["sport"]<=41004 and e["drop_reason"]=="'"$PR"'"')" = $NP ] || fail "paws ports/reason $PR"
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["drop_reason"]=="NOT_SPECIFIED" and e["rcv_nxt"]==1000002 and e["seq"]==1000000')" = $((NS + NR)) ] || fail "seq numbers"
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and 41030<=e["sport"]<=41032')" = 0 ] || fail "accepted SYNs reported as rejected"
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and not e["model"]["agrees"]')" = 0 ] || fail "model disagrees with the kernel's drop reason"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and 41000<=e["sport"]<=41004 and e["drop_reason"]=="'"$PR"'"')" = $NP ] || fail "paws ports/reason $PR"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["drop_reason"]=="NOT_SPECIFIED" and e["rcv_nxt"]==1000002 and e["seq"]==1000000')" = $((NS + NR)) ] || fail "seq numbers"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and 41030<=e["sport"]<=41032')" = 0 ] || fail "accepted SYNs reported as rejected"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and not e["model"]["agrees"]')" = 0 ] || fail "model disagrees with the kernel's drop reason"
 # the model's decision is the object `explain` prints, under the same names:
 # each SYN here is the first on its TIME_WAIT socket (never stamped), so the
 # old connection's ACK went out; the tracer reads tw_last_oow_ack_time at
 # fentry, before the kernel stamps it, so a jiffy tick before the BPF read
 # cannot make it look rate-limited. With fexit (kernel_status), the model's
 # status is the kernel's (model.agrees compares them).
-[ "$(count "$a" 'e["event"]=="tw_syn_rejected" and e["model"]["cause"]==e["cause"] and e["model"]["agrees"] and e["model"]["verdict"]=="TCP_TW_ACK" and not e["model"]["rate_limited"] and e["model"]["reply"]["flags"]=="A" and e["model"]["reply"]["ack"]==1000002 and e.get("kernel_status") in (None, e["model"]["kernel_status"])')" = $((NP + NS + NR)) ] || fail "model object of tw_syn_rejected: $(cat "$a")"
-[ "$(count "$a" 'set(e) & {"model_verdict", "model_status", "model_agrees", "reply_ack", "kernel_verdict", "rst_seq"}')" = 0 ] || fail "old field names"
-[ "$(count "$a" 'e["event"]=="synsent_reset" and 41020<=e["sport"]<=41022 and e["ack"]==1000002 and e["snd_una"]==1000000 and e["model"]["reply"]=={"flags":"R","seq":1000002} and e["model"]["verdict"]=="reset" and e["model"]["agrees"] and e["model"]["fast_retry"] and e["model"]["next_syn_ms"] < 10')" = $NR ] || fail "synsent_reset fields"
+[ "$(json_count "$a" 'e["event"]=="tw_syn_rejected" and e["model"]["cause"]==e["cause"] and e["model"]["agrees"] and e["model"]["verdict"]=="TCP_TW_ACK" and not e["model"]["rate_limited"] and e["model"]["reply"]["flags"]=="A" and e["model"]["reply"]["ack"]==1000002 and e.get("kernel_status") in (None, e["model"]["kernel_status"])')" = $((NP + NS + NR)) ] || fail "model object of tw_syn_rejected: $(cat "$a")"
+[ "$(json_count "$a" 'set(e) & {"model_verdict", "model_status", "model_agrees", "reply_ack", "kernel_verdict", "rst_seq"}')" = 0 ] || fail "old field names"
+[ "$(json_count "$a" 'e["event"]=="synsent_reset" and 41020<=e["sport"]<=41022 and e["ack"]==1000002 and e["snd_una"]==1000000 and e["model"]["reply"]=={"flags":"R","seq":1000002} and e["model"]["verdict"]=="reset" and e["model"]["agrees"] and e["model"]["fast_retry"] and e["model"]["next_syn_ms"] < 10')" = $NR ] || fail "synsent_reset fields"
 [ "$(summary "$a" paws)" = $NP ] || fail "summary paws"
 [ "$(summary "$a" seq)" = $((NS + NR)) ] || fail "summary seq"
 [ "$(summary "$a" synsent_reset)" = $NR ] || fail "summary synsent_reset"
@@ -195,15 +173,15 @@ grep -q '^twlab_trace_tw_syn_rejected_total{cause="seq"} '$((NS + NR))'$' "$out/
 grep -q '^twlab_trace_synsent_reset_total '$NR'$' "$out/trace.prom" || fail "prom synsent_reset"
 ls "$out" | grep -q 'trace.prom.tmp' && fail "prom temp file left behind"
 # --sport filter: one paws collision on 41001 only
-[ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected"')" = 1 ] || fail "--sport filter: $(cat "$out/one.json")"
-[ "$(count "$out/one.json" 'e["event"]=="tw_syn_rejected" and e["sport"]==41001 and e["cause"]=="paws"')" = 1 ] || fail "--sport filter event"
+[ "$(json_count "$out/one.json" 'e["event"]=="tw_syn_rejected"')" = 1 ] || fail "--sport filter: $(cat "$out/one.json")"
+[ "$(json_count "$out/one.json" 'e["event"]=="tw_syn_rejected" and e["sport"]==41001 and e["cause"]=="paws"')" = 1 ] || fail "--sport filter event"
 # text: the same event as one aligned line, from the same emitter
 grep -Eq '^[0-9:.]{15}Z tw_syn_rejected +paws +198\.18\.50\.2:41001 +198\.18\.50\.1:'$DPORT' +[0-9]+ +seq 5 rcv_nxt 1000002 tsval [0-9]+ ts_recent [0-9]+ age [0-9]+s$' "$out/one.txt" \
 	|| fail "text event: $(cat "$out/one.txt")"
 grep -Eq '^paws +1$' "$out/one.txt" || fail "text summary: $(cat "$out/one.txt")"
 # --netns server: every rejection, no client-side reset (that is in the client namespace)
-[ "$(count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR + 3 * NC)) ] || fail "--netns: rejections"
-[ "$(count "$out/srv.json" 'e["event"]=="synsent_reset"')" = 0 ] || fail "--netns: synsent_reset from another namespace"
+[ "$(json_count "$out/srv.json" 'e["event"]=="tw_syn_rejected"')" = $((NP + NS + NR + 3 * NC)) ] || fail "--netns: rejections"
+[ "$(json_count "$out/srv.json" 'e["event"]=="synsent_reset"')" = 0 ] || fail "--netns: synsent_reset from another namespace"
 grep -q "fexit" "$out/all.err" || fail "no attach line on stderr"
 # where fexit attached, fentry (the same BPF trampolines) did too: the
 # out-of-window ACK stamp is read before the kernel processes the SYN
@@ -212,14 +190,14 @@ if grep -q "exact verdicts" "$out/all.err"; then
 fi
 k=$out/craft.json
 if [ $NC = 1 ]; then
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected"')" = 3 ] || fail "craft phase: $(cat "$k")"
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]==42000 and e["rcv_nxt"]=='"$rn1"' and e["ts_recent"]==3000000000 and e["tsval"]==2900000000')" = 2 ] || fail "craft paws event: $(cat "$k")"
+	[ "$(json_count "$k" 'e["event"]=="tw_syn_rejected"')" = 3 ] || fail "craft phase: $(cat "$k")"
+	[ "$(json_count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]==42000 and e["rcv_nxt"]=='"$rn1"' and e["ts_recent"]==3000000000 and e["tsval"]==2900000000')" = 2 ] || fail "craft paws event: $(cat "$k")"
 	# the first drew the ACK, the second was rate-limited: as craft saw them
 	# (the out-of-window ACK's status is TCP_TW_ACK_OOW from 6.15, per the model)
 	OS=$($T explain --kernel host --json | python3 -c 'import json,sys; r={x["id"]: x["applies"] for x in json.load(sys.stdin)["rules"]}; print("TCP_TW_ACK_OOW" if r["tw_ack_oow_status"] else "TCP_TW_ACK")')
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and e["model"]["agrees"] and not e["model"]["rate_limited"] and e["model"]["reply"]["ack"]=='"$rn1"' and e["model"]["kernel_status"]=="'"$OS"'"')" = 1 ] || fail "craft paws: ACK sent ($OS): $(cat "$k")"
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and e["model"]["agrees"] and e["model"]["rate_limited"] and e["model"]["reply"] is None and e["model"]["kernel_status"]=="TCP_TW_SUCCESS"')" = 1 ] || fail "craft paws: rate-limited: $(cat "$k")"
-	[ "$(count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["sport"]==42001 and e["rcv_nxt"]=='"$rn2"' and e["seq"]=='"$(( (rn2 + 4294967286) % 4294967296 ))"'')" = 1 ] || fail "craft seq event: $(cat "$k")"
+	[ "$(json_count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and e["model"]["agrees"] and not e["model"]["rate_limited"] and e["model"]["reply"]["ack"]=='"$rn1"' and e["model"]["kernel_status"]=="'"$OS"'"')" = 1 ] || fail "craft paws: ACK sent ($OS): $(cat "$k")"
+	[ "$(json_count "$k" 'e["event"]=="tw_syn_rejected" and e["sport"]==42000 and e["model"]["agrees"] and e["model"]["rate_limited"] and e["model"]["reply"] is None and e["model"]["kernel_status"]=="TCP_TW_SUCCESS"')" = 1 ] || fail "craft paws: rate-limited: $(cat "$k")"
+	[ "$(json_count "$k" 'e["event"]=="tw_syn_rejected" and e["cause"]=="seq" and e["sport"]==42001 and e["rcv_nxt"]=='"$rn2"' and e["seq"]=='"$(( (rn2 + 4294967286) % 4294967296 ))"'')" = 1 ] || fail "craft seq event: $(cat "$k")"
 	[ "$(summary "$k" lost_events)" = 0 ] || fail "craft phase lost events"
 else
 	echo "note: twlab craft missing: craft phase skipped" >&2

@@ -23,43 +23,21 @@ set -euo pipefail
 T=${TWLAB:-build/twlab}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../../bench/trace_lab.py
-P="trl$$-"; S=${P}s; C=${P}c
+. "$HERE/lib.sh"                      # (sets HERE to the repository root)
+t_init trl; out=$tmp; fail_dump=$out   # fail() prints $out/*.err
+S=${prefix}s; C=${prefix}c
 DPORT=$((20000 + $$ % 20000))
 N=6
-out=$(mktemp -d /tmp/twlab-trl-XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del "$S" 2>/dev/null || true
-	ip netns del "$C" 2>/dev/null || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$out"/*.err; do echo "== $f" >&2; cat "$f" >&2; done; exit 1; }
-count() { python3 - "$1" "$2" <<'PY'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if eval(sys.argv[2], {}, {"e": e}):
-        n += 1
-print(n)
-PY
-}
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: trace_ratelimit needs root"; exit 0; }
 [ -r /sys/kernel/btf/vmlinux ] || { echo "SKIP: no kernel BTF"; exit 0; }
 
-ip netns add "$S"; ip netns add "$C"
-ip link add "${P}a" netns "$S" type veth peer name "${P}b" netns "$C"
-ip -n "$S" addr add 198.18.52.1/24 dev "${P}a"; ip -n "$S" link set "${P}a" up; ip -n "$S" link set lo up
-ip -n "$C" addr add 198.18.52.2/24 dev "${P}b"; ip -n "$C" link set "${P}b" up; ip -n "$C" link set lo up
+veth_pair s 198.18.52.1/24 c 198.18.52.2/24
 ip netns exec "$C" sysctl -qw net.ipv4.tcp_timestamps=2
 ip netns exec "$S" sysctl -qw net.ipv4.tcp_invalid_ratelimit=10000   # a slow machine cannot leave it
 ip netns exec "$S" python3 "$LAB" serve --addr 198.18.52.1 --port "$DPORT" > "$out/serve.out" 2>&1 &
-pids+=($!)
-$T trace --json --daddr 198.18.52.1 --dport "$DPORT" > "$out/t.json" 2> "$out/t.err" & TA=$!; pids+=($TA)
+t_bg $!
+$T trace --json --daddr 198.18.52.1 --dport "$DPORT" > "$out/t.json" 2> "$out/t.err" & TA=$!; t_bg $TA
 for i in $(seq 300); do
 	grep -q attached "$out/t.err" 2>/dev/null && grep -q ready "$out/serve.out" && break
 	sleep 0.1
@@ -89,7 +67,7 @@ t=$out/t.json
 fentry=0; grep -q "fentry and fexit" "$out/t.err" && fentry=1
 check() {   # port: N paws events, the first drew the ACK, the rest rate-limited
 	local port=$1
-	[ "$(count "$t" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]=='$port)" = $N ] || fail "$port: paws events: $(cat "$t")"
+	[ "$(json_count "$t" 'e["event"]=="tw_syn_rejected" and e["cause"]=="paws" and e["sport"]=='$port)" = $N ] || fail "$port: paws events: $(cat "$t")"
 	python3 - "$t" "$port" <<'PY' || fail "$port: model: $(cat "$t")"
 import json, sys
 ev = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "tw_syn_rejected" and e["sport"] == int(sys.argv[2])]
