@@ -19,7 +19,9 @@
  * make it unknown.
  *
  * Memory. A tuple's state is 96 bytes in one open-addressing table, with no
- * allocation per connection. State ends on time, as the kernel's would: a
+ * allocation per connection; an IPv4 tuple that has seen only its client's
+ * SYN (and retransmissions of it: a scan's or a flood's tuples) is 40 bytes
+ * in a second table until any other segment moves it to the first. State ends on time, as the kernel's would: a
  * SYN attempt when its next retransmission is overdue, everything else
  * TIME_WAIT + 60 s after the tuple's last segment (a later SYN cannot
  * collide with it). Expiry is decided on the tuple's own clock whenever it
@@ -79,6 +81,24 @@ struct conn {
 _Static_assert(sizeof(struct conn) <= 100, "per-tuple state stays under 100 bytes");
 _Static_assert(offsetof(struct conn, trk) + sizeof(struct track) <= 32, "a sweep reads one cache line");
 
+/* An IPv4 tuple that has seen nothing but its client's first SYN and that
+ * SYN's retransmissions (a scan's or a SYN flood's tuples never see more):
+ * kept in a table of its own, 40 bytes a slot, until a second kind of
+ * segment arrives and it moves to a struct conn (promote()). Its state is
+ * exactly what on_client() leaves in a fresh struct conn after a SYN: an
+ * attempt in progress, no history. fam 0 marks a free slot. */
+enum { CC_TS = 1, CC_TS_UNK = 2 };
+struct cconn {
+	uint32_t caddr, saddr;         /* the first 4 of 16 address bytes; the rest are 0 */
+	uint16_t cport, sport;
+	uint32_t idle_until;
+	double   syn_t;
+	float    last_syn_dt;
+	uint32_t syn_seq, syn_tsval;
+	uint8_t  fam, syns, syn_flags, fl;     /* fl: CC_* */
+};
+_Static_assert(sizeof(struct cconn) == 40, "a SYN-only tuple is 40 bytes");
+
 struct nat_clock { double t; uint32_t ts; uint16_t port; bool multi_port; };
 #define NAT_FP_MAX 16                  /* fingerprints, TTLs and IP ID counters told apart */
 struct nat_more {                      /* the second and later of each trait */
@@ -128,7 +148,10 @@ struct analyzer {
 	char errbuf[160];
 	/* tuples */
 	struct conn *tab;
-	size_t cap, n;
+	size_t cap, n;                 /* n: tuples in both tables */
+	size_t nf;                     /* of which in tab */
+	struct cconn *ctab;            /* SYN-only IPv4 tuples */
+	size_t ccap, cn;
 	double base, now, last_sweep;
 	bool have_base;
 	uint64_t since_sweep, since_progress;
@@ -228,6 +251,7 @@ static void del(struct analyzer *a, size_t i)
 	size_t mask = a->cap - 1, j = i;
 	a->tab[i].family = 0;
 	a->n--;
+	a->nf--;
 	for (;;) {
 		j = (j + 1) & mask;
 		if (!a->tab[j].family)
@@ -459,13 +483,69 @@ static void close_attempt(struct analyzer *a, struct conn *c, bool synack, doubl
 	c->trk.st &= ~ST_PENDING;
 }
 
-static double attempt_deadline(const struct conn *c)
+static double deadline_of(uint8_t syns, double syn_t, float last_syn_dt)
 {
-	unsigned rx = c->syns ? c->syns - 1u : 0;
+	unsigned rx = syns ? syns - 1u : 0;
 	double rto = SYN_RTO_FIRST_S * (double)(1u << (rx > 6 ? 6 : rx));
 	if (rto > SYN_RTO_MAX_S)
 		rto = SYN_RTO_MAX_S;
-	return c->syn_t + c->last_syn_dt + rto + 1.0;
+	return syn_t + last_syn_dt + rto + 1.0;
+}
+
+static double attempt_deadline(const struct conn *c)
+{
+	return deadline_of(c->syns, c->syn_t, c->last_syn_dt);
+}
+
+/* ---- the SYN-only tuples (struct cconn) */
+
+static void cc_addrs(const struct cconn *e, uint8_t ca[16], uint8_t sa[16])
+{
+	memset(ca, 0, 16);
+	memset(sa, 0, 16);
+	memcpy(ca, &e->caddr, 4);
+	memcpy(sa, &e->saddr, 4);
+}
+
+static uint64_t cc_hash(const struct cconn *e)
+{
+	uint8_t ca[16], sa[16];
+	cc_addrs(e, ca, sa);
+	return hash_ends(4, ca, e->cport, sa, e->sport);
+}
+
+static void cc_del(struct analyzer *a, size_t i)
+{
+	size_t mask = a->ccap - 1, j = i;
+	a->ctab[i].fam = 0;
+	a->n--;
+	a->cn--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!a->ctab[j].fam)
+			return;
+		size_t k = cc_hash(&a->ctab[j]) & mask;
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			a->ctab[i] = a->ctab[j];
+			a->ctab[j].fam = 0;
+			i = j;
+		}
+	}
+}
+
+/* Its attempt ends unanswered (at its deadline, by eviction or at the end
+ * of the input): what close_attempt() does for one. */
+static void cc_close(struct analyzer *a, const struct cconn *e)
+{
+	if (e->syns >= 2)
+		a->r.unanswered++;
+}
+
+/* Does a segment's tuple fit a struct cconn: IPv4, 12 zero bytes after each address? */
+static bool cc_fits(const struct tcp_seg *s)
+{
+	static const uint8_t z[12];
+	return s->family == 4 && !memcmp(s->saddr + 4, z, 12) && !memcmp(s->daddr + 4, z, 12);
 }
 
 /* Bring c to time `now`: an overdue attempt ends; true when nothing that
@@ -507,6 +587,12 @@ static void sweep(struct analyzer *a)
 			del(a, i);     /* may shift another entry into i */
 		}
 	}
+	for (size_t i = 0; i < a->ccap; i++)
+		while (a->ctab[i].fam && a->now >= deadline_of(a->ctab[i].syns, a->ctab[i].syn_t,
+								a->ctab[i].last_syn_dt)) {
+			cc_close(a, &a->ctab[i]);
+			cc_del(a, i);
+		}
 }
 
 /* Over the memory cap: forget the least recently active third or so of the
@@ -522,12 +608,21 @@ static void evict(struct analyzer *a)
 			lo = u < lo ? u : lo;
 			hi = u > hi ? u : hi;
 		}
+	for (size_t i = 0; i < a->ccap; i++)
+		if (a->ctab[i].fam) {
+			uint32_t u = a->ctab[i].idle_until;
+			lo = u < lo ? u : lo;
+			hi = u > hi ? u : hi;
+		}
 	if (lo > hi)
 		return;
 	uint32_t w = (hi - lo) / NB + 1, thr = 0;
 	for (size_t i = 0; i < a->cap; i++)
 		if (a->tab[i].family)
 			hist[(a->tab[i].idle_until - lo) / w]++;
+	for (size_t i = 0; i < a->ccap; i++)
+		if (a->ctab[i].fam)
+			hist[(a->ctab[i].idle_until - lo) / w]++;
 	uint64_t want = a->n / 3 + 1, got = 0;
 	for (thr = 0; thr < NB - 1 && (got += hist[thr]) < want; thr++)
 		;
@@ -542,6 +637,12 @@ static void evict(struct analyzer *a)
 			a->r.evicted++;
 			del(a, i);
 		}
+	for (size_t i = 0; i < a->ccap; i++)
+		while (a->ctab[i].fam && a->ctab[i].idle_until < cut) {
+			cc_close(a, &a->ctab[i]);
+			a->r.evicted++;
+			cc_del(a, i);
+		}
 }
 
 /* Linear probing stays short up to 3/4 full (4.5 probes for a miss on
@@ -550,10 +651,10 @@ static void evict(struct analyzer *a)
 #define TAB_FULL(n, cap) (((n) + 1) * 4 > (cap) * 3)
 static bool make_room(struct analyzer *a)
 {
-	if (!TAB_FULL(a->n, a->cap))
+	if (!TAB_FULL(a->nf, a->cap))
 		return true;
 	sweep(a);
-	if ((a->n + 1) * 3 <= a->cap * 2)
+	if ((a->nf + 1) * 3 <= a->cap * 2)
 		return true;
 	/* growing holds the old and the new table at once */
 	uint64_t need = a->mem + (uint64_t)a->cap * 2 * sizeof(struct conn);
@@ -564,13 +665,88 @@ static bool make_room(struct analyzer *a)
 		return false;
 	}
 	evict(a);
-	return !TAB_FULL(a->n, a->cap);
+	return !TAB_FULL(a->nf, a->cap);
+}
+
+static bool cc_grow(struct analyzer *a, size_t ncap)
+{
+	struct cconn *t = big_zalloc(ncap * sizeof *t);
+	if (!t)
+		return false;
+	mem_add(a, (int64_t)(ncap * sizeof *t));
+	for (size_t i = 0; a->ctab && i < a->ccap; i++)
+		if (a->ctab[i].fam) {
+			size_t j = cc_hash(&a->ctab[i]) & (ncap - 1);
+			while (t[j].fam)
+				j = (j + 1) & (ncap - 1);
+			t[j] = a->ctab[i];
+		}
+	big_free(a->ctab, a->ccap * sizeof *t);
+	mem_add(a, -(int64_t)(a->ccap * sizeof *t));
+	a->ctab = t;
+	a->ccap = ncap;
+	return true;
+}
+
+/* make_room() for the SYN-only table */
+static bool cc_make_room(struct analyzer *a)
+{
+	if (!TAB_FULL(a->cn, a->ccap))
+		return true;
+	sweep(a);
+	if ((a->cn + 1) * 3 <= a->ccap * 2)
+		return true;
+	uint64_t need = a->mem + (uint64_t)a->ccap * 2 * sizeof(struct cconn);
+	if (need <= a->r.max_memory || a->ccap < 1024) {
+		if (cc_grow(a, a->ccap * 2))
+			return true;
+		oom(a, "tuple table");
+		return false;
+	}
+	evict(a);
+	return !TAB_FULL(a->cn, a->ccap);
+}
+
+static void nat_count(struct analyzer *a, uint8_t family, const uint8_t *caddr, const struct tcp_seg *s);
+
+/* A SYN-only tuple x (out of its table) gets a struct conn: h is its hash. */
+static struct conn *promote(struct analyzer *a, const struct cconn *x, uint64_t h)
+{
+	if (TAB_FULL(a->nf, a->cap) && !make_room(a))
+		return NULL;
+	size_t i = h & (a->cap - 1);
+	while (a->tab[i].family)
+		i = (i + 1) & (a->cap - 1);
+	struct conn *c = &a->tab[i];
+	memset(c, 0, sizeof *c);
+	c->family = 4;
+	memcpy(c->caddr, &x->caddr, 4);
+	memcpy(c->saddr, &x->saddr, 4);
+	c->cport = x->cport;
+	c->sport = x->sport;
+	c->idle_until = x->idle_until;
+	c->trk.st = ST_PENDING | (x->fl & CC_TS ? ST_SYN_TS : 0) | (x->fl & CC_TS_UNK ? ST_SYN_TS_UNK : 0);
+	c->syn_flags = x->syn_flags;
+	c->syn_seq = x->syn_seq;
+	c->syn_tsval = x->syn_tsval;
+	c->syn_t = x->syn_t;
+	c->last_syn_dt = x->last_syn_dt;
+	c->syns = x->syns;
+	a->n++;
+	a->nf++;
+	if (a->n > a->r.peak_tuples)
+		a->r.peak_tuples = a->n;
+	return c;
 }
 
 /* The tuple of segment s, created when new; *from_client says the
- * direction. NULL: out of memory, or (with --server) not the server's. */
-static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t h, bool *from_client)
+ * direction. NULL: out of memory, (with --server) not the server's, or
+ * *done: the segment was a SYN-only tuple's and is fully accounted for
+ * (its first SYN, or a retransmission of it). */
+static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t h, bool *from_client,
+			   bool *done)
 {
+	*done = false;
 	for (;;) {
 		size_t mask = a->cap - 1, i = h & mask;
 		for (;; i = (i + 1) & mask) {
@@ -599,6 +775,41 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 			del(a, i);
 			break;
 		}
+		bool syn_only = (s->flags & TCPF_SYN) && !(s->flags & (TCPF_ACK | TCPF_RST));
+		bool fits = cc_fits(s);
+		uint32_t sa4 = 0, da4 = 0;
+		if (fits) {
+			memcpy(&sa4, s->saddr, 4);
+			memcpy(&da4, s->daddr, 4);
+		}
+		for (size_t j = h & (a->ccap - 1); fits && a->cn && a->ctab[j].fam; j = (j + 1) & (a->ccap - 1)) {
+			struct cconn *e = &a->ctab[j];
+			bool fwd = e->cport == s->sport && e->sport == s->dport && e->caddr == sa4 && e->saddr == da4;
+			bool rev = !fwd && e->cport == s->dport && e->sport == s->sport && e->caddr == da4 &&
+				   e->saddr == sa4;
+			if (!fwd && !rev)
+				continue;
+			/* expire()'s: the attempt is overdue, nothing else is kept */
+			if (s->ts >= deadline_of(e->syns, e->syn_t, e->last_syn_dt)) {
+				cc_close(a, e);
+				cc_del(a, j);
+				break;         /* a fresh tuple */
+			}
+			if (fwd && syn_only && s->seq == e->syn_seq) {
+				/* on_client()'s retransmission */
+				e->idle_until = ceil_u32(s->ts - a->base) + a->o.kernel->tw_len_s + 60;
+				if (e->syns < 255)
+					e->syns++;
+				e->last_syn_dt = (float)(s->ts - e->syn_t);
+				*done = true;
+				return NULL;
+			}
+			struct cconn x = *e;   /* anything else: a struct conn takes over */
+			cc_del(a, j);
+			struct conn *c = promote(a, &x, h);
+			*from_client = fwd;
+			return c;
+		}
 		/* a new tuple: which side is the client? */
 		bool fc;
 		if (a->o.have_server) {
@@ -620,6 +831,38 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 		} else {
 			fc = s->dport < s->sport;      /* mid-stream: lower port serves */
 		}
+		if (fc && fits && syn_only) {
+			/* on_client()'s first SYN of a fresh tuple, in a struct cconn */
+			if (TAB_FULL(a->cn, a->ccap)) {
+				if (!cc_make_room(a))
+					return NULL;
+				continue;              /* the tables changed: probe again */
+			}
+			size_t j = h & (a->ccap - 1);
+			while (a->ctab[j].fam)
+				j = (j + 1) & (a->ccap - 1);
+			struct cconn *e = &a->ctab[j];
+			e->caddr = sa4;
+			e->saddr = da4;
+			e->cport = s->sport;
+			e->sport = s->dport;
+			e->idle_until = ceil_u32(s->ts - a->base) + a->o.kernel->tw_len_s + 60;
+			e->syn_t = s->ts;
+			e->last_syn_dt = 0;
+			e->syn_seq = s->seq;
+			e->syn_tsval = s->tsval;
+			e->syns = 1;
+			e->syn_flags = s->flags;
+			e->fl = (uint8_t)((s->has_ts ? CC_TS : 0) | (s->opts_cut ? CC_TS_UNK : 0));
+			e->fam = 4;
+			a->n++;
+			a->cn++;
+			if (a->n > a->r.peak_tuples)
+				a->r.peak_tuples = a->n;
+			nat_count(a, 4, s->saddr, s);
+			*done = true;
+			return NULL;
+		}
 		if (TAB_FULL(a->n, a->cap)) {
 			if (!make_room(a))
 				return NULL;
@@ -636,6 +879,7 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 		c->cport = fc ? s->sport : s->dport;
 		c->sport = fc ? s->dport : s->sport;
 		a->n++;
+		a->nf++;
 		if (a->n > a->r.peak_tuples)
 			a->r.peak_tuples = a->n;
 		*from_client = fc;
@@ -898,18 +1142,18 @@ static void nat_decide(const struct analyzer *a, struct an_nat *r, const struct 
 	r->lower_bound = r->clock_per_tuple || r->hosts_capped;
 }
 
-static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp_seg *s)
+static void nat_count(struct analyzer *a, uint8_t family, const uint8_t *caddr, const struct tcp_seg *s)
 {
 	double ts = s->ts;
 	uint32_t tsval = s->tsval;
-	uint64_t h = addr_hash(c->family, c->caddr);
+	uint64_t h = addr_hash(family, caddr);
 	struct nat_slot *na;
 	size_t j;
 
 	if (a->nat_cap) {
 		for (j = h & (a->nat_cap - 1); a->nat[j].family; j = (j + 1) & (a->nat_cap - 1)) {
 			na = &a->nat[j];
-			if (na->family == c->family && !memcmp(na->addr, c->caddr, 16))
+			if (na->family == family && !memcmp(na->addr, caddr, 16))
 				goto found;
 		}
 	}
@@ -920,8 +1164,8 @@ static void nat_count(struct analyzer *a, const struct conn *c, const struct tcp
 	for (j = h & (a->nat_cap - 1); a->nat[j].family; j = (j + 1) & (a->nat_cap - 1))
 		;
 	na = &a->nat[j];
-	na->family = c->family;
-	memcpy(na->addr, c->caddr, 16);
+	na->family = family;
+	memcpy(na->addr, caddr, 16);
 	na->order = a->r.nnat++;
 	na->conns = 1;
 	nat_traits(a, na, s);
@@ -1029,7 +1273,7 @@ static void on_client(struct analyzer *a, struct conn *c, const struct tcp_seg *
 		c->last_syn_dt = 0;
 		c->syns = 1;
 		c->bare_acks = 0;
-		nat_count(a, c, s);
+		nat_count(a, c->family, c->caddr, s);
 		return;
 	}
 	if (s->flags & TCPF_RST) {
@@ -1287,7 +1531,8 @@ struct analyzer *an_new(const struct an_opts *o)
 			a->r.counted_role = top;
 		}
 	}
-	if (!grow(a, 1024)) {
+	if (!grow(a, 1024) || !cc_grow(a, 1024)) {
+		big_free(a->tab, a->cap * sizeof *a->tab);
 		free(a);
 		return NULL;
 	}
@@ -1299,6 +1544,7 @@ void an_free(struct analyzer *a)
 	if (!a)
 		return;
 	big_free(a->tab, a->cap * sizeof *a->tab);
+	big_free(a->ctab, a->ccap * sizeof *a->ctab);
 	big_free(a->nat, a->nat_cap * sizeof *a->nat);
 	free(a->clk);
 	free(a->xs);
@@ -1316,6 +1562,12 @@ uint64_t an_prefetch(const struct analyzer *a, const struct tcp_seg *s)
 	const char *slot = (const char *)&a->tab[h & (a->cap - 1)];
 	__builtin_prefetch(slot);
 	__builtin_prefetch(slot + sizeof(struct conn) - 1);   /* it may span two lines */
+	/* a SYN or SYN-ACK: the tuple may be (or become) a SYN-only one */
+	if (s->flags & TCPF_SYN) {
+		const char *e = (const char *)&a->ctab[h & (a->ccap - 1)];
+		__builtin_prefetch(e);
+		__builtin_prefetch(e + sizeof(struct cconn) - 1);
+	}
 	/* a SYN opens an attempt: its address's NAT slot is read too */
 	if ((s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN && a->nat_cap)
 		__builtin_prefetch(&a->nat[addr_hash(s->family, s->saddr) & (a->nat_cap - 1)]);
@@ -1352,7 +1604,7 @@ int an_segment_hinted(struct analyzer *a, const struct tcp_seg *s, uint64_t hint
 
 static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 {
-	bool from_client;
+	bool from_client, done;
 	struct conn *c;
 
 	if (a->err)
@@ -1370,18 +1622,20 @@ static int segment(struct analyzer *a, const struct tcp_seg *s, uint64_t h)
 		if (s->file >= a->o.nvantage || a->o.vantage[s->file].role != a->r.counted_role)
 			return a->err ? -1 : 0;
 	}
-	c = lookup(a, s, h, &from_client);
-	if (!c)
+	c = lookup(a, s, h, &from_client, &done);
+	if (!c && !done)
 		return a->err ? -1 : 0;
-	double rel = s->ts - a->base;
-	c->idle_until = ceil_u32(rel) + a->o.kernel->tw_len_s + 60;
-	if (from_client)
-		on_client(a, c, s);
-	else
-		on_server(a, c, s);
+	if (c) {
+		double rel = s->ts - a->base;
+		c->idle_until = ceil_u32(rel) + a->o.kernel->tw_len_s + 60;
+		if (from_client)
+			on_client(a, c, s);
+		else
+			on_server(a, c, s);
+	}
 	/* reclaim expired slots once the capture's clock has moved on and
 	 * enough segments passed for the walk to cost O(1) each */
-	if (++a->since_sweep >= a->cap && a->now - a->last_sweep >= 1.0)
+	if (++a->since_sweep >= a->cap + a->ccap && a->now - a->last_sweep >= 1.0)
 		sweep(a);
 	if (++a->since_progress >= 1 << 20) {
 		a->since_progress = 0;
@@ -1408,6 +1662,9 @@ const struct an_result *an_finish(struct analyzer *a)
 				close_attempt(a, c, false, a->now);
 			coll_drop(a, c);
 		}
+	for (size_t i = 0; i < a->ccap; i++)
+		if (a->ctab[i].fam)
+			cc_close(a, &a->ctab[i]);
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
 	/* r.nat in the order the addresses were first seen */
