@@ -152,6 +152,7 @@ struct analyzer {
 	size_t nf;                     /* of which in tab */
 	struct cconn *ctab;            /* SYN-only IPv4 tuples */
 	size_t ccap, cn;
+	size_t cn_resent;              /* of which with syns >= 2 */
 	double base, now, last_sweep;
 	bool have_base;
 	uint64_t since_sweep, since_progress;
@@ -231,11 +232,14 @@ static uint64_t hash_ends(uint8_t fam, const uint8_t *a1, uint16_t p1, const uin
 }
 
 /* ceil(x) for 0 <= x < 2^32, without a libm call (x86-64's baseline has no
- * rounding instruction): the same integer. */
+ * rounding instruction): the same integer; beyond, UINT32_MAX (a pcapng's
+ * 64-bit timestamps may lie centuries apart). */
 static inline uint32_t ceil_u32(double x)
 {
 	if (!(x > 0))
 		return 0;
+	if (x >= 4294967295.0)
+		return UINT32_MAX;
 	uint32_t r = (uint32_t)x;
 	return r + ((double)r < x);
 }
@@ -537,8 +541,10 @@ static void cc_del(struct analyzer *a, size_t i)
  * of the input): what close_attempt() does for one. */
 static void cc_close(struct analyzer *a, const struct cconn *e)
 {
-	if (e->syns >= 2)
+	if (e->syns >= 2) {
 		a->r.unanswered++;
+		a->cn_resent--;
+	}
 }
 
 /* Does a segment's tuple fit a struct cconn: IPv4, 12 zero bytes after each address? */
@@ -591,7 +597,7 @@ static void sweep(struct analyzer *a)
 		while (a->ctab[i].fam && a->now >= deadline_of(a->ctab[i].syns, a->ctab[i].syn_t,
 								a->ctab[i].last_syn_dt)) {
 			cc_close(a, &a->ctab[i]);
-			cc_del(a, i);
+			cc_del(a, i);  /* may shift another entry into i */
 		}
 }
 
@@ -798,6 +804,7 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 			if (fwd && syn_only && s->seq == e->syn_seq) {
 				/* on_client()'s retransmission */
 				e->idle_until = ceil_u32(s->ts - a->base) + a->o.kernel->tw_len_s + 60;
+				a->cn_resent += e->syns == 1;
 				if (e->syns < 255)
 					e->syns++;
 				e->last_syn_dt = (float)(s->ts - e->syn_t);
@@ -805,6 +812,7 @@ static struct conn *lookup(struct analyzer *a, const struct tcp_seg *s, uint64_t
 				return NULL;
 			}
 			struct cconn x = *e;   /* anything else: a struct conn takes over */
+			a->cn_resent -= x.syns >= 2;
 			cc_del(a, j);
 			struct conn *c = promote(a, &x, h);
 			*from_client = fwd;
@@ -1662,9 +1670,7 @@ const struct an_result *an_finish(struct analyzer *a)
 				close_attempt(a, c, false, a->now);
 			coll_drop(a, c);
 		}
-	for (size_t i = 0; i < a->ccap; i++)
-		if (a->ctab[i].fam)
-			cc_close(a, &a->ctab[i]);
+	a->r.unanswered += a->cn_resent;       /* cc_close() of every SYN-only tuple left */
 	if (a->r.listed)
 		qsort(a->r.list, a->r.listed, sizeof *a->r.list, by_time);
 	/* r.nat in the order the addresses were first seen */
