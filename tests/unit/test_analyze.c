@@ -302,6 +302,33 @@ static void test_unanswered_syns_expire_when_their_retransmission_is_overdue(voi
 	an_free(a);
 }
 
+static void test_syn_only_tuples_count_as_full_ones_once_answered_or_expired(void **st)
+{
+	(void)st;
+	struct analyzer *a = mk();
+	/* a tuple that has seen only SYNs is kept apart (40 bytes) until
+	 * another segment arrives: the counts must not tell the difference */
+	seg(a, 0.0, true, 2000, S, 100, 0, 0, -1, 0);      /* resent twice, never answered */
+	seg(a, 1.0, true, 2000, S, 100, 0, 0, -1, 0);
+	seg(a, 3.0, true, 2000, S, 100, 0, 0, -1, 0);
+	seg(a, 0.0, true, 2001, S, 200, 0, 0, -1, 0);      /* resent, then answered */
+	seg(a, 1.0, true, 2001, S, 200, 0, 0, -1, 0);
+	seg(a, 1.5, false, 2001, SA, 9000, 201, 0, -1, 0);
+	seg(a, 0.0, true, 2002, S, 300, 0, 0, -1, 0);      /* resent, overdue at 8 s, then */
+	seg(a, 1.0, true, 2002, S, 300, 0, 0, -1, 0);
+	seg(a, 10.0, true, 2002, S, 777, 0, 0, -1, 0);     /* a new attempt sent once */
+	seg(a, 0.0, true, 2003, S, 400, 0, 0, -1, 0);      /* sent once */
+	seg(a, 0.0, true, 2004, S, 500, 0, 0, -1, 0);      /* resent, refused */
+	seg(a, 1.0, true, 2004, S, 500, 0, 0, -1, 0);
+	seg(a, 1.1, false, 2004, R | A, 0, 501, 0, -1, 0);
+	const struct an_result *r = an_finish(a);
+	assert_int_equal(r->unanswered, 2);    /* 2000, and 2002's first attempt */
+	assert_int_equal(r->connections, 1);   /* 2001 */
+	assert_int_equal(r->port_reuses, 0);
+	assert_int_equal(r->collisions, 0);
+	an_free(a);
+}
+
 static void test_time_wait_state_expires_on_time_not_on_table_pressure(void **st)
 {
 	(void)st;
@@ -721,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_syn_whose_options_the_snaplen_cut_has_cause_unknown),
 		cmocka_unit_test(test_syn_refused_by_rst_and_resent_with_the_same_isn_is_not_a_reuse),
 		cmocka_unit_test(test_unanswered_syns_expire_when_their_retransmission_is_overdue),
+		cmocka_unit_test(test_syn_only_tuples_count_as_full_ones_once_answered_or_expired),
 		cmocka_unit_test(test_time_wait_state_expires_on_time_not_on_table_pressure),
 		cmocka_unit_test(test_memory_cap_forgets_the_oldest_and_says_how_many),
 		cmocka_unit_test(test_nat_hosts_are_counted_for_every_address),
