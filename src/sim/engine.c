@@ -192,6 +192,14 @@ struct sim {
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;            /* attempts (collided SYNs) */
+	/* on_attempt() runs with its entry still at the heap's top (the
+	 * attempt's only entry: each event schedules the next one);
+	 * att_schedule() replaces it, else the loop pops it */
+	bool top_is_att;
+	/* the index slot where tw_find() last found a tuple: tw_kill() and
+	 * a re-arm write there without a second probe (pmap_*_at check that
+	 * it still holds the tuple) */
+	size_t tw_slot;
 	struct ltree arr;            /* each client's next arrival (periodic) */
 	/* Poisson arrivals: every client draws at the same rate, so the fleet's
 	 * arrivals are one Poisson process at clients x rate whose every
@@ -499,7 +507,16 @@ static void att_schedule(struct sim *s, uint32_t idx)
 {
 	struct attempt *a = &s->att[idx];
 	a->gen++;
-	if (!heap_push(&s->heap, att_next(s, a), ID_ATTEMPT | (uint64_t)a->gen << 32 | idx))
+	uint64_t id = ID_ATTEMPT | (uint64_t)a->gen << 32 | idx;
+	if (s->top_is_att) {
+		/* on_attempt() runs on the heap's top entry, this attempt's
+		 * only one: one sift down in place of a pop and a push (the
+		 * heap holds the same entries, so it pops in the same order) */
+		s->top_is_att = false;
+		heap_replace_top(&s->heap, att_next(s, a), id);
+		return;
+	}
+	if (!heap_push(&s->heap, att_next(s, a), id))
 		s->oom = true;
 }
 
@@ -700,7 +717,7 @@ static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw
 static void tw_kill(struct sim *s, struct twe *e)
 {
 	tw_count(s);
-	pmap_del(&s->twk, tw_tag_of_key(s, e->key));
+	pmap_del_at(&s->twk, s->tw_slot, tw_tag_of_key(s, e->key));
 	e->dead = true;
 	s->tw_live--;
 }
@@ -724,7 +741,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 		e->dead = true;              /* (e may move when the ring grows) */
 		x.exp = s->now + s->tw_len;
 		uint64_t seq = twr_push(s, &x);
-		if (seq != UINT64_MAX && !pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq))
+		if (seq != UINT64_MAX && !pmap_set_at(&s->twk, s->tw_slot, tw_tag_of_key(s, x.key), seq))
 			s->oom = true;
 	}
 }
@@ -733,7 +750,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 {
 	uint64_t low;
-	if (!pmap_get(&s->twk, tw_tag(s, nat_addr, nat_port), &low))
+	if (!pmap_get_slot(&s->twk, tw_tag(s, nat_addr, nat_port), &low, &s->tw_slot))
 		return NULL;
 	/* the index points at a copy in [head, tail), a span shorter than
 	 * 2^sbits (twr_push): the low bits give the whole number */
@@ -1583,11 +1600,20 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			on_arrival(&s, s.pooled ? s.arr_ci : ltree_top(&s.arr));
 			break;
 		case 4: {
-			struct hent h;
-			heap_pop(&s.heap, &h);
+			struct hent h = s.heap.v[0];
 			uint32_t idx = (uint32_t)h.id, gen = (uint32_t)(h.id >> 32) & 0x7fffffffu;
-			if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
+			/* a stale entry (none is made today: an attempt has
+			 * one entry) is popped; a live one stays at the top
+			 * while on_attempt() runs */
+			bool live = s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen;
+			s.top_is_att = live;
+			if (live)
 				on_attempt(&s, idx);
+			if (!live || s.top_is_att) {
+				/* stale, or freed: nothing replaced it */
+				s.top_is_att = false;
+				heap_pop(&s.heap, &h);
+			}
 			break;
 		}
 		case 1: {
