@@ -183,6 +183,18 @@ struct sim {
 	uint32_t pool_n;
 	/* tables */
 	struct tmap natmap, cport;
+	/* Masquerade searches the NAT's ports (consecutive ones from a
+	 * random start, in nf_nat_l4proto_unique_tuple; random-fully's
+	 * random ones gain nothing from it, measured): a dense
+	 * copy of what nat_tuple_cb() asks of each entry, per (address
+	 * offset, port): 0 none, else the entry's exp, negated while the
+	 * session is closing. Eight ports a cache line, and no probe: only a
+	 * closing entry whose sequence end the NAT asks for reads the map.
+	 * 512 KiB per NAT address (fixed, not per connection); NULL in the
+	 * other modes. Kept by natx_set() wherever a map entry's exp or
+	 * closing bit changes. */
+	int64_t *natx;
+	uint32_t natx_n;             /* addresses it covers */
 	struct pmap twk;             /* TIME_WAIT: 4-tuple tag (tw_tag) -> low
 				      * bits of the ring sequence number */
 	unsigned tw_abits;           /* bits of a NAT address's pool offset */
@@ -192,6 +204,14 @@ struct sim {
 	struct fifo nat_q2;           /* holds of sessions that never connected */
 	struct conn_ring conns;
 	struct heap heap;            /* attempts (collided SYNs) */
+	/* on_attempt() runs with its entry still at the heap's top (the
+	 * attempt's only entry: each event schedules the next one);
+	 * att_schedule() replaces it, else the loop pops it */
+	bool top_is_att;
+	/* the index slot where tw_find() last found a tuple: tw_kill() and
+	 * a re-arm write there without a second probe (pmap_*_at check that
+	 * it still holds the tuple) */
+	size_t tw_slot;
 	struct ltree arr;            /* each client's next arrival (periodic) */
 	/* Poisson arrivals: every client draws at the same rate, so the fleet's
 	 * arrivals are one Poisson process at clients x rate whose every
@@ -392,10 +412,34 @@ static uint32_t srv_ts(const struct sim *s, uint32_t nat_addr, uint16_t nat_port
 
 /* ---- NAT: what the box's table holds for a reply tuple */
 
+static inline int64_t *natx_at(const struct sim *s, uint64_t natkey)
+{
+	uint32_t k = (uint32_t)(natkey >> 16) - s->p->nat_addr;
+	return k < s->natx_n ? &s->natx[(size_t)k << 16 | (uint16_t)natkey] : NULL;
+}
+/* The map entry for natkey now ends at exp (0: removed). */
+static inline void natx_set(struct sim *s, uint64_t natkey, int64_t exp, bool closing)
+{
+	int64_t *x;
+	if (s->natx && (x = natx_at(s, natkey)))
+		*x = closing ? -exp : exp;
+}
+
 static enum nat_tuple nat_tuple_cb(void *ctx, uint32_t nat_addr, uint16_t nat_port,
 				   uint32_t *old_seq_end)
 {
 	struct sim *s = ctx;
+	const int64_t *x = s->natx ? natx_at(s, tw_key(nat_addr, nat_port)) : NULL;
+	if (x) {
+		int64_t v = *x, exp = v < 0 ? -v : v;
+		if (!v || exp <= s->now)
+			return NAT_TUPLE_FREE;
+		if (v > 0)
+			return NAT_TUPLE_USED;
+		if (!old_seq_end)
+			return NAT_TUPLE_USED_CLOSING;
+		/* the sequence end is in the map entry */
+	}
 	struct tent *e = tmap_get(&s->natmap, tw_key(nat_addr, nat_port));
 	if (!e || e->exp <= s->now)
 		return NAT_TUPLE_FREE;
@@ -499,7 +543,16 @@ static void att_schedule(struct sim *s, uint32_t idx)
 {
 	struct attempt *a = &s->att[idx];
 	a->gen++;
-	if (!heap_push(&s->heap, att_next(s, a), ID_ATTEMPT | (uint64_t)a->gen << 32 | idx))
+	uint64_t id = ID_ATTEMPT | (uint64_t)a->gen << 32 | idx;
+	if (s->top_is_att) {
+		/* on_attempt() runs on the heap's top entry, this attempt's
+		 * only one: one sift down in place of a pop and a push (the
+		 * heap holds the same entries, so it pops in the same order) */
+		s->top_is_att = false;
+		heap_replace_top(&s->heap, att_next(s, a), id);
+		return;
+	}
+	if (!heap_push(&s->heap, att_next(s, a), id))
 		s->oom = true;
 }
 
@@ -518,6 +571,7 @@ static void nat_release(struct sim *s, uint32_t client, uint32_t nat_addr, uint1
 		if (e) {
 			e->exp = until;
 			e->a = closing && s->nat.preset->netfilter;
+			natx_set(s, e->key, until, e->a & 1);
 			if (e->a && lazy) {
 				/* seq_end not computed (clock_later): nat_tuple_cb
 				 * computes it from the connect() time if asked */
@@ -546,6 +600,7 @@ static void nat_expire(struct sim *s, const struct fent *f)
 			/* the client's record of this mapping goes with it */
 			uint64_t ck = cport_key(e->c, (uint16_t)e->d);
 			struct tent *ce = tmap_get(&s->cport, ck);
+			natx_set(s, f->key, 0, false);
 			tmap_del_at(&s->natmap, e);
 			if (ce && cport_natkey(ce) == f->key && ce->exp <= s->now)
 				tmap_del_at(&s->cport, ce);
@@ -622,10 +677,12 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn, st
 			if (ce->a == 2) {
 				ne->exp = INF;
 				ne->a = 0;
+				natx_set(s, nk, INF, false);
 				*addr = (uint32_t)(nk >> 16);
 				*port = (uint16_t)nk;
 				return true;
 			}
+			natx_set(s, nk, 0, false);
 			tmap_del(&s->natmap, nk);
 		}
 	}
@@ -646,6 +703,7 @@ static bool nat_map(struct sim *s, uint32_t ci, uint16_t cport, uint32_t isn, st
 	/* an evicted closing entry (or an expired one) is simply replaced */
 	e->exp = INF;
 	e->a = 0;
+	natx_set(s, e->key, INF, false);
 	e->c = ci;
 	e->d = cport;
 	if (s->natmap.n > s->r->nat_max)
@@ -700,7 +758,7 @@ static void tw_fill(const struct sim *s, const struct twe *e, struct tw_sock *tw
 static void tw_kill(struct sim *s, struct twe *e)
 {
 	tw_count(s);
-	pmap_del(&s->twk, tw_tag_of_key(s, e->key));
+	pmap_del_at(&s->twk, s->tw_slot, tw_tag_of_key(s, e->key));
 	e->dead = true;
 	s->tw_live--;
 }
@@ -724,7 +782,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 		e->dead = true;              /* (e may move when the ring grows) */
 		x.exp = s->now + s->tw_len;
 		uint64_t seq = twr_push(s, &x);
-		if (seq != UINT64_MAX && !pmap_set(&s->twk, tw_tag_of_key(s, x.key), seq))
+		if (seq != UINT64_MAX && !pmap_set_at(&s->twk, s->tw_slot, tw_tag_of_key(s, x.key), seq))
 			s->oom = true;
 	}
 }
@@ -733,7 +791,7 @@ static void tw_apply(struct sim *s, struct twe *e, const struct tw_decision *d)
 static struct twe *tw_find(struct sim *s, uint32_t nat_addr, uint16_t nat_port)
 {
 	uint64_t low;
-	if (!pmap_get(&s->twk, tw_tag(s, nat_addr, nat_port), &low))
+	if (!pmap_get_slot(&s->twk, tw_tag(s, nat_addr, nat_port), &low, &s->tw_slot))
 		return NULL;
 	/* the index points at a copy in [head, tail), a span shorter than
 	 * 2^sbits (twr_push): the low bits give the whole number */
@@ -1282,6 +1340,7 @@ static void sim_free(struct sim *s)
 	pmap_free(&s->twk);
 	free(s->twr.v);
 	tmap_free(&s->natmap);
+	free(s->natx);
 	tmap_free(&s->cport);
 	fifo_free(&s->nat_q);
 	fifo_free(&s->nat_q2);
@@ -1337,6 +1396,18 @@ static int setup(struct sim *s, const struct sim_params *p, struct sim_result *r
 	nat_state_init(&s->nat, np, KVER(6, 18, 0));
 	s->nat_table = f->snat.mode == SNAT_OVERLOAD || f->snat.mode == SNAT_MASQUERADE ||
 		       f->snat.mode == SNAT_RANDOM_FULLY;
+	if (f->snat.mode == SNAT_MASQUERADE) {
+		/* addresses p->nat_addr + 0 .. n-1; one outside is looked up
+		 * in the map (natx_at); past 16 addresses (8 MiB) none */
+		s->natx_n = f->snat.n ? f->snat.n : 1;
+		if (s->natx_n <= 16) {
+			s->natx = calloc((size_t)s->natx_n << 16, sizeof *s->natx);
+			if (!s->natx)
+				goto oom;
+		} else {
+			s->natx_n = 0;
+		}
+	}
 	/* a shared-address NAT asks for ISNs only through syn_seq_end_cb and
 	 * nat_tuple_cb (its 6.5+ eviction rule) */
 	s->clock_later = !p->packet;
@@ -1498,7 +1569,7 @@ static void finish(struct sim *s)
 	}
 	free(cc);
 	r->peak_bytes = s->twk.cap * (sizeof *s->twk.v + 1) + s->twr.cap * sizeof(struct twe) +
-			s->natmap.cap * (sizeof(struct tent) + 1) +
+			s->natmap.cap * (sizeof(struct tent) + 1) + ((size_t)s->natx_n << 16) * sizeof(int64_t) +
 			s->cport.cap * (sizeof(struct tent) + 1) +
 			(s->nat_q.cap + s->nat_q2.cap) * sizeof(struct fent) +
 			s->heap.cap * sizeof(struct hent) +
@@ -1583,11 +1654,20 @@ int sim_run(const struct sim_params *p, struct sim_result *r, char *err, size_t 
 			on_arrival(&s, s.pooled ? s.arr_ci : ltree_top(&s.arr));
 			break;
 		case 4: {
-			struct hent h;
-			heap_pop(&s.heap, &h);
+			struct hent h = s.heap.v[0];
 			uint32_t idx = (uint32_t)h.id, gen = (uint32_t)(h.id >> 32) & 0x7fffffffu;
-			if (s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen)
+			/* a stale entry (none is made today: an attempt has
+			 * one entry) is popped; a live one stays at the top
+			 * while on_attempt() runs */
+			bool live = s.att[idx].used && (s.att[idx].gen & 0x7fffffffu) == gen;
+			s.top_is_att = live;
+			if (live)
 				on_attempt(&s, idx);
+			if (!live || s.top_is_att) {
+				/* stale, or freed: nothing replaced it */
+				s.top_is_att = false;
+				heap_pop(&s.heap, &h);
+			}
 			break;
 		}
 		case 1: {

@@ -394,6 +394,23 @@ bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low)
 	return true;
 }
 
+bool pmap_get_slot(const struct pmap *m, uint64_t tag, uint64_t *low, size_t *slot)
+{
+	uint8_t f;
+	size_t i = pfind(m, tag, &f);
+	if (!m->fp[i])
+		return false;
+	*low = m->v[i] & pmap_low_mask(m);
+	*slot = i;
+	return true;
+}
+
+/* slot still holds tag (no insert or removal moved it since) */
+static inline bool pslot_holds(const struct pmap *m, size_t slot, uint64_t tag)
+{
+	return slot < m->cap && m->fp[slot] && ptag(m, m->v[slot]) == tag;
+}
+
 static bool pgrow(struct pmap *m)
 {
 	struct pmap n;
@@ -455,6 +472,23 @@ void pmap_del(struct pmap *m, uint64_t tag)
 	size_t i = pfind(m, tag, &f);
 	if (m->fp[i])
 		premove_at(m, i);
+}
+
+bool pmap_set_at(struct pmap *m, size_t slot, uint64_t tag, uint64_t low)
+{
+	if (!pslot_holds(m, slot, tag))
+		return pmap_set(m, tag, low);
+	m->v[slot] = tag << m->sbits | (low & pmap_low_mask(m));
+	return true;
+}
+
+void pmap_del_at(struct pmap *m, size_t slot, uint64_t tag)
+{
+	if (!pslot_holds(m, slot, tag)) {
+		pmap_del(m, tag);
+		return;
+	}
+	premove_at(m, slot);
 }
 
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low)

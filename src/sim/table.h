@@ -104,6 +104,13 @@ bool pmap_get(const struct pmap *m, uint64_t tag, uint64_t *low);
 /* Insert or update; false if out of memory. */
 bool pmap_set(struct pmap *m, uint64_t tag, uint64_t low);
 void pmap_del(struct pmap *m, uint64_t tag);
+/* pmap_get, also giving the slot that holds tag (for pmap_set_at and
+ * pmap_del_at: no second probe while nothing was inserted or removed). */
+bool pmap_get_slot(const struct pmap *m, uint64_t tag, uint64_t *low, size_t *slot);
+/* pmap_set / pmap_del of a tag pmap_get_slot found at slot: in place if
+ * the slot still holds tag, else (checked) the same as pmap_set/pmap_del. */
+bool pmap_set_at(struct pmap *m, size_t slot, uint64_t tag, uint64_t low);
+void pmap_del_at(struct pmap *m, size_t slot, uint64_t tag);
 /* Remove tag if it holds low; true if it did. */
 bool pmap_del_if(struct pmap *m, uint64_t tag, uint64_t low);
 /* Start loading tag's home fingerprint (and, with slot, its slot: for a

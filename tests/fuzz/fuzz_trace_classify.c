@@ -4,6 +4,7 @@
  * fields, sysctls) through trace_classify() on every profile, checking
  * what must hold whatever the kernel handed over.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (d.kind == TK_UNDECODED ? d.skip == SKIP_NONE : d.skip != SKIP_NONE)
 			abort();
-		/* the kernel names TW_PAWS only where the model says it does (6.15+) */
-		if (d.tw && e.type == TEV_TW_DROP && d.model_agrees != (d.kernel_paws ==
-		    (d.tw_d.paws_reject && d.tw_d.drop_reason &&
-		     !strcmp(d.tw_d.drop_reason, "TCP_RFC7323_TW_PAWS"))))
+		/* the kernel names TW_PAWS only where the model says it does
+		 * (6.15+); where fexit gave a status, that must match too, so
+		 * then agreement needs the reason to agree but is not implied */
+		bool paws_ok = d.kernel_paws == (d.tw_d.paws_reject && d.tw_d.drop_reason &&
+						 !strcmp(d.tw_d.drop_reason, "TCP_RFC7323_TW_PAWS"));
+		if (d.tw && e.type == TEV_TW_DROP &&
+		    (e.verdict < 0 ? d.model_agrees != paws_ok : d.model_agrees && !paws_ok))
 			abort();
 		if (d.kernel_status && !tw_status_str(e.verdict))
 			abort();

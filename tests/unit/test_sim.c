@@ -496,6 +496,64 @@ static void bad_input_is_a_usage_error_with_the_reason(void **st)
 	free(c);
 }
 
+/* pmap_set_at / pmap_del_at at the slot pmap_get_slot gave write in place;
+ * with a slot that no longer holds the tag (an insert or removal moved
+ * it) they fall back to a probe: the map ends as pmap_set/pmap_del leave
+ * a reference map, checked against a plain array. */
+static void pmap_slot_writes_match_probing_ones_also_with_a_stale_slot(void **st)
+{
+	(void)st;
+	struct pmap m;
+	enum { N = 3000 };
+	static uint64_t want[N];              /* 0: absent, else low + 1 */
+	assert_true(pmap_init(&m, 16, 20));
+	uint64_t x = 88172645463325252ull;
+	for (unsigned step = 0; step < 40000; step++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t t = x % N, tag = t * 7919 + 1, low;
+		size_t slot;
+		bool found = pmap_get_slot(&m, tag, &low, &slot);
+		assert_int_equal(found, want[t] != 0);
+		if (found)
+			assert_int_equal(low, want[t] - 1);
+		if (!found) {
+			assert_true(pmap_set(&m, tag, step));
+			want[t] = step + 1;
+			continue;
+		}
+		/* every third step, a stale slot: another tag's insert or
+		 * removal first (it may move this one) */
+		if (x % 3 == 0) {
+			uint64_t o = (t + 1 + (x >> 20) % (N - 1)) % N, otag = o * 7919 + 1;
+			if (want[o]) {
+				pmap_del(&m, otag);
+				want[o] = 0;
+			} else {
+				assert_true(pmap_set(&m, otag, step));
+				want[o] = step + 1;
+			}
+		}
+		if ((x >> 8) & 1) {
+			pmap_del_at(&m, slot, tag);
+			want[t] = 0;
+		} else {
+			assert_true(pmap_set_at(&m, slot, tag, step));
+			want[t] = step + 1;
+		}
+	}
+	size_t n = 0;
+	for (uint64_t t = 0; t < N; t++) {
+		uint64_t low;
+		bool found = pmap_get(&m, t * 7919 + 1, &low);
+		assert_int_equal(found, want[t] != 0);
+		if (found)
+			assert_int_equal(low, want[t] - 1);
+		n += found;
+	}
+	assert_int_equal(m.n, n);
+	pmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +563,7 @@ int main(void)
 		cmocka_unit_test(ltree_winner_matches_a_linear_scan),
 		cmocka_unit_test(ziggurat_draws_are_exponential),
 		cmocka_unit_test(pmap_keeps_tags_and_low_bits_through_growth_and_deletes),
+		cmocka_unit_test(pmap_slot_writes_match_probing_ones_also_with_a_stale_slot),
 		cmocka_unit_test(fifo_wraps_and_grows_in_order),
 		cmocka_unit_test(same_seed_same_run_other_seed_other_run),
 		cmocka_unit_test(static_snat_and_keepalive_never_collide),
