@@ -197,19 +197,6 @@ int main(int argc, char **argv)
 	}
 	if (argc > 5)
 		rng ^= strtoull(argv[5], NULL, 10) * 2654435761ull;
-	with_payload = getenv("GEN_PAYLOAD") && atoi(getenv("GEN_PAYLOAD"));
-	if (getenv("GEN_ADDRS"))
-		naddrs = atoi(getenv("GEN_ADDRS"));
-	if (naddrs < 1 || naddrs > MAX_ADDRS) {
-		fprintf(stderr, "gen_fleet: GEN_ADDRS 1..%d\n", MAX_ADDRS);
-		return 2;
-	}
-	if (argc > 6 && n > 0) {
-		double per = atof(argv[6]) / (double)n;     /* start to start */
-		if (per < 0.0030)
-			tscale = per * 0.5 / 0.0021;
-		gap = per - D(0.0021);
-	}
 	if (n < 1 || paws < 0 || seqc < 0 || paws + seqc > n / 4) {
 		fprintf(stderr, "gen_fleet: need CONNECTIONS >= 4 * (PAWS + SEQ)\n");
 		return 2;
