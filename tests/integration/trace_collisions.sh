@@ -19,10 +19,8 @@
 #      one's ACK rate-limited by the kernel) and one seq collision
 # A second tracer filters one port, a third the server namespace.
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-HERE=$(cd "$(dirname "$0")" && pwd)
-LAB=$HERE/../../bench/trace_lab.py
-. "$HERE/lib.sh"                      # (sets HERE to the repository root)
+. "$(dirname "$0")/lib.sh"            # T (the binary), HERE (the repository root)
+LAB=$HERE/bench/trace_lab.py
 t_init ttr; out=$tmp; fail_dump=$out   # fail() prints $out/*.err
 S=${prefix}s; C=${prefix}c
 DPORT=$((20000 + $$ % 20000))   # unique per run: the filters are by address and port

@@ -20,10 +20,8 @@
 #                       would otherwise kill the TIME_WAIT socket after the
 #                       first ACK)
 set -euo pipefail
-T=${TWLAB:-build/twlab}
-HERE=$(cd "$(dirname "$0")" && pwd)
-LAB=$HERE/../../bench/trace_lab.py
-. "$HERE/lib.sh"                      # (sets HERE to the repository root)
+. "$(dirname "$0")/lib.sh"            # T (the binary), HERE (the repository root)
+LAB=$HERE/bench/trace_lab.py
 t_init trl; out=$tmp; fail_dump=$out   # fail() prints $out/*.err
 S=${prefix}s; C=${prefix}c
 DPORT=$((20000 + $$ % 20000))
