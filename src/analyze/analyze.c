@@ -655,23 +655,31 @@ static void evict(struct analyzer *a)
  * average at 2/3, where a table is left after a sweep): past that, expire,
  * then grow within the cap, else evict. */
 #define TAB_FULL(n, cap) (((n) + 1) * 4 > (cap) * 3)
-static bool make_room(struct analyzer *a)
+/* One table's policy, for either table: *n of *cap slots used (read again
+ * after the sweep), entries of esz bytes, grow_fn doubling it. */
+static bool room_in(struct analyzer *a, const size_t *n, const size_t *cap, size_t esz,
+		    bool (*grow_fn)(struct analyzer *, size_t))
 {
-	if (!TAB_FULL(a->nf, a->cap))
+	if (!TAB_FULL(*n, *cap))
 		return true;
 	sweep(a);
-	if ((a->nf + 1) * 3 <= a->cap * 2)
+	if ((*n + 1) * 3 <= *cap * 2)
 		return true;
 	/* growing holds the old and the new table at once */
-	uint64_t need = a->mem + (uint64_t)a->cap * 2 * sizeof(struct conn);
-	if (need <= a->r.max_memory || a->cap < 1024) {
-		if (grow(a, a->cap * 2))
+	uint64_t need = a->mem + (uint64_t)*cap * 2 * esz;
+	if (need <= a->r.max_memory || *cap < 1024) {
+		if (grow_fn(a, *cap * 2))
 			return true;
 		oom(a, "tuple table");
 		return false;
 	}
 	evict(a);
-	return !TAB_FULL(a->nf, a->cap);
+	return !TAB_FULL(*n, *cap);
+}
+
+static bool make_room(struct analyzer *a)
+{
+	return room_in(a, &a->nf, &a->cap, sizeof(struct conn), grow);
 }
 
 static bool cc_grow(struct analyzer *a, size_t ncap)
@@ -697,20 +705,7 @@ static bool cc_grow(struct analyzer *a, size_t ncap)
 /* make_room() for the SYN-only table */
 static bool cc_make_room(struct analyzer *a)
 {
-	if (!TAB_FULL(a->cn, a->ccap))
-		return true;
-	sweep(a);
-	if ((a->cn + 1) * 3 <= a->ccap * 2)
-		return true;
-	uint64_t need = a->mem + (uint64_t)a->ccap * 2 * sizeof(struct cconn);
-	if (need <= a->r.max_memory || a->ccap < 1024) {
-		if (cc_grow(a, a->ccap * 2))
-			return true;
-		oom(a, "tuple table");
-		return false;
-	}
-	evict(a);
-	return !TAB_FULL(a->cn, a->ccap);
+	return room_in(a, &a->cn, &a->ccap, sizeof(struct cconn), cc_grow);
 }
 
 static void nat_count(struct analyzer *a, uint8_t family, const uint8_t *caddr, const struct tcp_seg *s);
